@@ -1,0 +1,689 @@
+'use strict';
+/**
+ * Users service benchmark: `node bench/run.js` (npm run bench). It reports, it never asserts.
+ *
+ *  1. argon2id hash time (the service's parameters) and the CPU ceiling cpus / hash time.
+ *  2. The built app (dist/src/main.js; `npm run build` is run first when it is missing or older than
+ *     src/ or migrations/) on a fresh database, seeded with BENCH_USERS users: login, register,
+ *     refresh (chained, single-use tokens), list with a name filter, bad token, profile. Peak RSS
+ *     of the app is sampled every 200 ms while under load.
+ *  3. Baselines, each in its own child process: bare node:http hello world, and a no-framework
+ *     profile (HS256 verify with node:crypto + one primary-key SELECT through pg + JSON).
+ *  4. A table of every figure, the ratios against the targets (OK / BELOW), and
+ *     bench/results/latest.json. Logs of the children go to bench/results/*.log.
+ *
+ * Exit code: 0 when every figure was measured (whatever the figures are); 1 when something could
+ * not be measured (app does not build or start, an endpoint does not answer as specified, ...).
+ *
+ * Environment:
+ *   BENCH_DURATION=10        seconds per measured scenario (after BENCH_WARMUP seconds of warm-up)
+ *   BENCH_WARMUP=2           seconds of unmeasured load before each scenario (0 = none)
+ *   BENCH_CONNECTIONS=32     connections for the cheap scenarios; login/register use
+ *                            min(C, 4 x cpus) (argon2-bound), list uses min(C, 2 x cpus) (latency)
+ *   BENCH_LIST_CONNECTIONS   override the list scenario's connections
+ *   BENCH_USERS=100000       seeded users
+ *   BENCH_DB=users_bench     database (dropped and recreated at start, dropped at the end)
+ *   BENCH_LIST_NAME=ann      substring for the list scenario's name filter
+ *   BENCH_APP_ENTRY          app entry file instead of dist/src/main.js (no build step then)
+ *   BENCH_BASELINES_ONLY=1   skip the app: argon2 + baselines only (migrations applied directly)
+ *   BENCH_PG_PORT=5432       PostgreSQL port on 127.0.0.1 (user postgres, no password)
+ */
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const argon2 = require('argon2');
+const lib = require('./lib');
+const { seedUsers } = require('./seed');
+
+const { ROOT, fmt } = lib;
+const RESULTS_DIR = path.join(__dirname, 'results');
+const CPUS = os.cpus().length;
+
+const ARGON2_OPTIONS = { type: argon2.argon2id, memoryCost: 19456, timeCost: 2, parallelism: 1 };
+const PASSWORD = 'Bench-Passw0rd!';
+
+function readConfig() {
+  const connections = lib.envInt('BENCH_CONNECTIONS', 32);
+  const warmup = process.env.BENCH_WARMUP === '0' ? 0 : lib.envInt('BENCH_WARMUP', 2);
+  return {
+    duration: lib.envInt('BENCH_DURATION', 10),
+    warmup,
+    connections,
+    argonConnections: Math.min(connections, 4 * CPUS),
+    listConnections: lib.envInt('BENCH_LIST_CONNECTIONS', Math.min(connections, 2 * CPUS)),
+    users: lib.envInt('BENCH_USERS', 100000),
+    db: process.env.BENCH_DB || 'users_bench',
+    listName: process.env.BENCH_LIST_NAME || 'ann',
+    appEntry: process.env.BENCH_APP_ENTRY ? path.resolve(process.env.BENCH_APP_ENTRY) : path.join(ROOT, 'dist/src/main.js'),
+    buildIfNeeded: !process.env.BENCH_APP_ENTRY,
+    baselinesOnly: process.env.BENCH_BASELINES_ONLY === '1',
+  };
+}
+
+const log = (msg) => process.stderr.write(`» ${msg}\n`);
+
+function logFile(name) {
+  const file = path.join(RESULTS_DIR, `${name}.log`);
+  fs.writeFileSync(file, '');
+  return file;
+}
+
+/** Keep the head and tail of a big log (the app logs every request at info level). */
+function trimLog(file, keepBytes = 2 * 1024 * 1024) {
+  try {
+    const size = fs.statSync(file).size;
+    if (size <= 2 * keepBytes) return;
+    const fd = fs.openSync(file, 'r');
+    const head = Buffer.alloc(keepBytes);
+    const tail = Buffer.alloc(keepBytes);
+    fs.readSync(fd, head, 0, keepBytes, 0);
+    fs.readSync(fd, tail, 0, keepBytes, size - keepBytes);
+    fs.closeSync(fd);
+    const note = Buffer.from(`\n... [bench: ${fmt(size - 2 * keepBytes)} bytes of log trimmed] ...\n`);
+    fs.writeFileSync(file, Buffer.concat([head, note, tail]));
+  } catch {
+    /* best effort */
+  }
+}
+
+// -------------------------------------------------------------------------------------------------
+// 1. argon2
+// -------------------------------------------------------------------------------------------------
+async function measureArgon2(samples = 20) {
+  await argon2.hash('warm-up', ARGON2_OPTIONS);
+  const times = [];
+  let hash;
+  for (let i = 0; i < samples; i++) {
+    const start = process.hrtime.bigint();
+    hash = await argon2.hash(PASSWORD, ARGON2_OPTIONS);
+    times.push(Number(process.hrtime.bigint() - start) / 1e6);
+  }
+  if (!(await argon2.verify(hash, PASSWORD))) throw new Error('argon2 verify of the seed hash failed');
+  const meanMs = times.reduce((a, b) => a + b, 0) / times.length;
+  return {
+    samples,
+    meanMs,
+    minMs: Math.min(...times),
+    maxMs: Math.max(...times),
+    cpus: CPUS,
+    ceilingPerS: CPUS / (meanMs / 1000),
+    hash,
+  };
+}
+
+// -------------------------------------------------------------------------------------------------
+// 2. The app
+// -------------------------------------------------------------------------------------------------
+function newestMtime(dir) {
+  let newest = 0;
+  if (!fs.existsSync(dir)) return newest;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(full) : fs.statSync(full).mtimeMs);
+  }
+  return newest;
+}
+
+async function ensureBuilt(cfg) {
+  const entry = cfg.appEntry;
+  if (!cfg.buildIfNeeded) {
+    if (!fs.existsSync(entry)) throw new Error(`BENCH_APP_ENTRY ${entry} does not exist`);
+    return 'given by BENCH_APP_ENTRY';
+  }
+  let reason = null;
+  if (!fs.existsSync(entry)) reason = `${path.relative(ROOT, entry)} is missing`;
+  else if (Math.max(newestMtime(path.join(ROOT, 'src')), newestMtime(path.join(ROOT, 'migrations'))) > fs.statSync(entry).mtimeMs) {
+    reason = `${path.relative(ROOT, entry)} is older than src/ or migrations/`;
+  }
+  if (!reason) return 'existing build';
+  log(`${reason}: running npm run build (output in bench/results/build.log)`);
+  const npm = process.env.npm_execpath ? [process.execPath, [process.env.npm_execpath]] : ['npm', []];
+  const code = await lib.runCommand('npm run build', npm[0], [...npm[1], 'run', 'build'], { logFile: logFile('build') });
+  if (code !== 0) throw new Error(`npm run build failed (exit code ${code}); see bench/results/build.log`);
+  if (!fs.existsSync(entry)) throw new Error(`npm run build succeeded but ${path.relative(ROOT, entry)} is still missing`);
+  return `rebuilt (${reason})`;
+}
+
+async function startApp(cfg, secrets) {
+  const port = await lib.freePort();
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('USERS_')));
+  Object.assign(env, {
+    USERS_DB_DRIVER: 'postgres',
+    USERS_DB_HOST: lib.HOST,
+    USERS_DB_PORT: String(lib.PG.port),
+    USERS_DB_USER: 'postgres',
+    USERS_DB_PASS: '',
+    USERS_DB_NAME: cfg.db,
+    USERS_HTTP_HOST: lib.HOST,
+    USERS_HTTP_PORT: String(port),
+    USERS_SECRET_KEY: secrets.key,
+    USERS_ADMIN_EMAIL: secrets.adminEmail,
+    USERS_ADMIN_PASSWORD: secrets.adminPassword,
+    USERS_ALLOW_UNVERIFIED_USER: 'true',
+    USERS_ALLOW_SELF_REGISTER: 'true',
+    USERS_LOG_LEVEL: 'info',
+    USERS_ES_URL: '',
+  });
+  const app = lib.spawnChild('app', process.execPath, [cfg.appEntry], { env, logFile: logFile('app') });
+  app.port = port;
+  const started = Date.now();
+  await lib.waitForHttp(port, '/health/ready', { timeoutMs: 120000, child: app });
+  app.bootMs = Date.now() - started;
+  return app;
+}
+
+/** POST /users/tokens/issue; throws with the answer when it is not 201 with tokens. */
+async function login(port, identity, secret) {
+  const res = await lib.request(port, 'POST', '/users/tokens/issue', { body: { identity, secret } });
+  if (res.status !== 201 || !res.body || !res.body.access_token || !res.body.refresh_token) {
+    throw new Error(`login as ${identity} answered ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
+  }
+  return res.body;
+}
+
+/** Log in `count` different users, a few at a time (each login is an argon2 verify). */
+async function loginMany(port, identities, count) {
+  const sessions = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      const id = identities[next++ % identities.length];
+      sessions.push(await login(port, id.username, PASSWORD));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(count, 2 * CPUS) }, worker));
+  return sessions;
+}
+
+/**
+ * autocannon `requests` for chained refreshes: every connection starts from its own session and
+ * sends, each time, the refresh token of its previous answer.
+ *
+ * autocannon resets `context` after every pass over a one-entry `requests` list, so the token is
+ * handed over through `handoff` instead: with pipelining 1, a connection's onResponse and the
+ * setupRequest of that connection's next request run in the same synchronous call (autocannon's
+ * message-complete handler), so nothing can run in between. A connection without a token (first
+ * request, or its chain broke on a non-2xx answer or a timeout) takes an unused session; when they
+ * run out it sends an invalid token, and those answers show up as unexpected statuses.
+ */
+function chainedRefresh(sessions) {
+  const unused = sessions.map((s) => s.refresh_token);
+  const stats = { sessionsTaken: 0, chainBreaks: 0, ranOut: 0 };
+  let handoff = null;
+  const requests = [
+    {
+      method: 'POST',
+      path: '/users/tokens/refresh',
+      headers: { 'content-type': 'application/json' },
+      setupRequest(req) {
+        let token = handoff;
+        handoff = null;
+        if (!token) {
+          token = unused.pop();
+          if (token) stats.sessionsTaken++;
+          else {
+            stats.ranOut++;
+            token = 'spent-session';
+          }
+        }
+        req.body = JSON.stringify({ refresh_token: token });
+        return req;
+      },
+      onResponse(status, body) {
+        handoff = null;
+        if (status >= 200 && status < 300) {
+          try {
+            handoff = JSON.parse(body).refresh_token || null;
+          } catch {
+            /* handled below */
+          }
+        }
+        if (!handoff) stats.chainBreaks++;
+      },
+    },
+  ];
+  return { requests, stats };
+}
+
+/**
+ * The app scenarios. Each has a pre-flight (one request whose answer is checked against the
+ * contract) and a load definition; a failing scenario is recorded and the others still run.
+ */
+async function runAppScenarios(cfg, app, identities, secrets, results) {
+  const port = app.port;
+  const scenarios = results.app.scenarios;
+  const rss = lib.rssSampler(app.pid);
+  const runTag = crypto.randomBytes(3).toString('hex');
+  const json = { 'content-type': 'application/json' };
+
+  let shared = {};
+  const setup = async () => {
+    const admin = await login(port, secrets.adminEmail, secrets.adminPassword);
+    const user = await login(port, identities[0].email, PASSWORD);
+    shared = { adminToken: admin.access_token, userToken: user.access_token, userLogin: user };
+  };
+
+  let loginSeq = 0;
+  let registerSeq = 0;
+  const list = `/users?name=${encodeURIComponent(cfg.listName)}&limit=10`;
+
+  const definitions = [
+    {
+      name: 'login',
+      connections: cfg.argonConnections,
+      expectStatus: 201,
+      preflight: async () => {
+        const body = await login(port, identities[1].username, PASSWORD);
+        for (const k of ['access_token', 'refresh_token', 'access_type', 'expires_in']) if (!(k in body)) throw new Error(`login answer lacks ${k}`);
+      },
+      load: () => ({
+        requests: [
+          {
+            method: 'POST',
+            path: '/users/tokens/issue',
+            headers: json,
+            setupRequest(req) {
+              const id = identities[loginSeq++ % identities.length];
+              req.body = JSON.stringify({ identity: loginSeq % 2 ? id.email : id.username, secret: PASSWORD });
+              return req;
+            },
+          },
+        ],
+      }),
+    },
+    {
+      name: 'register',
+      connections: cfg.argonConnections,
+      expectStatus: 201,
+      preflight: async () => {
+        const n = registerSeq++;
+        const res = await lib.request(port, 'POST', '/users', {
+          body: { first_name: 'Bench', last_name: 'Register', email: `reg.${runTag}.${n}@register.test`, credentials: { username: `reg_${runTag}_${n}`, secret: PASSWORD } },
+        });
+        if (res.status !== 201) throw new Error(`POST /users answered ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
+      },
+      load: () => ({
+        requests: [
+          {
+            method: 'POST',
+            path: '/users',
+            headers: json,
+            setupRequest(req) {
+              const n = registerSeq++;
+              req.body = JSON.stringify({
+                first_name: 'Bench',
+                last_name: 'Register',
+                email: `reg.${runTag}.${n}@register.test`,
+                credentials: { username: `reg_${runTag}_${n}`, secret: PASSWORD },
+              });
+              return req;
+            },
+          },
+        ],
+      }),
+    },
+    {
+      name: 'refresh',
+      connections: cfg.connections,
+      expectStatus: 201,
+      preflight: async () => {
+        const [session] = await loginMany(port, identities.slice(2), 1);
+        const first = await lib.request(port, 'POST', '/users/tokens/refresh', { body: { refresh_token: session.refresh_token } });
+        if (first.status !== 201 || !first.body?.refresh_token) throw new Error(`refresh answered ${first.status} ${JSON.stringify(first.body).slice(0, 300)}`);
+        const second = await lib.request(port, 'POST', '/users/tokens/refresh', { body: { refresh_token: first.body.refresh_token } });
+        if (second.status !== 201) throw new Error(`chained refresh answered ${second.status} ${JSON.stringify(second.body).slice(0, 300)}`);
+        // One session per connection for the warm-up, and a fresh set (plus spares) for the measured run.
+        const spares = Math.ceil(cfg.connections / 4);
+        const sessions = await loginMany(port, identities.slice(3), (cfg.warmup ? cfg.connections : 0) + cfg.connections + spares);
+        return { warmup: sessions.slice(0, cfg.warmup ? cfg.connections : 0), measured: sessions.slice(cfg.warmup ? cfg.connections : 0) };
+      },
+      load: (phase, prepared) => {
+        const chain = chainedRefresh(prepared[phase]);
+        return { requests: chain.requests, stats: chain.stats };
+      },
+    },
+    {
+      name: `list ?name=${cfg.listName}`,
+      key: 'list',
+      connections: cfg.listConnections,
+      expectStatus: 200,
+      preflight: async () => {
+        const res = await lib.request(port, 'GET', list, { headers: { authorization: `Bearer ${shared.adminToken}` } });
+        if (res.status !== 200 || !Array.isArray(res.body?.users)) throw new Error(`GET ${list} answered ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
+        if (!(res.body.total > 0) || res.body.users.length > 10) throw new Error(`GET ${list}: total ${res.body.total}, ${res.body.users.length} users on the page`);
+        return { total: res.body.total };
+      },
+      load: () => ({ path: list, headers: { authorization: `Bearer ${shared.adminToken}` } }),
+    },
+    {
+      name: 'bad token',
+      key: 'badToken',
+      connections: cfg.connections,
+      expectStatus: 401,
+      preflight: async () => {
+        shared.badToken = lib.withWrongSignature(shared.userToken);
+        const res = await lib.request(port, 'GET', '/users/profile', { headers: { authorization: `Bearer ${shared.badToken}` } });
+        if (res.status !== 401 || !res.body?.code) throw new Error(`bad token answered ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
+      },
+      load: () => ({ path: '/users/profile', headers: { authorization: `Bearer ${shared.badToken}` } }),
+    },
+    {
+      name: 'profile',
+      connections: cfg.connections,
+      expectStatus: 200,
+      preflight: async () => {
+        // A fresh login, so that the same token still has time left for the profile baseline.
+        shared.userToken = (await login(port, identities[0].email, PASSWORD)).access_token;
+        const res = await lib.request(port, 'GET', '/users/profile', { headers: { authorization: `Bearer ${shared.userToken}` } });
+        if (res.status !== 200 || res.body?.email !== identities[0].email) throw new Error(`profile answered ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
+      },
+      load: () => ({ path: '/users/profile', headers: { authorization: `Bearer ${shared.userToken}` } }),
+    },
+  ];
+
+  try {
+    await setup();
+  } catch (err) {
+    results.errors.push(`app setup (admin/user login): ${err.message}`);
+    rss.stop();
+    return shared;
+  }
+
+  for (const def of definitions) {
+    const key = def.key || def.name;
+    try {
+      log(`app: ${def.name} (${def.connections} connections, ${cfg.warmup}s warm-up + ${cfg.duration}s)`);
+      const prepared = await def.preflight();
+      rss.takeWindowMb();
+      if (cfg.warmup) {
+        const { stats: _s, ...load } = def.load('warmup', prepared);
+        await lib.runLoad({ port, ...load, connections: def.connections, duration: cfg.warmup, expectStatus: def.expectStatus });
+      }
+      const { stats, ...load } = def.load('measured', prepared);
+      const figures = await lib.runLoad({ port, ...load, connections: def.connections, duration: cfg.duration, expectStatus: def.expectStatus });
+      figures.peakRssMb = rss.takeWindowMb();
+      if (stats) figures.chain = stats;
+      if (prepared && prepared.total !== undefined) figures.matchingRows = prepared.total;
+      scenarios[key] = figures;
+      if (!lib.isRunning(app)) throw new Error(`the app exited during the run (code ${app.exitCode}, signal ${app.signal}); see bench/results/app.log`);
+    } catch (err) {
+      scenarios[key] = { error: err.message };
+      results.errors.push(`app ${def.name}: ${err.message}`);
+      if (!lib.isRunning(app)) break;
+    }
+  }
+  results.app.peakRssMb = rss.stop();
+  return shared;
+}
+
+// -------------------------------------------------------------------------------------------------
+// 3. Baselines
+// -------------------------------------------------------------------------------------------------
+async function runBaseline(name, script, env, { path: urlPath, headers, expectStatus, check }, cfg) {
+  const child = lib.spawnChild(name, process.execPath, [path.join(__dirname, script)], {
+    env: { ...process.env, ...env, PORT: '0' },
+    logFile: logFile(name),
+    ipc: true,
+  });
+  try {
+    const { port } = await lib.waitForReadyMessage(child);
+    const res = await lib.request(port, 'GET', urlPath, { headers });
+    if (res.status !== expectStatus) throw new Error(`${name} pre-flight answered ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
+    if (check) check(res);
+    log(`baseline: ${name} (${cfg.connections} connections, ${cfg.warmup}s warm-up + ${cfg.duration}s)`);
+    const rss = lib.rssSampler(child.pid);
+    if (cfg.warmup) await lib.runLoad({ port, path: urlPath, headers, connections: cfg.connections, duration: cfg.warmup, expectStatus });
+    rss.takeWindowMb();
+    const figures = await lib.runLoad({ port, path: urlPath, headers, connections: cfg.connections, duration: cfg.duration, expectStatus });
+    figures.peakRssMb = rss.stop();
+    return figures;
+  } finally {
+    await lib.stopChild(child);
+  }
+}
+
+// -------------------------------------------------------------------------------------------------
+// 4. Report
+// -------------------------------------------------------------------------------------------------
+function computeTargets(results) {
+  const a = results.app.scenarios;
+  const b = results.baselines;
+  const rps = (s) => (s && !s.error ? s.rps : undefined);
+  const targets = [];
+  const atLeast = (name, measured, reference, factor, unit, refUnit = unit) => {
+    const ratio = measured !== undefined && reference ? measured / reference : undefined;
+    targets.push({
+      name,
+      measured,
+      reference,
+      unit,
+      refUnit,
+      ratio,
+      target: `>= ${factor.toFixed(2)}`,
+      status: ratio === undefined ? 'N/A' : ratio >= factor ? 'OK' : 'BELOW',
+    });
+  };
+  const atMost = (name, measured, limit, unit) => {
+    const ratio = measured !== undefined ? measured / limit : undefined;
+    targets.push({ name, measured, reference: limit, unit, refUnit: unit, ratio, target: '<= 1.00', status: ratio === undefined ? 'N/A' : ratio <= 1 ? 'OK' : 'BELOW' });
+  };
+  atLeast('login / argon2 ceiling', rps(a.login), results.argon2?.ceilingPerS, 0.9, 'req/s', 'hashes/s');
+  atLeast('profile / baseline profile', rps(a.profile), rps(b.profile), 0.5, 'req/s');
+  atLeast('bad token / hello world', rps(a.badToken), rps(b.hello), 0.25, 'req/s');
+  atLeast('refresh / 1,500 per s', rps(a.refresh), 1500, 1, 'req/s');
+  atMost('list p99 / 20 ms', a.list && !a.list.error ? a.list.latencyMs.p99 : undefined, 20, 'ms');
+  atMost('app peak RSS / 200 MB', results.app.peakRssMb || undefined, 200, 'MB');
+  return targets;
+}
+
+function printReport(cfg, results) {
+  const ar = results.argon2;
+  console.log('\n=== Users service benchmark ===');
+  console.log(`${results.machine.cpuModel} x ${CPUS} cpus, node ${process.version}, ${cfg.duration}s per scenario after ${cfg.warmup}s warm-up`);
+  if (results.app.build) console.log(`app: ${results.app.build}${results.app.bootMs ? `, ready in ${fmt(results.app.bootMs)} ms` : ''}`);
+  if (results.seed) console.log(`seed: ${fmt(results.seed.users)} users in ${fmt(results.seed.ms)} ms (${fmt(results.seed.nameMatches)} match name~"${cfg.listName}")`);
+  if (ar) console.log(`argon2id m=19456 t=2 p=1: ${fmt(ar.meanMs, 2)} ms per hash (mean of ${ar.samples}, min ${fmt(ar.minMs, 2)}, max ${fmt(ar.maxMs, 2)}) -> ceiling ${fmt(ar.ceilingPerS, 1)} hashes/s on ${ar.cpus} cpus`);
+  console.log('');
+
+  const rows = [];
+  const add = (label, s) => {
+    if (!s) return;
+    if (s.error) return rows.push([label, 'FAILED', '', '', '', '', '', '', s.error.slice(0, 80)]);
+    const notes = [];
+    if (s.errors || s.timeouts) notes.push(`${s.errors} errors, ${s.timeouts} timeouts`);
+    if (s.unexpected) notes.push(`statuses ${JSON.stringify(s.statuses)}`);
+    if (s.chain) notes.push(`chains: ${s.chain.sessionsTaken} sessions, ${s.chain.chainBreaks} breaks`);
+    if (s.matchingRows !== undefined) notes.push(`total=${s.matchingRows}`);
+    rows.push([
+      label,
+      fmt(s.rps),
+      s.connections,
+      fmt(s.latencyMs.mean, 2),
+      fmt(s.latencyMs.p50),
+      fmt(s.latencyMs.p99),
+      fmt(s.unexpected),
+      fmt(s.peakRssMb, 1),
+      notes.join('; '),
+    ]);
+  };
+  const a = results.app.scenarios;
+  for (const [key, label] of [['login', 'app login'], ['register', 'app register'], ['refresh', 'app refresh'], ['profile', 'app profile'], ['badToken', 'app bad token (401)'], ['list', `app list ?name=${cfg.listName}`]]) {
+    add(label, a[key]);
+  }
+  add('baseline hello world', results.baselines.hello);
+  add('baseline profile (no framework)', results.baselines.profile);
+  lib.printTable(['scenario', 'req/s', 'conns', 'mean ms', 'p50 ms', 'p99 ms', 'non-expected', 'peak RSS MB', 'notes'], rows);
+  if (results.app.peakRssMb) console.log(`\napp peak RSS under load: ${fmt(results.app.peakRssMb, 1)} MB`);
+  console.log('(req/s counts answers with the expected status: 201 login/register/refresh, 200 profile/list, 401 bad token; latency resolution 1 ms)');
+
+  console.log('\n=== Targets (OK = met, BELOW = not met; the bench never fails on them) ===');
+  lib.printTable(
+    ['check', 'measured', 'reference', 'ratio', 'target', 'status'],
+    results.targets.map((t) => [
+      t.name,
+      `${fmt(t.measured, t.unit === 'req/s' ? 0 : 1)} ${t.unit}`,
+      `${fmt(t.reference, t.reference < 1000 && t.unit === 'req/s' ? 1 : 0)} ${t.refUnit}`,
+      fmt(t.ratio, 2),
+      t.target,
+      t.status,
+    ]),
+  );
+  if (results.errors.length) {
+    console.log('\nNot measured:');
+    for (const e of results.errors) console.log(`  - ${e}`);
+  }
+  console.log(`\nfigures: bench/results/latest.json; logs: bench/results/*.log`);
+}
+
+// -------------------------------------------------------------------------------------------------
+// main
+// -------------------------------------------------------------------------------------------------
+async function main() {
+  const cfg = readConfig();
+  fs.mkdirSync(RESULTS_DIR, { recursive: true });
+  const results = {
+    startedAt: new Date().toISOString(),
+    machine: { cpus: CPUS, cpuModel: os.cpus()[0]?.model, node: process.version, totalMemMb: Math.round(os.totalmem() / 2 ** 20) },
+    config: { ...cfg, appEntry: path.relative(ROOT, cfg.appEntry) },
+    argon2: null,
+    seed: null,
+    app: { scenarios: {} },
+    baselines: {},
+    targets: [],
+    errors: [],
+  };
+  const secrets = {
+    key: crypto.randomBytes(32).toString('hex'),
+    adminEmail: 'bench-admin@example.test',
+    adminPassword: `Adm1n-${crypto.randomBytes(8).toString('hex')}`,
+  };
+
+  let app = null;
+  const cleanup = lib.installCleanup(async () => {
+    lib.stopCurrentLoad();
+    await lib.stopAllChildren();
+    if (app) trimLog(app.logFile);
+    await lib.dropDatabase(cfg.db).catch((err) => console.error(`could not drop database ${cfg.db}: ${err.message}`));
+  });
+  process.on('unhandledRejection', (err) => {
+    console.error('unhandled rejection:', err);
+    cleanup().finally(() => process.exit(1));
+  });
+
+  try {
+    log(`argon2id timing (20 hashes)`);
+    results.argon2 = await measureArgon2(20);
+    const { hash: passwordHash, ...argonFigures } = results.argon2;
+    results.argon2 = argonFigures;
+
+    log(`database ${cfg.db}: drop and create`);
+    await lib.recreateDatabase(cfg.db);
+
+    if (cfg.baselinesOnly) {
+      results.app.build = 'skipped (BENCH_BASELINES_ONLY=1)';
+    } else {
+      try {
+        results.app.build = await ensureBuilt(cfg);
+        log(`app: starting ${path.relative(ROOT, cfg.appEntry)} (log in bench/results/app.log)`);
+        app = await startApp(cfg, secrets);
+        results.app.bootMs = app.bootMs;
+      } catch (err) {
+        results.errors.push(`app: ${err.message}`);
+        if (app) await lib.stopChild(app);
+        app = null;
+        await lib.recreateDatabase(cfg.db); // a clean schema for the baselines
+      }
+    }
+
+    if (!app) {
+      log('applying migrations directly (no app)');
+      await lib.applyMigrationsDirectly(cfg.db);
+    }
+
+    log(`seeding ${fmt(cfg.users)} users`);
+    const seedStart = Date.now();
+    const identities = await lib.withClient(cfg.db, async (client) => {
+      await seedUsers(client, { count: cfg.users, passwordHash });
+      const matches = await client.query(
+        `SELECT count(*)::int AS n FROM users WHERE password_hash = $1 AND (first_name ILIKE $2 OR last_name ILIKE $2)`,
+        [passwordHash, `%${cfg.listName}%`],
+      );
+      results.seed = { users: cfg.users, ms: Date.now() - seedStart, nameMatches: matches.rows[0].n };
+      const sample = await client.query(`SELECT id, email, username FROM users WHERE password_hash = $1 ORDER BY random() LIMIT 5000`, [passwordHash]);
+      return sample.rows;
+    });
+
+    let userToken = null;
+    if (app) {
+      const shared = await runAppScenarios(cfg, app, identities, secrets, results);
+      userToken = shared.userToken;
+      await lib.stopChild(app);
+      trimLog(app.logFile);
+    }
+
+    // The profile baseline verifies the very token the app scenario used (same secret, same claims);
+    // without the app, or if that token would expire during the run, an equivalent one is signed here.
+    const now = Math.floor(Date.now() / 1000);
+    const needed = cfg.warmup + cfg.duration + 60;
+    if (!userToken || !(lib.decodeJwtPayload(userToken).exp > now + needed)) {
+      results.baselines.tokenSource = userToken ? 'signed by the bench (the app token expires too soon)' : 'signed by the bench (no app)';
+      userToken = lib.signHs256(
+        { sub: identities[0].id, role: 'user', verified: true, type: 'access', iat: now, exp: now + 3600, jti: crypto.randomUUID(), iss: 'users-service', aud: 'users-service' },
+        secrets.key,
+      );
+    } else {
+      results.baselines.tokenSource = 'the app profile scenario token';
+    }
+
+    try {
+      results.baselines.hello = await runBaseline('baseline-hello', 'baseline-hello.js', {}, { path: '/', expectStatus: 200 }, cfg);
+    } catch (err) {
+      results.baselines.hello = { error: err.message };
+      results.errors.push(`baseline hello: ${err.message}`);
+    }
+    try {
+      const env = { SECRET_KEY: secrets.key, PGHOST: lib.HOST, PGPORT: String(lib.PG.port), PGUSER: 'postgres', PGPASSWORD: '', PGDATABASE: cfg.db };
+      results.baselines.profile = await runBaseline(
+        'baseline-profile',
+        'baseline-profile.js',
+        env,
+        {
+          path: '/users/profile',
+          headers: { authorization: `Bearer ${userToken}` },
+          expectStatus: 200,
+          check: (res) => {
+            if (res.body?.email !== identities[0].email) throw new Error(`baseline profile returned ${JSON.stringify(res.body).slice(0, 200)}`);
+          },
+        },
+        cfg,
+      );
+    } catch (err) {
+      results.baselines.profile = { error: err.message };
+      results.errors.push(`baseline profile: ${err.message}`);
+    }
+  } catch (err) {
+    results.errors.push(`fatal: ${err.stack || err.message}`);
+    results.fatal = true;
+  } finally {
+    log('cleaning up (children, database)');
+    await cleanup();
+  }
+
+  results.targets = computeTargets(results);
+  results.finishedAt = new Date().toISOString();
+  const complete = results.errors.length === 0;
+  results.complete = complete;
+  fs.writeFileSync(path.join(RESULTS_DIR, 'latest.json'), JSON.stringify(results, null, 2) + '\n');
+  printReport(cfg, results);
+  if (!complete) console.log(`\nIncomplete run: ${results.errors.length} part(s) could not be measured (exit code 1).`);
+  return complete ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,4 @@
+import { CreateUsers1732500000000 } from './1732500000000-CreateUsers';
+
+/** Every migration, in order. Listed explicitly so that ts-jest, ts-node and the compiled app agree. */
+export const MIGRATIONS = [CreateUsers1732500000000];

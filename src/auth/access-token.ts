@@ -1,0 +1,18 @@
+import { UserRole } from '../users/entities/user.entity';
+
+/** The claims of an access token (besides iss, aud and exp, which the JWT library checks). */
+export interface AccessTokenClaims {
+  sub: string;
+  role: UserRole;
+  verified: boolean;
+  type: 'access';
+  /** The refresh-token family (session) this token was issued with. */
+  sid: string;
+  jti: string;
+  /** Seconds, with millisecond fractions, so that revocation can be compared exactly. */
+  iat: number;
+  exp: number;
+}
+
+/** The authenticated request's token, as the auth guard leaves it on the request. */
+export const ACCESS_TOKEN_CLAIMS = 'accessTokenClaims';

@@ -1,0 +1,82 @@
+import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Patch, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { AUTH_ERRORS, ApiErrors, BODY_ERRORS } from '../common/decorators/api-errors.decorator';
+import { AllowUnverified, CurrentUser, Public } from '../common/decorators/auth.decorators';
+import { User } from '../users/entities/user.entity';
+import { UserDto } from '../users/dto/user-response.dto';
+import { AuthService } from './auth.service';
+import { CurrentSessionId } from './current-session.decorator';
+import { IssueTokenDto, RefreshTokenDto, RevokeTokenDto, SessionsDto, UpdateSecretDto } from './dto/auth.dto';
+import { TokenPairDto } from './dto/token-pair.dto';
+
+@ApiTags('tokens')
+@Controller('users')
+export class AuthController {
+  constructor(private readonly auth: AuthService) {}
+
+  /**
+   * Log in
+   *
+   * Exchanges an e-mail address or username and a password for an access token and a refresh token.
+   * `{username, password}` is accepted as an alias of `{identity, secret}`.
+   */
+  @Post('tokens/issue')
+  @Public()
+  @ApiErrors(...BODY_ERRORS, 'INVALID_CREDENTIALS', 'ACCOUNT_DISABLED')
+  issue(@Body() dto: IssueTokenDto, @Headers('user-agent') userAgent: string | undefined): Promise<TokenPairDto> {
+    return this.auth.login(dto, userAgent ?? '');
+  }
+
+  /**
+   * Refresh the tokens
+   *
+   * Spends the refresh token (as `Authorization: Bearer …` or in the body) for a new pair. A refresh
+   * token works once: presenting a spent one again revokes its whole session.
+   */
+  @Post('tokens/refresh')
+  @Public()
+  @ApiBearerAuth()
+  @ApiErrors(...BODY_ERRORS, 'REFRESH_TOKEN_INVALID', 'REFRESH_TOKEN_REUSED')
+  refresh(@Body() dto: RefreshTokenDto | undefined, @Headers('authorization') authorization: string | undefined): Promise<TokenPairDto> {
+    const bearer = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1];
+    return this.auth.refresh(dto?.refresh_token ?? bearer);
+  }
+
+  /** Revoke one of the caller's sessions */
+  @Post('tokens/revoke')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @AllowUnverified()
+  @ApiBearerAuth()
+  @ApiErrors(...BODY_ERRORS, ...AUTH_ERRORS, 'TOKEN_NOT_FOUND')
+  async revoke(@Body() dto: RevokeTokenDto, @CurrentUser() actor: User): Promise<void> {
+    await this.auth.revoke(actor, dto.token_id);
+  }
+
+  /** The caller's live sessions */
+  @Get('tokens/refresh-tokens')
+  @AllowUnverified()
+  @ApiBearerAuth()
+  @ApiErrors(...AUTH_ERRORS)
+  sessions(@CurrentUser() actor: User): Promise<SessionsDto> {
+    return this.auth.sessions(actor);
+  }
+
+  /** Log out everywhere: revokes every refresh token and access token of the caller */
+  @Post('logout')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @AllowUnverified()
+  @ApiBearerAuth()
+  @ApiErrors(...AUTH_ERRORS)
+  async logout(@CurrentUser() actor: User): Promise<void> {
+    await this.auth.logout(actor);
+  }
+
+  /** Change the caller's password; every other session is revoked */
+  @Patch('secret')
+  @AllowUnverified()
+  @ApiBearerAuth()
+  @ApiErrors(...BODY_ERRORS, ...AUTH_ERRORS, 'WRONG_SECRET')
+  changeSecret(@Body() dto: UpdateSecretDto, @CurrentUser() actor: User, @CurrentSessionId() sessionId: string | undefined): Promise<UserDto> {
+    return this.auth.changeSecret(actor, sessionId, dto);
+  }
+}

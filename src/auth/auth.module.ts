@@ -1,0 +1,30 @@
+import { Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { JwtModule } from '@nestjs/jwt';
+import { PassportModule } from '@nestjs/passport';
+import { authConfig } from '../config/auth.config';
+import { UsersModule } from '../users/users.module';
+import { AuthController } from './auth.controller';
+import { AuthService } from './auth.service';
+import { AuthGuard } from './guards/auth.guard';
+import { JwtStrategy } from './jwt.strategy';
+import { RefreshTokensRepository } from './refresh-tokens.repository';
+import { TokensService } from './tokens.service';
+
+@Module({
+  imports: [
+    UsersModule,
+    PassportModule,
+    JwtModule.registerAsync({
+      inject: [authConfig.KEY],
+      useFactory: (auth: ReturnType<typeof authConfig>) => ({
+        secret: auth.secretKey,
+        signOptions: { algorithm: 'HS256' },
+        verifyOptions: { algorithms: ['HS256'], issuer: auth.issuer, audience: auth.audience },
+      }),
+    }),
+  ],
+  controllers: [AuthController],
+  providers: [AuthService, TokensService, RefreshTokensRepository, JwtStrategy, { provide: APP_GUARD, useClass: AuthGuard }],
+})
+export class AuthModule {}

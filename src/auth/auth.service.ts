@@ -1,0 +1,86 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { AppError } from '../common/errors/app-error';
+import { User } from '../users/entities/user.entity';
+import { PasswordService } from '../users/password.service';
+import { UsersRepository } from '../users/users.repository';
+import { toUser } from '../users/users.mapper';
+import { UserDto } from '../users/dto/user-response.dto';
+import { IssueTokenDto, SessionsDto, UpdateSecretDto } from './dto/auth.dto';
+import { TokenPairDto } from './dto/token-pair.dto';
+import { RefreshTokensRepository } from './refresh-tokens.repository';
+import { TokensService } from './tokens.service';
+
+@Injectable()
+export class AuthService {
+  constructor(
+    private readonly users: UsersRepository,
+    private readonly passwords: PasswordService,
+    private readonly tokens: TokensService,
+    private readonly refreshTokens: RefreshTokensRepository,
+    private readonly dataSource: DataSource,
+  ) {}
+
+  /** Login with e-mail or username. Unknown identities cost one decoy hash, like a wrong password. */
+  async login(dto: IssueTokenDto, client: string): Promise<TokenPairDto> {
+    const identity = dto.identity ?? dto.username;
+    const secret = dto.secret ?? dto.password;
+    if (!identity || !secret) {
+      throw new AppError('VALIDATION_FAILED', 'identity and secret are required', [
+        ...(identity ? [] : [{ field: 'identity', problem: 'is required' }]),
+        ...(secret ? [] : [{ field: 'secret', problem: 'is required' }]),
+      ]);
+    }
+    const user = await this.users.findByIdentityWithHash(identity);
+    const matches = await this.passwords.verify(user?.passwordHash, secret);
+    if (!user || !matches || user.status === 'deleted') throw new AppError('INVALID_CREDENTIALS');
+    if (user.status === 'disabled') throw new AppError('ACCOUNT_DISABLED');
+
+    if (this.passwords.needsRehash(user.passwordHash as string)) {
+      await this.users.update(user.id, { passwordHash: await this.passwords.hash(secret) });
+    }
+    return this.tokens.issue({ id: user.id, role: user.role, verified: user.verifiedAt !== null }, client.slice(0, 255));
+  }
+
+  refresh(token: string | undefined): Promise<TokenPairDto> {
+    if (!token) throw new AppError('REFRESH_TOKEN_INVALID', 'give the refresh token as a bearer token or as refresh_token');
+    return this.tokens.rotate(token);
+  }
+
+  async sessions(actor: User): Promise<SessionsDto> {
+    const rows = await this.refreshTokens.listSessions(actor.id);
+    return {
+      refresh_tokens: rows.map((row) => ({
+        id: row.id,
+        description: row.description,
+        created_at: row.created_at.toISOString(),
+        expires_at: row.expires_at.toISOString(),
+      })),
+    };
+  }
+
+  async revoke(actor: User, sessionId: string): Promise<void> {
+    if (!(await this.refreshTokens.revokeFamily(actor.id, sessionId))) throw new AppError('TOKEN_NOT_FOUND');
+  }
+
+  /** Ends every session of the caller: refresh tokens and, through tokens_revoked_at, access tokens. */
+  async logout(actor: User): Promise<void> {
+    await this.dataSource.transaction(async (manager) => {
+      await this.refreshTokens.revokeAll(actor.id, undefined, manager);
+      await this.users.update(actor.id, { tokensRevokedAt: () => 'now()' }, { manager });
+    });
+  }
+
+  /** Changes the caller's password and revokes every other session. */
+  async changeSecret(actor: User, sessionId: string | undefined, dto: UpdateSecretDto): Promise<UserDto> {
+    const current = await this.users.findByIdWithHash(actor.id);
+    if (!(await this.passwords.verify(current?.passwordHash, dto.old_secret))) throw new AppError('WRONG_SECRET');
+    this.passwords.assertAcceptable(dto.new_secret, 'new_secret');
+    const passwordHash = await this.passwords.hash(dto.new_secret);
+    return this.dataSource.transaction(async (manager) => {
+      await this.refreshTokens.revokeAll(actor.id, sessionId, manager);
+      const user = await this.users.update(actor.id, { passwordHash, updatedBy: actor.id }, { manager });
+      return toUser(user as User);
+    });
+  }
+}

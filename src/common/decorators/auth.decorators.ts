@@ -1,0 +1,23 @@
+import { SetMetadata, createParamDecorator, ExecutionContext } from '@nestjs/common';
+
+export const IS_PUBLIC = 'auth:public';
+export const OPTIONAL_AUTH = 'auth:optional';
+export const ROLES = 'auth:roles';
+export const ALLOW_UNVERIFIED = 'auth:allow-unverified';
+
+export type Role = 'user' | 'admin';
+
+/** No authentication: the global guard lets the request through. */
+export const Public = () => SetMetadata(IS_PUBLIC, true);
+
+/** Authenticates a bearer token when one is sent, and lets anonymous requests through otherwise. */
+export const OptionalAuth = () => SetMetadata(OPTIONAL_AUTH, true);
+
+/** Only callers with one of these roles. */
+export const Roles = (...roles: Role[]) => SetMetadata(ROLES, roles);
+
+/** Reachable by a user whose e-mail is not verified even when verification is required. */
+export const AllowUnverified = () => SetMetadata(ALLOW_UNVERIFIED, true);
+
+/** The authenticated caller, as loaded by the auth guard (undefined on anonymous requests). */
+export const CurrentUser = createParamDecorator((_: unknown, context: ExecutionContext) => context.switchToHttp().getRequest().user);

@@ -1,0 +1,35 @@
+import { HttpStatus } from '@nestjs/common';
+
+/**
+ * Every error the API returns, with its HTTP status. Codes are stable: clients switch on them, so an
+ * existing code is never renamed; the OpenAPI document lists them per endpoint.
+ */
+export const ERRORS = {
+  VALIDATION_FAILED: { status: HttpStatus.BAD_REQUEST, message: 'request validation failed' },
+  MALFORMED_JSON: { status: HttpStatus.BAD_REQUEST, message: 'request body is not valid JSON' },
+  INVALID_ID: { status: HttpStatus.BAD_REQUEST, message: 'id must be a UUID' },
+  BAD_REQUEST: { status: HttpStatus.BAD_REQUEST, message: 'bad request' },
+  TOKEN_MISSING: { status: HttpStatus.UNAUTHORIZED, message: 'missing bearer token' },
+  TOKEN_INVALID: { status: HttpStatus.UNAUTHORIZED, message: 'invalid token' },
+  TOKEN_EXPIRED: { status: HttpStatus.UNAUTHORIZED, message: 'token expired' },
+  TOKEN_REVOKED: { status: HttpStatus.UNAUTHORIZED, message: 'token revoked' },
+  INVALID_CREDENTIALS: { status: HttpStatus.UNAUTHORIZED, message: 'invalid identity or secret' },
+  ACCOUNT_DISABLED: { status: HttpStatus.UNAUTHORIZED, message: 'account is disabled' },
+  REFRESH_TOKEN_INVALID: { status: HttpStatus.UNAUTHORIZED, message: 'invalid or expired refresh token' },
+  REFRESH_TOKEN_REUSED: { status: HttpStatus.UNAUTHORIZED, message: 'refresh token already used; the session has been revoked' },
+  EMAIL_NOT_VERIFIED: { status: HttpStatus.UNAUTHORIZED, message: 'email address is not verified' },
+  FORBIDDEN: { status: HttpStatus.FORBIDDEN, message: 'not allowed' },
+  WRONG_SECRET: { status: HttpStatus.FORBIDDEN, message: 'old secret does not match' },
+  USER_NOT_FOUND: { status: HttpStatus.NOT_FOUND, message: 'user not found' },
+  TOKEN_NOT_FOUND: { status: HttpStatus.NOT_FOUND, message: 'refresh token not found' },
+  ROUTE_NOT_FOUND: { status: HttpStatus.NOT_FOUND, message: 'route not found' },
+  EMAIL_TAKEN: { status: HttpStatus.CONFLICT, message: 'email already registered' },
+  USERNAME_TAKEN: { status: HttpStatus.CONFLICT, message: 'username already taken' },
+  STATUS_ALREADY_SET: { status: HttpStatus.CONFLICT, message: 'user already has this status' },
+  LAST_ADMIN: { status: HttpStatus.CONFLICT, message: 'the last enabled admin cannot be removed, disabled or demoted' },
+  PAYLOAD_TOO_LARGE: { status: HttpStatus.PAYLOAD_TOO_LARGE, message: 'request body too large' },
+  UNSUPPORTED_MEDIA_TYPE: { status: HttpStatus.UNSUPPORTED_MEDIA_TYPE, message: 'request body must be application/json' },
+  INTERNAL: { status: HttpStatus.INTERNAL_SERVER_ERROR, message: 'internal error' },
+} as const satisfies Record<string, { status: HttpStatus; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;

@@ -1,0 +1,59 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { AppError } from '../errors/app-error';
+import { ERRORS, ErrorCode } from '../errors/error-codes';
+
+/** Codes for errors raised outside our services (router, body parser, Fastify), by HTTP status. */
+const CODE_BY_STATUS: Partial<Record<number, ErrorCode>> = {
+  [HttpStatus.BAD_REQUEST]: 'BAD_REQUEST',
+  [HttpStatus.UNAUTHORIZED]: 'TOKEN_INVALID',
+  [HttpStatus.FORBIDDEN]: 'FORBIDDEN',
+  [HttpStatus.NOT_FOUND]: 'ROUTE_NOT_FOUND',
+  [HttpStatus.PAYLOAD_TOO_LARGE]: 'PAYLOAD_TOO_LARGE',
+  [HttpStatus.UNSUPPORTED_MEDIA_TYPE]: 'UNSUPPORTED_MEDIA_TYPE',
+};
+
+export interface ErrorBody {
+  statusCode: number;
+  code: ErrorCode;
+  message: string;
+  details?: { field: string; problem: string }[];
+}
+
+/**
+ * Turns every exception into our JSON error body (APP_FILTER). Unknown errors become a 500 that names
+ * the request id and nothing else; the error itself goes to the log.
+ */
+@Catch()
+export class AllExceptionsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('ExceptionFilter');
+
+  constructor(private readonly adapterHost: HttpAdapterHost) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    if (host.getType() !== 'http') throw exception;
+    const http = host.switchToHttp();
+    const request = http.getRequest<{ raw?: { id?: unknown } }>();
+    const body = this.toBody(exception, String(request.raw?.id ?? ''));
+    this.adapterHost.httpAdapter.reply(http.getResponse(), body, body.statusCode);
+  }
+
+  private toBody(exception: unknown, requestId: string): ErrorBody {
+    if (exception instanceof AppError) {
+      return { statusCode: exception.status, code: exception.code, message: exception.message, ...(exception.details ? { details: exception.details } : {}) };
+    }
+    const status = exception instanceof HttpException ? exception.getStatus() : statusOfFrameworkError(exception);
+    if (status !== undefined && status < 500) {
+      const code = CODE_BY_STATUS[status] ?? 'BAD_REQUEST';
+      return { statusCode: status, code, message: ERRORS[code].message };
+    }
+    this.logger.error({ err: exception, requestId }, 'unhandled error');
+    return { statusCode: 500, code: 'INTERNAL', message: `internal error (request id ${requestId})` };
+  }
+}
+
+/** Fastify's own errors (body too large, unsupported media type, …) carry a 4xx `statusCode`. */
+function statusOfFrameworkError(exception: unknown): number | undefined {
+  const status = (exception as { statusCode?: unknown } | null)?.statusCode;
+  return typeof status === 'number' && status >= 400 && status < 500 ? status : undefined;
+}

@@ -1,0 +1,55 @@
+import { randomUUID } from 'node:crypto';
+import { registerAs } from '@nestjs/config';
+import { IsIn, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
+import { Type } from 'class-transformer';
+import { validateConfig } from './validate-config';
+
+class AppEnv {
+  @IsIn(['debug', 'info', 'warn', 'error'])
+  USERS_LOG_LEVEL = 'info';
+
+  @IsString()
+  USERS_HTTP_HOST = 'localhost';
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  USERS_HTTP_PORT = 9002;
+
+  @IsOptional()
+  @IsString()
+  USERS_HTTP_SERVER_CERT?: string;
+
+  @IsOptional()
+  @IsString()
+  USERS_HTTP_SERVER_KEY?: string;
+
+  @IsOptional()
+  @IsString()
+  USERS_INSTANCE_ID?: string;
+
+  @IsString()
+  USERS_BUILD_COMMIT = 'ffffffff';
+
+  @IsString()
+  USERS_BUILD_TIME = '1970-01-01_00:00:00';
+}
+
+export const appConfig = registerAs('app', () => {
+  const env = validateConfig(process.env, AppEnv);
+  if (Boolean(env.USERS_HTTP_SERVER_CERT) !== Boolean(env.USERS_HTTP_SERVER_KEY)) {
+    throw new Error('Invalid configuration:\n  USERS_HTTP_SERVER_CERT and USERS_HTTP_SERVER_KEY must be set together');
+  }
+  return {
+    logLevel: env.USERS_LOG_LEVEL,
+    host: env.USERS_HTTP_HOST,
+    port: env.USERS_HTTP_PORT,
+    tls: env.USERS_HTTP_SERVER_CERT ? { certFile: env.USERS_HTTP_SERVER_CERT, keyFile: env.USERS_HTTP_SERVER_KEY as string } : undefined,
+    instanceId: env.USERS_INSTANCE_ID || randomUUID(),
+    commit: env.USERS_BUILD_COMMIT,
+    buildTime: env.USERS_BUILD_TIME,
+  };
+});
+
+export type AppConfig = ReturnType<typeof appConfig>;

@@ -1,0 +1,135 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { Transform, Type } from 'class-transformer';
+import { IsIn, IsInt, IsISO8601, IsOptional, IsString, Length, Matches, Max, MaxLength, Min } from 'class-validator';
+import { USER_ROLES, UserRole, UserStatus } from '../entities/user.entity';
+
+const ORDERS = ['created_at', 'updated_at', 'first_name', 'last_name', 'username', 'email'] as const;
+export type UserOrder = (typeof ORDERS)[number];
+
+class PageQueryDto {
+  /** @example 0 */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  offset: number = 0;
+
+  /** @example 10 */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  limit: number = 10;
+}
+
+export class ListUsersQueryDto extends PageQueryDto {
+  @ApiProperty({ enum: ['enabled', 'disabled', 'deleted', 'all'], required: false, default: 'enabled' })
+  @IsOptional()
+  @IsIn(['enabled', 'disabled', 'deleted', 'all'])
+  status: UserStatus | 'all' = 'enabled';
+
+  /** Case-insensitive substring of the first name. */
+  @IsOptional()
+  @IsString()
+  @Length(1, 254)
+  first_name?: string;
+
+  /** Case-insensitive substring of the last name. */
+  @IsOptional()
+  @IsString()
+  @Length(1, 254)
+  last_name?: string;
+
+  /** Case-insensitive substring of the first or the last name. */
+  @IsOptional()
+  @IsString()
+  @Length(1, 254)
+  name?: string;
+
+  /** Case-insensitive substring of the username. */
+  @IsOptional()
+  @IsString()
+  @Length(1, 32)
+  username?: string;
+
+  /** Case-insensitive substring of the e-mail address. */
+  @IsOptional()
+  @IsString()
+  @Length(1, 254)
+  email?: string;
+
+  /** `a,b`: users with any of the tags; `a+b`: users with all of them. @example iot,beta */
+  @IsOptional()
+  @IsString()
+  @Length(1, 2200)
+  tags?: string;
+
+  /** A JSON object the user's metadata must contain. @example {"team":"core"} */
+  @IsOptional()
+  @IsString()
+  @MaxLength(16384)
+  metadata?: string;
+
+  @IsOptional()
+  @IsString()
+  @Length(1, 64)
+  user_type?: string;
+
+  @ApiProperty({ enum: USER_ROLES, required: false })
+  @IsOptional()
+  @IsIn(USER_ROLES)
+  role?: UserRole;
+
+  /** RFC 3339 instant; created at or after it. */
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  created_from?: string;
+
+  /** RFC 3339 instant; created at or before it. */
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  created_to?: string;
+
+  @ApiProperty({ enum: ORDERS, required: false, default: 'created_at' })
+  @IsOptional()
+  @IsIn(ORDERS)
+  order: UserOrder = 'created_at';
+
+  @ApiProperty({ enum: ['asc', 'desc'], required: false, default: 'desc' })
+  @IsOptional()
+  @IsIn(['asc', 'desc'])
+  dir: 'asc' | 'desc' = 'desc';
+
+  /** Answer only the total, with an empty `users`. */
+  @IsOptional()
+  @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
+  @IsIn([true, false], { message: 'only_total must be true or false' })
+  only_total: boolean = false;
+}
+
+export class SearchUsersQueryDto extends PageQueryDto {
+  /** Case-insensitive substring of the username (at least 3 characters). */
+  @IsOptional()
+  @IsString()
+  @Length(3, 32)
+  username?: string;
+
+  /** Case-insensitive substring of the first name. */
+  @IsOptional()
+  @IsString()
+  @Length(1, 254)
+  first_name?: string;
+
+  /** Case-insensitive substring of the last name. */
+  @IsOptional()
+  @IsString()
+  @Length(1, 254)
+  last_name?: string;
+
+  /** Prefix of the user id (at least 3 characters). */
+  @IsOptional()
+  @IsString()
+  @Matches(/^[0-9a-fA-F-]{3,36}$/, { message: 'id must be 3–36 characters of a UUID' })
+  id?: string;
+}

@@ -1,0 +1,64 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { IsIn, IsOptional, IsUrl, MaxLength } from 'class-validator';
+import {
+  IsMetadata,
+  IsName,
+  IsNormalizedEmail,
+  IsTags,
+  IsUserType,
+  IsUsername,
+} from '../../common/validation/validators';
+import { USER_ROLES, UserRole } from '../entities/user.entity';
+
+export class UpdateUserDto {
+  @IsOptional()
+  @IsName()
+  first_name?: string;
+
+  @IsOptional()
+  @IsName()
+  last_name?: string;
+
+  @IsOptional()
+  @IsMetadata()
+  metadata?: Record<string, unknown>;
+
+  @IsOptional()
+  @IsMetadata()
+  private_metadata?: Record<string, unknown>;
+
+  @IsOptional()
+  @IsUserType()
+  user_type?: string;
+}
+
+export class UpdateEmailDto {
+  /** @example ada@example.org */
+  @IsNormalizedEmail()
+  email: string;
+}
+
+export class UpdateUsernameDto {
+  /** @example countess */
+  @IsUsername()
+  username: string;
+}
+
+export class UpdatePictureDto {
+  /** @example https://example.com/ada.png */
+  @IsUrl({ protocols: ['http', 'https'], require_protocol: true })
+  @MaxLength(2048)
+  profile_picture: string;
+}
+
+export class UpdateTagsDto {
+  /** @example ["edge","beta"] */
+  @IsTags()
+  tags: string[];
+}
+
+export class UpdateRoleDto {
+  @ApiProperty({ enum: USER_ROLES })
+  @IsIn(USER_ROLES)
+  role: UserRole;
+}

@@ -1,0 +1,61 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { USER_ROLES, USER_STATUSES, UserRole, UserStatus } from '../entities/user.entity';
+
+export class CredentialsViewDto {
+  /** @example ada */
+  username: string | null;
+}
+
+/** What anyone allowed to see a user sees. */
+export class PublicUserDto {
+  /** @example c0b0c68c-5b93-4a93-8f1a-5d63a3f5c3c7 */
+  id: string;
+  /** @example Ada */
+  first_name: string;
+  /** @example Lovelace */
+  last_name: string;
+  credentials: CredentialsViewDto;
+  /** @example https://example.com/ada.png */
+  profile_picture: string | null;
+  /** @example {"team":"core"} */
+  metadata: Record<string, unknown>;
+}
+
+/** The whole user: shown to the user themself and to admins. */
+export class UserDto extends PublicUserDto {
+  /** @example ada@example.com */
+  email: string;
+  /** @example ["iot","beta"] */
+  tags: string[];
+  /** @example {"plan":"pro"} */
+  private_metadata: Record<string, unknown>;
+  @ApiProperty({ enum: USER_ROLES })
+  role: UserRole;
+  @ApiProperty({ enum: USER_STATUSES })
+  status: UserStatus;
+  /** Set for users created through an OAuth provider. @example null */
+  auth_provider: string | null;
+  /** @example customer */
+  user_type: string | null;
+  verified_at: string | null;
+  created_at: string;
+  updated_at: string;
+  updated_by: string | null;
+}
+
+export class UsersPageDto {
+  /** @example 1 */
+  total: number;
+  /** @example 0 */
+  offset: number;
+  /** @example 10 */
+  limit: number;
+  users: UserDto[];
+}
+
+export class PublicUsersPageDto {
+  total: number;
+  offset: number;
+  limit: number;
+  users: PublicUserDto[];
+}

@@ -1,0 +1,49 @@
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { ConfigType } from '@nestjs/config';
+import * as argon2 from 'argon2';
+import { authConfig } from '../config/auth.config';
+import { AppError } from '../common/errors/app-error';
+
+/** argon2id hashing; argon2's async API runs on libuv's thread pool, off the event loop. */
+@Injectable()
+export class PasswordService implements OnModuleInit {
+  private readonly options: argon2.HashOptions & { raw?: false };
+  /** Verified against when the identity is unknown, so that a miss costs the same as a hit. */
+  private decoyHash: string;
+
+  constructor(@Inject(authConfig.KEY) private readonly auth: ConfigType<typeof authConfig>) {
+    this.options = { type: argon2.argon2id, ...auth.argon2 };
+  }
+
+  async onModuleInit() {
+    this.decoyHash = await this.hash('decoy password that matches nothing');
+  }
+
+  /** Refuses a password that does not match USERS_PASS_REGEX. */
+  assertAcceptable(password: string, field: string): void {
+    if (!this.auth.passwordPattern.test(password)) {
+      throw new AppError('VALIDATION_FAILED', 'password does not meet the password policy', [
+        { field, problem: `must match ${this.auth.passwordPattern.source}` },
+      ]);
+    }
+  }
+
+  hash(password: string): Promise<string> {
+    return argon2.hash(password, this.options);
+  }
+
+  /** Checks a password against a stored hash, or against the decoy when there is none. */
+  async verify(hash: string | null | undefined, password: string): Promise<boolean> {
+    try {
+      const matches = await argon2.verify(hash ?? this.decoyHash, password);
+      return matches && Boolean(hash);
+    } catch {
+      return false; // a malformed stored hash is a failed login, not a 500
+    }
+  }
+
+  /** True when the hash was made with other parameters than the configured ones. */
+  needsRehash(hash: string): boolean {
+    return argon2.needsRehash(hash, this.options);
+  }
+}

@@ -1,0 +1,142 @@
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Patch, Post, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiExtraModels, ApiOkResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
+import { FastifyReply } from 'fastify';
+import { AUTH_ERRORS, ApiErrors, BODY_ERRORS } from '../common/decorators/api-errors.decorator';
+import { AllowUnverified, CurrentUser, OptionalAuth, Roles } from '../common/decorators/auth.decorators';
+import { IdParam } from '../common/decorators/id-param.decorator';
+import { CreateUserDto } from './dto/create-user.dto';
+import { ListUsersQueryDto, SearchUsersQueryDto } from './dto/list-users.dto';
+import {
+  UpdateEmailDto,
+  UpdatePictureDto,
+  UpdateRoleDto,
+  UpdateTagsDto,
+  UpdateUserDto,
+  UpdateUsernameDto,
+} from './dto/update-user.dto';
+import { PublicUserDto, PublicUsersPageDto, UserDto, UsersPageDto } from './dto/user-response.dto';
+import { User } from './entities/user.entity';
+import { UsersService } from './users.service';
+
+@ApiTags('users')
+@ApiBearerAuth()
+@Controller('users')
+export class UsersController {
+  constructor(private readonly users: UsersService) {}
+
+  /**
+   * Register a user
+   *
+   * Open to anyone while USERS_ALLOW_SELF_REGISTER is true, otherwise admins only. Only an admin may set
+   * `role` or `status`.
+   */
+  @Post()
+  @OptionalAuth()
+  @ApiErrors(...BODY_ERRORS, ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', 'EMAIL_TAKEN', 'USERNAME_TAKEN')
+  async create(@Body() dto: CreateUserDto, @CurrentUser() actor: User | undefined, @Res({ passthrough: true }) reply: FastifyReply): Promise<UserDto> {
+    const user = await this.users.register(dto, actor);
+    reply.header('Location', `/users/${user.id}`);
+    return user;
+  }
+
+  /** The caller's own user */
+  @Get('profile')
+  @AllowUnverified()
+  @ApiErrors(...AUTH_ERRORS)
+  profile(@CurrentUser() actor: User): UserDto {
+    return this.users.profile(actor);
+  }
+
+  /** List users (admin), with filters, sorting and pagination */
+  @Get()
+  @Roles('admin')
+  @ApiErrors('VALIDATION_FAILED', ...AUTH_ERRORS, 'FORBIDDEN')
+  list(@Query() query: ListUsersQueryDto): Promise<UsersPageDto> {
+    return this.users.list(query);
+  }
+
+  /** Search enabled users by username, name or id prefix; answers public views */
+  @Get('search')
+  @ApiErrors('VALIDATION_FAILED', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED')
+  search(@Query() query: SearchUsersQueryDto): Promise<PublicUsersPageDto> {
+    return this.users.search(query);
+  }
+
+  /** View a user: the whole user for themself and admins, the public view for anyone else */
+  @Get(':id')
+  @ApiExtraModels(UserDto, PublicUserDto)
+  @ApiOkResponse({ schema: { oneOf: [{ $ref: getSchemaPath(UserDto) }, { $ref: getSchemaPath(PublicUserDto) }] } })
+  @ApiErrors('INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'USER_NOT_FOUND')
+  view(@IdParam() id: string, @CurrentUser() actor: User): Promise<UserDto | PublicUserDto> {
+    return this.users.view(actor, id);
+  }
+
+  /** Update names, metadata and user type (self or admin) */
+  @Patch(':id')
+  @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', 'USER_NOT_FOUND')
+  update(@IdParam() id: string, @Body() dto: UpdateUserDto, @CurrentUser() actor: User): Promise<UserDto> {
+    return this.users.update(actor, id, dto);
+  }
+
+  /** Change the e-mail address (self or admin); the new address is unverified */
+  @Patch(':id/email')
+  @AllowUnverified()
+  @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'FORBIDDEN', 'USER_NOT_FOUND', 'EMAIL_TAKEN')
+  updateEmail(@IdParam() id: string, @Body() dto: UpdateEmailDto, @CurrentUser() actor: User): Promise<UserDto> {
+    return this.users.updateEmail(actor, id, dto.email);
+  }
+
+  /** Change the username (self or admin) */
+  @Patch(':id/username')
+  @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', 'USER_NOT_FOUND', 'USERNAME_TAKEN')
+  updateUsername(@IdParam() id: string, @Body() dto: UpdateUsernameDto, @CurrentUser() actor: User): Promise<UserDto> {
+    return this.users.updateUsername(actor, id, dto.username);
+  }
+
+  /** Change the profile picture URL (self or admin) */
+  @Patch(':id/picture')
+  @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', 'USER_NOT_FOUND')
+  updatePicture(@IdParam() id: string, @Body() dto: UpdatePictureDto, @CurrentUser() actor: User): Promise<UserDto> {
+    return this.users.updatePicture(actor, id, dto.profile_picture);
+  }
+
+  /** Replace the tags (self or admin) */
+  @Patch(':id/tags')
+  @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', 'USER_NOT_FOUND')
+  updateTags(@IdParam() id: string, @Body() dto: UpdateTagsDto, @CurrentUser() actor: User): Promise<UserDto> {
+    return this.users.updateTags(actor, id, dto.tags);
+  }
+
+  /** Change the role (admin); the last enabled admin cannot be demoted */
+  @Patch(':id/role')
+  @Roles('admin')
+  @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'FORBIDDEN', 'USER_NOT_FOUND', 'LAST_ADMIN')
+  updateRole(@IdParam() id: string, @Body() dto: UpdateRoleDto, @CurrentUser() actor: User): Promise<UserDto> {
+    return this.users.updateRole(actor, id, dto.role);
+  }
+
+  /** Enable a disabled or deleted user (admin) */
+  @Post(':id/enable')
+  @HttpCode(HttpStatus.OK)
+  @Roles('admin')
+  @ApiErrors('INVALID_ID', ...AUTH_ERRORS, 'FORBIDDEN', 'USER_NOT_FOUND', 'STATUS_ALREADY_SET')
+  enable(@IdParam() id: string, @CurrentUser() actor: User): Promise<UserDto> {
+    return this.users.setStatus(actor, id, 'enabled');
+  }
+
+  /** Disable a user (admin, or the user themself); revokes all their tokens */
+  @Post(':id/disable')
+  @HttpCode(HttpStatus.OK)
+  @ApiErrors('INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', 'USER_NOT_FOUND', 'STATUS_ALREADY_SET', 'LAST_ADMIN')
+  disable(@IdParam() id: string, @CurrentUser() actor: User): Promise<UserDto> {
+    return this.users.setStatus(actor, id, 'disabled');
+  }
+
+  /** Delete a user (self or admin): status `deleted` until the scheduler purges it; revokes all tokens */
+  @Delete(':id')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiErrors('INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', 'USER_NOT_FOUND', 'STATUS_ALREADY_SET', 'LAST_ADMIN')
+  async remove(@IdParam() id: string, @CurrentUser() actor: User): Promise<void> {
+    await this.users.setStatus(actor, id, 'deleted');
+  }
+}

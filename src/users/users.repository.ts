@@ -1,0 +1,162 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { EntityManager, Repository, SelectQueryBuilder } from 'typeorm';
+import { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
+import { containsPattern } from '../common/utils/sql';
+import { ListUsersQueryDto, SearchUsersQueryDto, UserOrder } from './dto/list-users.dto';
+import { User } from './entities/user.entity';
+
+const ORDER_PROPERTIES: Record<UserOrder, keyof User> = {
+  created_at: 'createdAt',
+  updated_at: 'updatedAt',
+  first_name: 'firstName',
+  last_name: 'lastName',
+  username: 'username',
+  email: 'email',
+};
+
+/** Column values to write; a function is a raw SQL expression such as `() => 'now()'`. */
+export type UserChanges = { [K in keyof User]?: User[K] | (() => string) };
+
+export interface Page<T> {
+  total: number;
+  items: T[];
+}
+
+/** Every query on the users table. */
+@Injectable()
+export class UsersRepository {
+  constructor(@InjectRepository(User) private readonly users: Repository<User>) {}
+
+  findById(id: string): Promise<User | null> {
+    return this.users.findOneBy({ id });
+  }
+
+  /** Looks a user up by e-mail or username (both case-insensitive), with the password hash. */
+  findByIdentityWithHash(identity: string): Promise<User | null> {
+    return this.users
+      .createQueryBuilder('u')
+      .addSelect('u.passwordHash')
+      .where('u.email = lower(:identity) OR lower(u.username) = lower(:identity)', { identity })
+      .orderBy('u.email = lower(:identity)', 'DESC')
+      .getOne();
+  }
+
+  findByIdWithHash(id: string): Promise<User | null> {
+    return this.users.createQueryBuilder('u').addSelect('u.passwordHash').where('u.id = :id', { id }).getOne();
+  }
+
+  findByEmail(email: string): Promise<User | null> {
+    return this.users.findOneBy({ email });
+  }
+
+  async insert(user: UserChanges): Promise<User> {
+    const result = await this.users.createQueryBuilder().insert().values(user as QueryDeepPartialEntity<User>).returning('*').execute();
+    return this.hydrate((result.raw as Record<string, unknown>[])[0]);
+  }
+
+  /** Inserts unless a user with the same e-mail or username exists; true when a row was written. */
+  async insertIfAbsent(user: UserChanges): Promise<boolean> {
+    const result = await this.users.createQueryBuilder().insert().values(user as QueryDeepPartialEntity<User>).orIgnore().returning('id').execute();
+    return (result.raw as unknown[]).length > 0;
+  }
+
+  /** Updates one user and returns the new row, or null when no such user exists. */
+  async update(
+    id: string,
+    changes: UserChanges,
+    { manager, parameters }: { manager?: EntityManager; parameters?: Record<string, unknown> } = {},
+  ): Promise<User | null> {
+    const repository = manager ? manager.getRepository(User) : this.users;
+    const result = await repository
+      .createQueryBuilder()
+      .update()
+      .set({ ...changes, updatedAt: () => 'now()' } as QueryDeepPartialEntity<User>)
+      .where('id = :id', { ...parameters, id })
+      .returning('*')
+      .execute();
+    const [row] = result.raw as Record<string, unknown>[];
+    return row ? this.hydrate(row) : null;
+  }
+
+  /** Turns a `RETURNING *` row (column names) into an entity (property names), minus the hash. */
+  private hydrate(row: Record<string, unknown>): User {
+    const user = new User();
+    for (const column of this.users.metadata.columns) {
+      if (column.propertyName !== 'passwordHash') Object.assign(user, { [column.propertyName]: row[column.databaseName] });
+    }
+    return user;
+  }
+
+  /** Locks the enabled admins (in the caller's transaction) and returns their ids. */
+  async lockEnabledAdmins(manager: EntityManager): Promise<string[]> {
+    const rows: { id: string }[] = await manager.query(
+      `SELECT id FROM users WHERE role = 'admin' AND status = 'enabled' FOR UPDATE`,
+    );
+    return rows.map((row) => row.id);
+  }
+
+  async list(query: ListUsersQueryDto): Promise<Page<User>> {
+    const qb = this.users.createQueryBuilder('u');
+    if (query.status !== 'all') qb.andWhere('u.status = :status', { status: query.status });
+    this.whereContains(qb, 'first_name', query.first_name);
+    this.whereContains(qb, 'last_name', query.last_name);
+    this.whereContains(qb, 'username', query.username);
+    this.whereContains(qb, 'email', query.email);
+    if (query.name !== undefined) {
+      qb.andWhere('(u.first_name ILIKE :name OR u.last_name ILIKE :name)', { name: containsPattern(query.name) });
+    }
+    if (query.tags !== undefined) {
+      const { tags, all } = parseTags(query.tags);
+      qb.andWhere(all ? 'u.tags @> :tags::text[]' : 'u.tags && :tags::text[]', { tags });
+    }
+    if (query.metadata !== undefined) qb.andWhere('u.metadata @> :metadata::jsonb', { metadata: query.metadata });
+    if (query.user_type !== undefined) qb.andWhere('u.user_type = :userType', { userType: query.user_type });
+    if (query.role !== undefined) qb.andWhere('u.role = :role', { role: query.role });
+    if (query.created_from !== undefined) qb.andWhere('u.created_at >= :from', { from: query.created_from });
+    if (query.created_to !== undefined) qb.andWhere('u.created_at <= :to', { to: query.created_to });
+
+    const direction = query.dir === 'asc' ? 'ASC' : 'DESC';
+    qb.orderBy(`u.${ORDER_PROPERTIES[query.order]}`, direction).addOrderBy('u.id', direction);
+    return this.page(qb, query.offset, query.limit, query.only_total);
+  }
+
+  /** Enabled users only: this is what any verified user may look through. */
+  async search(query: SearchUsersQueryDto): Promise<Page<User>> {
+    const qb = this.users.createQueryBuilder('u').where(`u.status = 'enabled'`);
+    this.whereContains(qb, 'username', query.username);
+    this.whereContains(qb, 'first_name', query.first_name);
+    this.whereContains(qb, 'last_name', query.last_name);
+    if (query.id !== undefined) qb.andWhere('u.id::text LIKE :id', { id: `${query.id.toLowerCase()}%` });
+    qb.orderBy('u.username', 'ASC').addOrderBy('u.id', 'ASC');
+    return this.page(qb, query.offset, query.limit, false);
+  }
+
+  private whereContains(qb: SelectQueryBuilder<User>, column: string, value: string | undefined) {
+    if (value !== undefined) qb.andWhere(`u.${column} ILIKE :${column}`, { [column]: containsPattern(value) });
+  }
+
+  /** The page and the total, as two queries run side by side on the pool. */
+  private async page(qb: SelectQueryBuilder<User>, offset: number, limit: number, onlyTotal: boolean): Promise<Page<User>> {
+    const [total, items] = await Promise.all([
+      qb
+        .clone()
+        .orderBy()
+        .select('COUNT(*)::int', 'total')
+        .getRawOne<{ total: number }>()
+        .then((row) => row?.total ?? 0),
+      onlyTotal ? Promise.resolve([]) : qb.clone().offset(offset).limit(limit).getMany(),
+    ]);
+    return { total, items };
+  }
+}
+
+/** `a,b` means any of the tags; `a+b` (which a query string may deliver as `a b`) means all of them. */
+export function parseTags(value: string): { tags: string[]; all: boolean } {
+  const all = /[+ ]/.test(value) && !value.includes(',');
+  const tags = value
+    .split(all ? /[+ ]/ : ',')
+    .map((tag) => tag.trim())
+    .filter((tag) => tag.length > 0);
+  return { tags, all };
+}

@@ -1,0 +1,193 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { ConfigType } from '@nestjs/config';
+import { DataSource } from 'typeorm';
+import { authConfig } from '../config/auth.config';
+import { AppError } from '../common/errors/app-error';
+import { uniqueViolation } from '../common/utils/sql';
+import { CreateUserDto } from './dto/create-user.dto';
+import { ListUsersQueryDto, SearchUsersQueryDto } from './dto/list-users.dto';
+import { UpdateUserDto } from './dto/update-user.dto';
+import { PublicUserDto, PublicUsersPageDto, UserDto, UsersPageDto } from './dto/user-response.dto';
+import { User, UserRole, UserStatus } from './entities/user.entity';
+import { PasswordService } from './password.service';
+import { UserChanges, UsersRepository } from './users.repository';
+import { toPublicUser, toUser } from './users.mapper';
+
+const isAdmin = (actor: User | undefined) => actor?.role === 'admin';
+
+@Injectable()
+export class UsersService {
+  constructor(
+    private readonly users: UsersRepository,
+    private readonly passwords: PasswordService,
+    private readonly dataSource: DataSource,
+    @Inject(authConfig.KEY) private readonly auth: ConfigType<typeof authConfig>,
+  ) {}
+
+  /** Self-registration, or creation by an admin (the only caller who may set role and status). */
+  async register(dto: CreateUserDto, actor: User | undefined): Promise<UserDto> {
+    if (!this.auth.allowSelfRegister && !isAdmin(actor)) {
+      throw actor ? new AppError('FORBIDDEN', 'self-registration is disabled; only an admin may create users') : new AppError('TOKEN_MISSING');
+    }
+    if (!isAdmin(actor) && ((dto.role ?? 'user') !== 'user' || (dto.status ?? 'enabled') !== 'enabled')) {
+      throw new AppError('FORBIDDEN', 'only an admin may set role or status');
+    }
+    this.passwords.assertAcceptable(dto.credentials.secret, 'credentials.secret');
+    const user = await this.insertUnique({
+      firstName: dto.first_name,
+      lastName: dto.last_name,
+      email: dto.email,
+      username: dto.credentials.username,
+      passwordHash: await this.passwords.hash(dto.credentials.secret),
+      tags: dto.tags ?? [],
+      metadata: dto.metadata ?? {},
+      privateMetadata: dto.private_metadata ?? {},
+      profilePicture: dto.profile_picture ?? null,
+      userType: dto.user_type ?? null,
+      role: dto.role ?? 'user',
+      status: dto.status ?? 'enabled',
+      updatedBy: actor?.id ?? null,
+    });
+    return toUser(user);
+  }
+
+  profile(actor: User): UserDto {
+    return toUser(actor);
+  }
+
+  /** The whole user for themself and admins; the public view of an enabled user for anyone else. */
+  async view(actor: User, id: string): Promise<UserDto | PublicUserDto> {
+    if (actor.id === id) return toUser(actor);
+    const user = await this.users.findById(id);
+    if (user && isAdmin(actor)) return toUser(user);
+    if (user?.status === 'enabled') return toPublicUser(user);
+    throw new AppError('USER_NOT_FOUND');
+  }
+
+  async list(query: ListUsersQueryDto): Promise<UsersPageDto> {
+    if (query.metadata !== undefined) query.metadata = this.parseMetadataFilter(query.metadata);
+    const page = await this.users.list(query);
+    return { total: page.total, offset: query.offset, limit: query.limit, users: page.items.map(toUser) };
+  }
+
+  async search(query: SearchUsersQueryDto): Promise<PublicUsersPageDto> {
+    if (![query.username, query.first_name, query.last_name, query.id].some((v) => v !== undefined)) {
+      throw new AppError('VALIDATION_FAILED', 'give at least one of username, first_name, last_name or id');
+    }
+    const page = await this.users.search(query);
+    return { total: page.total, offset: query.offset, limit: query.limit, users: page.items.map(toPublicUser) };
+  }
+
+  async update(actor: User, id: string, dto: UpdateUserDto): Promise<UserDto> {
+    const changes: UserChanges = {
+      firstName: dto.first_name,
+      lastName: dto.last_name,
+      metadata: dto.metadata,
+      privateMetadata: dto.private_metadata,
+      userType: dto.user_type,
+    };
+    const defined = Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined));
+    if (Object.keys(defined).length === 0) {
+      throw new AppError('VALIDATION_FAILED', 'give at least one field to update');
+    }
+    return this.change(actor, id, defined);
+  }
+
+  /** A new address is unverified until the user verifies it again. */
+  updateEmail(actor: User, id: string, email: string): Promise<UserDto> {
+    // In an UPDATE the right-hand `email` is the old value: verification survives only a no-op change.
+    return this.change(actor, id, { email, verifiedAt: () => 'CASE WHEN email = :email THEN verified_at END' }, { email });
+  }
+
+  updateUsername(actor: User, id: string, username: string): Promise<UserDto> {
+    return this.change(actor, id, { username });
+  }
+
+  updatePicture(actor: User, id: string, profilePicture: string): Promise<UserDto> {
+    return this.change(actor, id, { profilePicture });
+  }
+
+  updateTags(actor: User, id: string, tags: string[]): Promise<UserDto> {
+    return this.change(actor, id, { tags });
+  }
+
+  /** Admin only (enforced by the route). The last enabled admin cannot be demoted. */
+  async updateRole(actor: User, id: string, role: UserRole): Promise<UserDto> {
+    return this.dataSource.transaction(async (manager) => {
+      const admins = await this.users.lockEnabledAdmins(manager);
+      if (role === 'user' && admins.length === 1 && admins[0] === id) throw new AppError('LAST_ADMIN');
+      const user = await this.users.update(id, { role, updatedBy: actor.id }, { manager });
+      if (!user) throw new AppError('USER_NOT_FOUND');
+      return toUser(user);
+    });
+  }
+
+  /**
+   * Enables, disables or (softly) deletes a user. Disabling and deleting revoke every token the user
+   * holds: access tokens through `tokens_revoked_at`, which the auth guard and refresh both check.
+   */
+  async setStatus(actor: User, id: string, status: UserStatus): Promise<UserDto> {
+    this.assertSelfOrAdmin(actor, id);
+    return this.dataSource.transaction(async (manager) => {
+      const admins = await this.users.lockEnabledAdmins(manager);
+      const current = await manager.findOne(User, { where: { id }, lock: { mode: 'pessimistic_write' } });
+      if (!current) throw new AppError('USER_NOT_FOUND');
+      if (current.status === status) throw new AppError('STATUS_ALREADY_SET', `user is already ${status}`);
+      if (status !== 'enabled' && admins.length === 1 && admins[0] === id) throw new AppError('LAST_ADMIN');
+      const revoke = status !== 'enabled';
+      const user = await this.users.update(
+        id,
+        {
+          status,
+          updatedBy: actor.id,
+          deletedAt: status === 'deleted' ? () => 'now()' : null,
+          ...(revoke ? { tokensRevokedAt: () => 'now()' } : {}),
+        },
+        { manager },
+      );
+      return toUser(user as User);
+    });
+  }
+
+  /** For the auth module: the caller's own user, with the hash, for a password check. */
+  findWithHash(id: string): Promise<User | null> {
+    return this.users.findByIdWithHash(id);
+  }
+
+  assertSelfOrAdmin(actor: User, id: string): void {
+    if (actor.id !== id && !isAdmin(actor)) throw new AppError('FORBIDDEN', 'you may only change your own account');
+  }
+
+  private async change(actor: User, id: string, changes: UserChanges, parameters?: Record<string, unknown>): Promise<UserDto> {
+    this.assertSelfOrAdmin(actor, id);
+    const user = await this.translateConflicts(() => this.users.update(id, { ...changes, updatedBy: actor.id }, { parameters }));
+    if (!user) throw new AppError('USER_NOT_FOUND');
+    return toUser(user);
+  }
+
+  private insertUnique(user: UserChanges): Promise<User> {
+    return this.translateConflicts(() => this.users.insert(user));
+  }
+
+  /** Unique violations become 409s; checking first would race with a concurrent writer. */
+  private async translateConflicts<T>(write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (error) {
+      const constraint = uniqueViolation(error);
+      if (constraint === 'users_email_key') throw new AppError('EMAIL_TAKEN');
+      if (constraint === 'users_username_key') throw new AppError('USERNAME_TAKEN');
+      throw error;
+    }
+  }
+
+  private parseMetadataFilter(raw: string): string {
+    try {
+      const value: unknown = JSON.parse(raw);
+      if (typeof value === 'object' && value !== null && !Array.isArray(value)) return JSON.stringify(value);
+    } catch {
+      // reported below
+    }
+    throw new AppError('VALIDATION_FAILED', 'metadata must be a JSON object', [{ field: 'metadata', problem: 'must be a JSON object' }]);
+  }
+}

@@ -1,0 +1,23 @@
+/** End-to-end tests: the real AppModule against the machine's PostgreSQL, one database per file. */
+module.exports = {
+  rootDir: '..',
+  testEnvironment: 'node',
+  testRegex: 'test/.*\\.e2e-spec\\.ts$',
+  moduleFileExtensions: ['js', 'json', 'ts'],
+  transform: {
+    '^.+\\.ts$': [
+      'ts-jest',
+      {
+        tsconfig: 'tsconfig.json',
+        // Type errors are `npm run lint`'s job; this keeps the swagger plugin, which needs a program.
+        diagnostics: false,
+        astTransformers: { before: ['<rootDir>/test/support/swagger-transformer.js'] },
+      },
+    ],
+  },
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+  maxWorkers: 2,
+  testTimeout: 30000,
+  modulePathIgnorePatterns: ['<rootDir>/dist'],
+};

@@ -1,0 +1,26 @@
+import { Client } from 'pg';
+
+/** The machine's PostgreSQL, as the tests reach it (override with TEST_PG_* for another server). */
+export const PG = {
+  host: process.env.TEST_PG_HOST ?? '127.0.0.1',
+  port: Number(process.env.TEST_PG_PORT ?? 5432),
+  user: process.env.TEST_PG_USER ?? 'postgres',
+  password: process.env.TEST_PG_PASSWORD ?? '',
+};
+
+/** Databases made by one `npm test` run are named after its process, so parallel runs never collide. */
+export const RUN_PREFIX_ENV = 'USERS_E2E_RUN_PREFIX';
+
+export async function withAdminClient<T>(work: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ ...PG, database: 'postgres' });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+export async function dropDatabase(client: Client, name: string): Promise<void> {
+  await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+}

@@ -1,0 +1,74 @@
+import { randomBytes } from 'node:crypto';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Client } from 'pg';
+import request from 'supertest';
+import TestAgent from 'supertest/lib/agent';
+import { createApp } from '../../src/app.factory';
+import { PG, RUN_PREFIX_ENV, dropDatabase, withAdminClient } from './postgres';
+
+export const ADMIN = { email: 'admin@example.com', password: 'admin-password-for-tests' };
+export const SECRET_KEY = 'e2e-secret-key-that-is-long-enough-0123456789';
+
+export interface TestApp {
+  app: NestFastifyApplication;
+  http: TestAgent;
+  /** A direct connection to this app's database, for arranging and checking state. */
+  db: Client;
+  database: string;
+  close(): Promise<void>;
+}
+
+/** A fresh database copied from the migrated template; dropped by the returned function. */
+export async function createTestDatabase(): Promise<{ name: string; drop(): Promise<void> }> {
+  const prefix = process.env[RUN_PREFIX_ENV];
+  if (!prefix) throw new Error('run the e2e tests through jest-e2e.config.js (its global setup makes the template)');
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`;
+  await withAdminClient((client) => client.query(`CREATE DATABASE "${name}" TEMPLATE "${prefix}_template"`));
+  return { name, drop: () => withAdminClient((client) => dropDatabase(client, name)) };
+}
+
+/**
+ * Boots the real application (same factory as main.ts) on a database of its own. `env` overrides the
+ * test defaults; `database` shares another app's database (several replicas).
+ */
+export async function startTestApp(options: { env?: Record<string, string>; database?: string } = {}): Promise<TestApp> {
+  const owned = options.database ? undefined : await createTestDatabase();
+  const database = options.database ?? owned!.name;
+  const saved = { ...process.env };
+  Object.assign(process.env, {
+    USERS_LOG_LEVEL: 'error',
+    USERS_DB_DRIVER: 'postgres',
+    USERS_DB_HOST: PG.host,
+    USERS_DB_PORT: String(PG.port),
+    USERS_DB_USER: PG.user,
+    USERS_DB_PASS: PG.password,
+    USERS_DB_NAME: database,
+    USERS_DB_POOL_SIZE: '5',
+    USERS_SECRET_KEY: SECRET_KEY,
+    USERS_ADMIN_EMAIL: ADMIN.email,
+    USERS_ADMIN_PASSWORD: ADMIN.password,
+    USERS_ALLOW_SELF_REGISTER: 'true',
+    USERS_ALLOW_UNVERIFIED_USER: 'false',
+    ...options.env,
+  });
+  try {
+    const app = await createApp();
+    await app.init();
+    await app.getHttpAdapter().getInstance().ready();
+    const db = new Client({ ...PG, database });
+    await db.connect();
+    return {
+      app,
+      http: request(app.getHttpServer()),
+      db,
+      database,
+      async close() {
+        await app.close();
+        await db.end();
+        await owned?.drop();
+      },
+    };
+  } finally {
+    process.env = saved;
+  }
+}
