@@ -69,8 +69,11 @@ function logFile(name) {
   return file;
 }
 
-/** Keep the head and tail of a big log (the app logs every request at info level). */
+/** Keep the head and tail of a big log (the app logs every request at info level). Once per file. */
+const trimmed = new Set();
 function trimLog(file, keepBytes = 2 * 1024 * 1024) {
+  if (trimmed.has(file)) return;
+  trimmed.add(file);
   try {
     const size = fs.statSync(file).size;
     if (size <= 2 * keepBytes) return;

@@ -8,6 +8,7 @@ import { Logger } from 'nestjs-pino';
 import { version } from '../package.json';
 import { AppModule } from './app.module';
 import { AppError } from './common/errors/app-error';
+import { requestId } from './common/logging/logger.options';
 import { appConfig } from './config/app.config';
 
 /** Bodies are small JSON documents: two 16 KiB metadata objects and a few fields fit well under this. */
@@ -22,9 +23,14 @@ export async function createApp({ preview = false } = {}): Promise<NestFastifyAp
   const tls = preview ? undefined : appConfig().tls;
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT_BYTES,
+    genReqId: requestId,
     ...(tls ? { https: { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } } : {}),
   });
   acceptOnlyJson(adapter.getInstance());
+  adapter.getInstance().addHook('onRequest', (request, reply, done) => {
+    reply.header('X-Request-Id', request.id);
+    done();
+  });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule, adapter, {
     bufferLogs: !preview,
     bodyParser: false,

@@ -33,8 +33,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     if (host.getType() !== 'http') throw exception;
     const http = host.switchToHttp();
-    const request = http.getRequest<{ raw?: { id?: unknown } }>();
-    const body = this.toBody(exception, String(request.raw?.id ?? ''));
+    const request = http.getRequest<{ id?: unknown }>();
+    const body = this.toBody(exception, String(request.id ?? ''));
     this.adapterHost.httpAdapter.reply(http.getResponse(), body, body.statusCode);
   }
 

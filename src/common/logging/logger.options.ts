@@ -1,16 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { IncomingMessage, ServerResponse } from 'node:http';
+import { IncomingMessage } from 'node:http';
 import { Params } from 'nestjs-pino';
 
 const SAFE_REQUEST_ID = /^[\w.:-]{1,128}$/;
 const SECRET_QUERY = /([?&](?:token|access_token|refresh_token|code|state)=)[^&]*/gi;
 
-/** The caller's X-Request-Id when it is sane, else a new one; echoed in the response. */
-function requestId(request: IncomingMessage, response: ServerResponse): string {
+/**
+ * The request id (Fastify's `genReqId`, which pino-http then reuses): the caller's X-Request-Id when it
+ * is sane, else a new UUID. A hostile header cannot forge log lines or grow without bound.
+ */
+export function requestId(request: IncomingMessage): string {
   const given = request.headers['x-request-id'];
-  const id = typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : randomUUID();
-  response.setHeader('X-Request-Id', id);
-  return id;
+  return typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : randomUUID();
 }
 
 /** JSON lines through pino; request and response are reduced to what is safe to keep. */
@@ -18,7 +19,6 @@ export function loggerOptions(level: string): Params {
   return {
     pinoHttp: {
       level,
-      genReqId: requestId,
       customLogLevel: (_request, response, error) => (error || response.statusCode >= 500 ? 'error' : 'info'),
       serializers: {
         req: (request: { id: string; method: string; url: string; remoteAddress?: string }) => ({

@@ -1,4 +1,4 @@
-import { ValidationError, ValidationPipe } from '@nestjs/common';
+import { ArgumentMetadata, ValidationError, ValidationPipe } from '@nestjs/common';
 import { AppError, ErrorDetail } from '../errors/app-error';
 
 /** Flattens class-validator's tree into `{field: 'credentials.username', problem}` details. */
@@ -10,9 +10,24 @@ function details(errors: ValidationError[], parent = ''): ErrorDetail[] {
   });
 }
 
-/** The global pipe (APP_PIPE): unknown fields are refused, so no body can set what it should not. */
+/**
+ * The global pipe (APP_PIPE): unknown fields are refused, so no body can set what it should not, and a
+ * query parameter given twice (`?limit=1&limit=2`) is refused rather than guessed at.
+ */
+class AppValidationPipe extends ValidationPipe {
+  override async transform(value: unknown, metadata: ArgumentMetadata) {
+    if (metadata.type === 'query' && value && typeof value === 'object') {
+      const repeated = Object.entries(value).filter(([, v]) => Array.isArray(v));
+      if (repeated.length > 0) {
+        throw new AppError('VALIDATION_FAILED', 'query parameters must not be repeated', repeated.map(([field]) => ({ field, problem: 'must be given once' })));
+      }
+    }
+    return super.transform(value, metadata);
+  }
+}
+
 export function createValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
+  return new AppValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
     transform: true,
