@@ -1,0 +1,33 @@
+# syntax=docker/dockerfile:1
+# Build: docker build --build-arg COMMIT=$(git rev-parse --short HEAD) --build-arg BUILD_TIME=$(date -u +%F_%T) -t users-service .
+
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+# python3/make/g++ only in case argon2 has to compile (its prebuilt binary normally loads).
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY nest-cli.json tsconfig.json tsconfig.build.json ./
+COPY src ./src
+COPY migrations ./migrations
+RUN npm run build && npm prune --omit=dev && node -e "require('argon2')"
+
+FROM node:20-bookworm-slim
+ARG COMMIT=ffffffff
+ARG BUILD_TIME=1970-01-01_00:00:00
+ENV NODE_ENV=production \
+    USERS_BUILD_COMMIT=$COMMIT \
+    USERS_BUILD_TIME=$BUILD_TIME \
+    USERS_DB_DRIVER=postgres \
+    USERS_HTTP_HOST=0.0.0.0 \
+    USERS_HTTP_PORT=9002
+WORKDIR /app
+# No .env is copied: production configuration comes from the environment (USERS_SECRET_KEY is required).
+COPY --from=build --chown=node:node /app/package.json ./
+COPY --from=build --chown=node:node /app/node_modules ./node_modules
+COPY --from=build --chown=node:node /app/dist ./dist
+COPY --chown=node:node templates ./templates
+USER node
+EXPOSE 9002
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s CMD node -e "fetch('http://127.0.0.1:'+(process.env.USERS_HTTP_PORT||9002)+'/health/live').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+CMD ["node", "dist/src/main.js"]
