@@ -24,10 +24,10 @@ describe('PGlite (USERS_DB_DRIVER=pglite)', () => {
     try {
       const created = await fetch(`${first.url}/users`, json({ first_name: 'Grace', last_name: 'Hopper', email: 'grace@example.com', credentials: { username: 'grace', secret: 'cobol-forever' } }));
       expect(created.status).toBe(201);
-      const admin = await (await fetch(`${first.url}/users/tokens/issue`, json({ identity: ENV.USERS_ADMIN_EMAIL, secret: ENV.USERS_ADMIN_PASSWORD }))).json();
+      const admin = (await (await fetch(`${first.url}/users/tokens/issue`, json({ identity: ENV.USERS_ADMIN_EMAIL, secret: ENV.USERS_ADMIN_PASSWORD }))).json()) as { access_token: string };
       // A substring filter and a tag filter: the migration's pg_trgm and GIN indexes exist here too.
-      const list = await (await fetch(`${first.url}/users?name=opp&status=all`, { headers: { Authorization: `Bearer ${admin.access_token}` } })).json();
-      expect(list.users.map((u: { email: string }) => u.email)).toEqual(['grace@example.com']);
+      const list = (await (await fetch(`${first.url}/users?name=opp&status=all`, { headers: { Authorization: `Bearer ${admin.access_token}` } })).json()) as { users: { email: string }[] };
+      expect(list.users.map((u) => u.email)).toEqual(['grace@example.com']);
       expect((await fetch(`${first.url}/docs-json`)).status).toBe(200);
     } finally {
       await first.stop();

@@ -4,7 +4,6 @@ import { MIGRATIONS } from '../../migrations';
 import { DatabaseConfig } from '../config/database.config';
 import { RefreshToken } from '../auth/entities/refresh-token.entity';
 import { User } from '../users/entities/user.entity';
-import { createPgliteDriver } from './pglite';
 
 export const ENTITIES = [User, RefreshToken];
 
@@ -19,6 +18,8 @@ export function buildDataSourceOptions(db: DatabaseConfig): DataSourceOptions {
     migrationsRun: false,
   };
   if (db.driver === 'pglite') {
+    // Loaded only when chosen: PGlite is a development convenience that production never pays for.
+    const { createPgliteDriver } = require('./pglite') as typeof import('./pglite');
     return { ...common, driver: createPgliteDriver(db.pgliteDir) };
   }
   return {

@@ -14,7 +14,12 @@ export class AppError extends Error {
     message?: string,
     readonly details?: ErrorDetail[],
   ) {
+    // Domain errors are answers, not faults: capturing a stack for each refused token would cost more
+    // than the rest of the request.
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message ?? ERRORS[code].message);
+    Error.stackTraceLimit = stackTraceLimit;
     this.status = ERRORS[code].status;
   }
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { IncomingMessage } from 'node:http';
 import { Params } from 'nestjs-pino';
+import pino from 'pino';
 
 const SAFE_REQUEST_ID = /^[\w.:-]{1,128}$/;
 const SECRET_QUERY = /([?&](?:token|access_token|refresh_token|code|state)=)[^&]*/gi;
@@ -16,19 +17,20 @@ export function requestId(request: IncomingMessage): string {
 
 /** JSON lines through pino; request and response are reduced to what is safe to keep. */
 export function loggerOptions(level: string): Params {
-  return {
-    pinoHttp: {
-      level,
-      customLogLevel: (_request, response, error) => (error || response.statusCode >= 500 ? 'error' : 'info'),
-      serializers: {
-        req: (request: { id: string; method: string; url: string; remoteAddress?: string }) => ({
-          id: request.id,
-          method: request.method,
-          url: request.url.replace(SECRET_QUERY, '$1[REDACTED]'),
-          remoteAddress: request.remoteAddress,
-        }),
-        res: (response: { statusCode: number }) => ({ statusCode: response.statusCode }),
-      },
+  const options = {
+    level,
+    customLogLevel: (_request: IncomingMessage, response: { statusCode: number }, error?: Error) =>
+      error || response.statusCode >= 500 ? ('error' as const) : ('info' as const),
+    serializers: {
+      req: (request: { id: string; method: string; url: string; remoteAddress?: string }) => ({
+        id: request.id,
+        method: request.method,
+        url: request.url.replace(SECRET_QUERY, '$1[REDACTED]'),
+        remoteAddress: request.remoteAddress,
+      }),
+      res: (response: { statusCode: number }) => ({ statusCode: response.statusCode }),
     },
   };
+  // Asynchronous writes: a request never waits for stdout; pino flushes what is left at exit.
+  return { pinoHttp: [options, pino.destination({ sync: false })] };
 }
