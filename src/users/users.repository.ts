@@ -26,10 +26,20 @@ export interface Page<T> {
 /** Every query on the users table. */
 @Injectable()
 export class UsersRepository {
-  constructor(@InjectRepository(User) private readonly users: Repository<User>) {}
+  /** Every column but the password hash, for the hand-written hot-path select. */
+  private readonly publicColumns: string;
 
-  findById(id: string): Promise<User | null> {
-    return this.users.findOneBy({ id });
+  constructor(@InjectRepository(User) private readonly users: Repository<User>) {
+    this.publicColumns = users.metadata.columns
+      .filter((column) => column.propertyName !== 'passwordHash')
+      .map((column) => `"${column.databaseName}"`)
+      .join(', ');
+  }
+
+  /** One primary-key select: the auth guard runs it on every authenticated request, so no query builder. */
+  async findById(id: string): Promise<User | null> {
+    const [row] = (await this.users.query(`SELECT ${this.publicColumns} FROM users WHERE id = $1`, [id])) as Record<string, unknown>[];
+    return row ? this.hydrate(row) : null;
   }
 
   /** Looks a user up by e-mail or username (both case-insensitive), with the password hash. */
