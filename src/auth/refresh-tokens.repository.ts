@@ -63,15 +63,13 @@ export class RefreshTokensRepository {
 
   /** When this token was already spent, revokes its whole family; true if that happened. */
   async revokeFamilyOfSpentToken(token: { id: string; hash: Buffer }): Promise<boolean> {
-    const rows: unknown[] = await this.dataSource.query(
+    return this.updated(
       `UPDATE refresh_tokens SET revoked_at = now()
        WHERE revoked_at IS NULL AND family_id = (
          SELECT family_id FROM refresh_tokens WHERE id = $1 AND token_hash = $2 AND used_at IS NOT NULL
-       )
-       RETURNING id`,
+       )`,
       [token.id, token.hash],
     );
-    return rows.length > 0;
   }
 
   /** The user's live sessions: one row per family, dated from the login that started it. */
@@ -90,13 +88,22 @@ export class RefreshTokensRepository {
 
   /** Revokes one of the user's sessions; false when the user has no such live session. */
   async revokeFamily(userId: string, familyId: string): Promise<boolean> {
-    const rows: unknown[] = await this.dataSource.query(
+    return this.updated(
       `UPDATE refresh_tokens SET revoked_at = now()
-       WHERE user_id = $1 AND family_id = $2 AND revoked_at IS NULL AND used_at IS NULL AND expires_at > now()
-       RETURNING id`,
+       WHERE user_id = $1 AND family_id = $2 AND revoked_at IS NULL AND used_at IS NULL AND expires_at > now()`,
       [userId, familyId],
     );
-    return rows.length > 0;
+  }
+
+  /** Runs an UPDATE; true when it changed a row (TypeORM's plain query() hides the row count). */
+  private async updated(sql: string, parameters: unknown[]): Promise<boolean> {
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      const result = await runner.query(sql, parameters, true);
+      return (result.affected ?? 0) > 0;
+    } finally {
+      await runner.release();
+    }
   }
 
   /** Revokes every session of the user except `keepFamilyId` (when given). */
