@@ -400,13 +400,12 @@ async function runAppScenarios(cfg, app, identities, secrets, results) {
       const prepared = await def.preflight();
       rss.takeWindowMb();
       if (cfg.warmup) {
-        const { stats: _s, ...load } = def.load('warmup', prepared);
-        await lib.runLoad({ port, ...load, connections: def.connections, duration: cfg.warmup, expectStatus: def.expectStatus });
+        await lib.runLoad({ port, ...def.load('warmup', prepared), connections: def.connections, duration: cfg.warmup, expectStatus: def.expectStatus });
       }
-      const { stats, ...load } = def.load('measured', prepared);
+      const load = def.load('measured', prepared);
       const figures = await lib.runLoad({ port, ...load, connections: def.connections, duration: cfg.duration, expectStatus: def.expectStatus });
       figures.peakRssMb = rss.takeWindowMb();
-      if (stats) figures.chain = stats;
+      if (load.stats) figures.chain = load.stats;
       if (prepared && prepared.total !== undefined) figures.matchingRows = prepared.total;
       scenarios[key] = figures;
       if (!lib.isRunning(app)) throw new Error(`the app exited during the run (code ${app.exitCode}, signal ${app.signal}); see bench/results/app.log`);

@@ -1,15 +1,17 @@
 import { readFileSync } from 'node:fs';
-import helmet from '@fastify/helmet';
+import helmet from 'helmet';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import { FastifyInstance } from 'fastify';
+import { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import { version } from '../package.json';
 import { AppModule } from './app.module';
 import { AppError } from './common/errors/app-error';
+import { ERRORS } from './common/errors/error-codes';
 import { requestId } from './common/logging/logger.options';
 import { appConfig } from './config/app.config';
+import { assertValidConfig } from './config/config-module.options';
 
 /** Bodies are small JSON documents: two 16 KiB metadata objects and a few fields fit well under this. */
 const BODY_LIMIT_BYTES = 64 * 1024;
@@ -20,16 +22,18 @@ const BODY_LIMIT_BYTES = 64 * 1024;
  * `preview` builds the module graph without instantiating providers (no database), for the export.
  */
 export async function createApp({ preview = false } = {}): Promise<NestFastifyApplication> {
+  if (!preview) assertValidConfig();
   const tls = preview ? undefined : appConfig().tls;
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT_BYTES,
     genReqId: requestId,
+    frameworkErrors: answerFrameworkError,
     ...(tls ? { https: { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } } : {}),
   });
   acceptOnlyJson(adapter.getInstance());
   adapter.getInstance().addHook('onRequest', (request, reply, done) => {
     reply.header('X-Request-Id', request.id);
-    done();
+    securityHeaders(request.raw, reply.raw, () => done());
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule, adapter, {
     bufferLogs: !preview,
@@ -39,17 +43,6 @@ export async function createApp({ preview = false } = {}): Promise<NestFastifyAp
   });
   if (!preview) app.useLogger(app.get(Logger));
   app.enableShutdownHooks();
-  await app.register(helmet, {
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        // Swagger UI styles itself inline and shows data: images.
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", 'data:'],
-        scriptSrc: ["'self'"],
-      },
-    },
-  });
   SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app), { jsonDocumentUrl: 'docs-json' });
   return app;
 }
@@ -64,6 +57,27 @@ export function buildOpenApiDocument(app: NestFastifyApplication): OpenAPIObject
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
     .build();
   return SwaggerModule.createDocument(app, config);
+}
+
+/** Helmet's headers, set on the raw response of every answer (its header values are computed once). */
+const securityHeaders = helmet({
+  contentSecurityPolicy: {
+    directives: {
+      defaultSrc: ["'self'"],
+      // Swagger UI styles itself inline and shows data: images.
+      styleSrc: ["'self'", "'unsafe-inline'"],
+      imgSrc: ["'self'", 'data:'],
+      scriptSrc: ["'self'"],
+    },
+  },
+});
+
+/** Errors Fastify raises before routing (a malformed URL) get our body and headers too. */
+function answerFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  const message = error.code === 'FST_ERR_BAD_URL' ? 'malformed URL' : ERRORS.BAD_REQUEST.message;
+  securityHeaders(request.raw, reply.raw, () => {
+    void reply.code(400).header('X-Request-Id', request.id).send({ statusCode: 400, code: 'BAD_REQUEST', message });
+  });
 }
 
 /**

@@ -37,9 +37,9 @@ export class AuthController {
   @Public()
   @ApiBearerAuth()
   @ApiErrors(...BODY_ERRORS, 'REFRESH_TOKEN_INVALID', 'REFRESH_TOKEN_REUSED')
-  refresh(@Body() dto: RefreshTokenDto | undefined, @Headers('authorization') authorization: string | undefined): Promise<TokenPairDto> {
+  refresh(@Body() dto: RefreshTokenDto, @Headers('authorization') authorization: string | undefined): Promise<TokenPairDto> {
     const bearer = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1];
-    return this.auth.refresh(dto?.refresh_token ?? bearer);
+    return this.auth.refresh(dto.refresh_token ?? bearer);
   }
 
   /** Revoke one of the caller's sessions */

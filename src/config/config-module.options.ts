@@ -4,10 +4,17 @@ import { appConfig } from './app.config';
 import { authConfig } from './auth.config';
 import { databaseConfig } from './database.config';
 
+const NAMESPACES = [appConfig, databaseConfig, authConfig, adminConfig];
+
 /** Every config namespace; each validates its own variables at boot and fails naming them. */
 export const configModuleOptions: ConfigModuleOptions = {
   isGlobal: true,
   // Tests set their whole environment themselves: the development .env must not leak into them.
   ignoreEnvFile: process.env.NODE_ENV === 'test',
-  load: [appConfig, databaseConfig, authConfig, adminConfig],
+  load: NAMESPACES,
 };
+
+/** Validates every namespace now, so that a bad variable stops the boot before Nest logs anything. */
+export function assertValidConfig(): void {
+  for (const namespace of NAMESPACES) namespace();
+}

@@ -11,7 +11,7 @@ type Ctor<T> = new () => T;
 export function validateConfig<T extends object>(env: NodeJS.ProcessEnv, schema: Ctor<T>): T {
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
   const config = plainToInstance(schema, present, { exposeDefaultValues: true });
-  const errors = validateSync(config, { skipMissingProperties: false, forbidUnknownValues: false });
+  const errors = validateSync(config, { skipMissingProperties: false, forbidUnknownValues: false, stopAtFirstError: true });
   if (errors.length > 0) {
     const problems = errors.map((e) => `  ${e.property}: ${Object.values(e.constraints ?? {}).join('; ')}`);
     throw new Error(`Invalid configuration:\n${problems.join('\n')}`);

@@ -10,7 +10,7 @@ import { UpdateUserDto } from './dto/update-user.dto';
 import { PublicUserDto, PublicUsersPageDto, UserDto, UsersPageDto } from './dto/user-response.dto';
 import { User, UserRole, UserStatus } from './entities/user.entity';
 import { PasswordService } from './password.service';
-import { UserChanges, UsersRepository } from './users.repository';
+import { UserChanges, UsersRepository, parseTags } from './users.repository';
 import { toPublicUser, toUser } from './users.mapper';
 
 const isAdmin = (actor: User | undefined) => actor?.role === 'admin';
@@ -66,6 +66,9 @@ export class UsersService {
 
   async list(query: ListUsersQueryDto): Promise<UsersPageDto> {
     if (query.metadata !== undefined) query.metadata = this.parseMetadataFilter(query.metadata);
+    if (query.tags !== undefined && parseTags(query.tags).tags.length === 0) {
+      throw new AppError('VALIDATION_FAILED', 'tags must name at least one tag', [{ field: 'tags', problem: 'must name at least one tag' }]);
+    }
     const page = await this.users.list(query);
     return { total: page.total, offset: query.offset, limit: query.limit, users: page.items.map(toUser) };
   }

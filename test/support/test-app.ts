@@ -30,6 +30,10 @@ export async function createTestDatabase(): Promise<{ name: string; drop(): Prom
 /**
  * Boots the real application (same factory as main.ts) on a database of its own. `env` overrides the
  * test defaults; `database` shares another app's database (several replicas).
+ *
+ * Several apps in one test file: @nestjs/passport registers the JWT strategy on the process-wide
+ * passport, so the app started last checks bearer tokens for all of them. Give such apps the same
+ * database and secret, and close the one started last, last.
  */
 export async function startTestApp(options: { env?: Record<string, string>; database?: string } = {}): Promise<TestApp> {
   const owned = options.database ? undefined : await createTestDatabase();
@@ -54,6 +58,7 @@ export async function startTestApp(options: { env?: Record<string, string>; data
   try {
     const app = await createApp();
     await app.init();
+    app.flushLogs(); // bufferLogs holds Nest's logs until listen(), which tests never call
     await app.getHttpAdapter().getInstance().ready();
     const db = new Client({ ...PG, database });
     await db.connect();

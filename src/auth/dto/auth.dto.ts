@@ -30,7 +30,7 @@ export class RefreshTokenDto {
   /** The refresh token, unless it is sent as `Authorization: Bearer …`. */
   @IsOptional()
   @IsString()
-  @MaxLength(200)
+  @MaxLength(1024)
   refresh_token?: string;
 }
 

@@ -9,12 +9,32 @@ import {
   Matches,
   MaxLength,
   ValidateBy,
+  ValidateIf,
   ValidationOptions,
 } from 'class-validator';
 
 export const USERNAME_PATTERN = /^(?!.*(__|--))[a-zA-Z0-9][a-zA-Z0-9_-]{0,31}$/;
 export const METADATA_MAX_BYTES = 16 * 1024;
 export const MAX_TAGS = 32;
+
+/** May be left out, but not sent as null: for fields whose column cannot be empty. */
+export const IsOmittable = () => ValidateIf((_object, value) => value !== undefined);
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
+
+/** An RFC 3339 date-time with its offset (a bare date or local time would depend on the server). */
+export function IsRfc3339(options?: ValidationOptions) {
+  return ValidateBy(
+    {
+      name: 'isRfc3339',
+      validator: {
+        validate: (value: unknown) => typeof value === 'string' && RFC3339.test(value) && !Number.isNaN(Date.parse(value)),
+        defaultMessage: () => '$property must be an RFC 3339 date-time such as 2024-10-24T13:31:52Z',
+      },
+    },
+    options,
+  );
+}
 
 const trim = Transform(({ value }) => (typeof value === 'string' ? value.trim() : value));
 

@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsOptional, IsString, IsUrl, MaxLength, ValidateNested } from 'class-validator';
+import { IsDefined, IsIn, IsObject, IsOptional, IsString, IsUrl, MaxLength, ValidateNested } from 'class-validator';
 import {
   IsMetadata,
   IsName,
@@ -35,6 +35,8 @@ export class CreateUserDto {
   @IsNormalizedEmail()
   email: string;
 
+  @IsDefined()
+  @IsObject()
   @ValidateNested()
   @Type(() => CredentialsDto)
   credentials: CredentialsDto;

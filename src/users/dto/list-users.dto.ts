@@ -1,6 +1,10 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
-import { IsIn, IsInt, IsISO8601, IsOptional, IsString, Length, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsRfc3339 } from '../../common/validation/validators';
+
+/** PostgreSQL's OFFSET is a bigint, but a page this deep is a mistake, not a request. */
+const MAX_OFFSET = 2_147_483_647;
 import { USER_ROLES, UserRole, UserStatus } from '../entities/user.entity';
 
 const ORDERS = ['created_at', 'updated_at', 'first_name', 'last_name', 'username', 'email'] as const;
@@ -12,6 +16,7 @@ class PageQueryDto {
   @Type(() => Number)
   @IsInt()
   @Min(0)
+  @Max(MAX_OFFSET)
   offset: number = 0;
 
   /** @example 10 */
@@ -83,12 +88,12 @@ export class ListUsersQueryDto extends PageQueryDto {
 
   /** RFC 3339 instant; created at or after it. */
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsRfc3339()
   created_from?: string;
 
   /** RFC 3339 instant; created at or before it. */
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsRfc3339()
   created_to?: string;
 
   @ApiProperty({ enum: ORDERS, required: false, default: 'created_at' })

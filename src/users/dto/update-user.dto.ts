@@ -4,6 +4,7 @@ import {
   IsMetadata,
   IsName,
   IsNormalizedEmail,
+  IsOmittable,
   IsTags,
   IsUserType,
   IsUsername,
@@ -11,25 +12,26 @@ import {
 import { USER_ROLES, UserRole } from '../entities/user.entity';
 
 export class UpdateUserDto {
-  @IsOptional()
+  @IsOmittable()
   @IsName()
   first_name?: string;
 
-  @IsOptional()
+  @IsOmittable()
   @IsName()
   last_name?: string;
 
-  @IsOptional()
+  @IsOmittable()
   @IsMetadata()
   metadata?: Record<string, unknown>;
 
-  @IsOptional()
+  @IsOmittable()
   @IsMetadata()
   private_metadata?: Record<string, unknown>;
 
+  /** null clears it. */
   @IsOptional()
   @IsUserType()
-  user_type?: string;
+  user_type?: string | null;
 }
 
 export class UpdateEmailDto {

@@ -1,0 +1,217 @@
+import { adminConfig } from './admin.config';
+import { appConfig } from './app.config';
+import { authConfig } from './auth.config';
+import { databaseConfig } from './database.config';
+import { validateConfig } from './validate-config';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const SECRET = 'unit-test-secret-key-that-is-long-enough-0123';
+
+type Factory = () => unknown;
+const NAMESPACES: Record<string, Factory> = { app: appConfig, database: databaseConfig, auth: authConfig, admin: adminConfig };
+
+/** The registerAs factories read process.env: each test sets exactly the environment it means. */
+const originalEnv = process.env;
+function useEnv(env: Record<string, string>) {
+  process.env = { ...env };
+}
+beforeEach(() => useEnv({}));
+afterEach(() => {
+  process.env = originalEnv;
+});
+
+/** Runs a factory expecting a configuration error, and returns its message. */
+function configError(factory: Factory): string {
+  let thrown: unknown;
+  try {
+    factory();
+  } catch (error) {
+    thrown = error;
+  }
+  expect(thrown).toBeInstanceOf(Error);
+  const { message } = thrown as Error;
+  // main.ts prints such messages plainly (no stack trace) because of this prefix.
+  expect(message).toMatch(/^Invalid configuration/);
+  return message;
+}
+
+describe('config namespaces: defaults with an empty environment', () => {
+  it('app', () => {
+    expect(appConfig()).toEqual({
+      logLevel: 'info',
+      host: 'localhost',
+      port: 9002,
+      tls: undefined,
+      instanceId: expect.stringMatching(UUID),
+      commit: 'ffffffff',
+      buildTime: '1970-01-01_00:00:00',
+    });
+  });
+
+  it('app makes a new instance id each time it is built without USERS_INSTANCE_ID', () => {
+    expect(appConfig().instanceId).not.toBe(appConfig().instanceId);
+  });
+
+  it('database', () => {
+    expect(databaseConfig()).toEqual({
+      driver: 'postgres',
+      pgliteDir: './data/pglite',
+      host: 'localhost',
+      port: 5432,
+      user: 'postgres',
+      password: '',
+      name: 'users',
+      sslMode: 'disable',
+      sslCertFile: undefined,
+      sslKeyFile: undefined,
+      sslRootCertFile: undefined,
+      poolSize: 20,
+    });
+  });
+
+  it('auth (USERS_SECRET_KEY has no default)', () => {
+    useEnv({ USERS_SECRET_KEY: SECRET });
+    const auth = authConfig();
+    expect(auth).toEqual({
+      secretKey: SECRET,
+      issuer: 'users',
+      audience: 'users',
+      accessTokenTtlMs: 15 * 60_000,
+      refreshTokenTtlMs: 24 * 3_600_000,
+      passwordPattern: expect.any(RegExp),
+      argon2: { memoryCost: 19456, timeCost: 2, parallelism: 1 },
+      allowSelfRegister: true,
+      allowUnverifiedUser: false,
+    });
+    expect(auth.passwordPattern.source).toBe('^.{8,}$');
+    expect(auth.passwordPattern.test('1234567')).toBe(false);
+    expect(auth.passwordPattern.test('12345678')).toBe(true);
+  });
+
+  it('admin', () => {
+    expect(adminConfig()).toEqual({ email: 'admin@example.com', password: '12345678' });
+  });
+
+  it('treats empty variables as unset (defaults apply)', () => {
+    useEnv({ USERS_HTTP_PORT: '', USERS_LOG_LEVEL: '', USERS_DB_DRIVER: '', USERS_DB_PORT: '', USERS_SECRET_KEY: SECRET, USERS_ACCESS_TOKEN_DURATION: '', USERS_ALLOW_SELF_REGISTER: '' });
+    expect(appConfig()).toEqual(expect.objectContaining({ port: 9002, logLevel: 'info' }));
+    expect(databaseConfig()).toEqual(expect.objectContaining({ driver: 'postgres', port: 5432 }));
+    expect(authConfig()).toEqual(expect.objectContaining({ accessTokenTtlMs: 15 * 60_000, allowSelfRegister: true }));
+  });
+});
+
+describe('config namespaces: values from the environment', () => {
+  it('app', () => {
+    useEnv({
+      USERS_LOG_LEVEL: 'debug',
+      USERS_HTTP_HOST: '0.0.0.0',
+      USERS_HTTP_PORT: '8080',
+      USERS_HTTP_SERVER_CERT: '/tls/cert.pem',
+      USERS_HTTP_SERVER_KEY: '/tls/key.pem',
+      USERS_INSTANCE_ID: 'replica-1',
+    });
+    expect(appConfig()).toEqual(
+      expect.objectContaining({ logLevel: 'debug', host: '0.0.0.0', port: 8080, tls: { certFile: '/tls/cert.pem', keyFile: '/tls/key.pem' }, instanceId: 'replica-1' }),
+    );
+  });
+
+  it('database', () => {
+    useEnv({ USERS_DB_DRIVER: 'pglite', USERS_DB_PGLITE_DIR: 'memory://', USERS_DB_PORT: '6543', USERS_DB_PASS: 'pw', USERS_DB_SSL_MODE: 'verify-full', USERS_DB_POOL_SIZE: '7' });
+    expect(databaseConfig()).toEqual(expect.objectContaining({ driver: 'pglite', pgliteDir: 'memory://', port: 6543, password: 'pw', sslMode: 'verify-full', poolSize: 7 }));
+  });
+
+  it('auth', () => {
+    useEnv({ USERS_SECRET_KEY: SECRET, USERS_ACCESS_TOKEN_DURATION: '1h30m', USERS_REFRESH_TOKEN_DURATION: '720h', USERS_PASS_REGEX: '^\\d{4,}$' });
+    const auth = authConfig();
+    expect(auth.accessTokenTtlMs).toBe(90 * 60_000);
+    expect(auth.refreshTokenTtlMs).toBe(720 * 3_600_000);
+    expect(auth.passwordPattern.test('1234')).toBe(true);
+    expect(auth.passwordPattern.test('abcd')).toBe(false);
+  });
+
+  it('admin: the e-mail address is normalised to lower case', () => {
+    useEnv({ USERS_ADMIN_EMAIL: 'Root@Example.COM', USERS_ADMIN_PASSWORD: 'a-strong-one' });
+    expect(adminConfig()).toEqual({ email: 'root@example.com', password: 'a-strong-one' });
+  });
+
+  it.each([
+    ['true', true],
+    ['false', false],
+    ['1', true],
+    ['0', false],
+    ['TRUE', true],
+    ['False', false],
+  ])('reads the booleans from %j', (value, expected) => {
+    useEnv({ USERS_SECRET_KEY: SECRET, USERS_ALLOW_SELF_REGISTER: value, USERS_ALLOW_UNVERIFIED_USER: value });
+    expect(authConfig()).toEqual(expect.objectContaining({ allowSelfRegister: expected, allowUnverifiedUser: expected }));
+  });
+});
+
+describe('config namespaces: a bad value stops the boot naming the variable', () => {
+  it.each<[string, string, Record<string, string>]>([
+    ['app', 'USERS_HTTP_PORT', { USERS_HTTP_PORT: 'abc' }],
+    ['app', 'USERS_HTTP_PORT', { USERS_HTTP_PORT: '70000' }],
+    ['app', 'USERS_HTTP_PORT', { USERS_HTTP_PORT: '80.5' }],
+    ['app', 'USERS_LOG_LEVEL', { USERS_LOG_LEVEL: 'verbose' }],
+    ['database', 'USERS_DB_DRIVER', { USERS_DB_DRIVER: 'mysql' }],
+    ['database', 'USERS_DB_PORT', { USERS_DB_PORT: 'five' }],
+    ['database', 'USERS_DB_SSL_MODE', { USERS_DB_SSL_MODE: 'sometimes' }],
+    ['database', 'USERS_DB_POOL_SIZE', { USERS_DB_POOL_SIZE: '0' }],
+    ['auth', 'USERS_ACCESS_TOKEN_DURATION', { USERS_SECRET_KEY: SECRET, USERS_ACCESS_TOKEN_DURATION: 'soon' }],
+    ['auth', 'USERS_ACCESS_TOKEN_DURATION', { USERS_SECRET_KEY: SECRET, USERS_ACCESS_TOKEN_DURATION: '0s' }],
+    ['auth', 'USERS_REFRESH_TOKEN_DURATION', { USERS_SECRET_KEY: SECRET, USERS_REFRESH_TOKEN_DURATION: '1d' }],
+    ['auth', 'USERS_PASS_REGEX', { USERS_SECRET_KEY: SECRET, USERS_PASS_REGEX: '(' }],
+    ['auth', 'USERS_SECRET_KEY', {}],
+    ['auth', 'USERS_SECRET_KEY', { USERS_SECRET_KEY: 'too-short' }],
+    ['auth', 'USERS_SECRET_KEY', { USERS_SECRET_KEY: 'x'.repeat(31) }],
+    ['auth', 'USERS_ALLOW_SELF_REGISTER', { USERS_SECRET_KEY: SECRET, USERS_ALLOW_SELF_REGISTER: 'maybe' }],
+    ['auth', 'USERS_ALLOW_UNVERIFIED_USER', { USERS_SECRET_KEY: SECRET, USERS_ALLOW_UNVERIFIED_USER: 'perhaps' }],
+    ['admin', 'USERS_ADMIN_EMAIL', { USERS_ADMIN_EMAIL: 'not-an-email' }],
+    ['admin', 'USERS_ADMIN_PASSWORD', { USERS_ADMIN_PASSWORD: 'p'.repeat(1025) }],
+  ])('%s: %s (%j)', (namespace, variable, env) => {
+    useEnv(env);
+    expect(configError(NAMESPACES[namespace])).toContain(variable);
+  });
+
+  it.each([
+    ['only the certificate', { USERS_HTTP_SERVER_CERT: '/tls/cert.pem' }],
+    ['only the key', { USERS_HTTP_SERVER_KEY: '/tls/key.pem' }],
+  ])('app: TLS with %s names both variables', (_name, env) => {
+    useEnv(env);
+    const message = configError(appConfig);
+    expect(message).toContain('USERS_HTTP_SERVER_CERT');
+    expect(message).toContain('USERS_HTTP_SERVER_KEY');
+  });
+
+  it('names every bad variable of a namespace at once', () => {
+    useEnv({ USERS_HTTP_PORT: 'abc', USERS_LOG_LEVEL: 'loud' });
+    const message = configError(appConfig);
+    expect(message).toContain('USERS_HTTP_PORT');
+    expect(message).toContain('USERS_LOG_LEVEL');
+  });
+
+  it('a 32-character secret key is enough', () => {
+    useEnv({ USERS_SECRET_KEY: 'x'.repeat(32) });
+    expect(authConfig().secretKey).toBe('x'.repeat(32));
+  });
+
+  it('never repeats a secret value in the message', () => {
+    const secret = 'short-secret-value';
+    useEnv({ USERS_SECRET_KEY: secret });
+    expect(configError(authConfig)).not.toContain(secret);
+    const password = `pw-${'q'.repeat(1030)}`;
+    useEnv({ USERS_ADMIN_PASSWORD: password });
+    expect(configError(adminConfig)).not.toContain(password.slice(0, 20));
+  });
+});
+
+describe('validateConfig', () => {
+  it('does not modify the environment it reads', () => {
+    class Env {
+      USERS_X = 'default';
+    }
+    const env = { USERS_X: '', OTHER: 'kept' };
+    expect(validateConfig(env, Env).USERS_X).toBe('default');
+    expect(env).toEqual({ USERS_X: '', OTHER: 'kept' });
+  });
+});

@@ -1,0 +1,309 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { RequestMethod } from '@nestjs/common';
+import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
+import { ModulesContainer } from '@nestjs/core';
+import { AUTH_ERRORS, BODY_ERRORS } from '../src/common/decorators/api-errors.decorator';
+import { IS_PUBLIC, ROLES } from '../src/common/decorators/auth.decorators';
+import { ERRORS, ErrorCode } from '../src/common/errors/error-codes';
+import { sortKeysDeep } from '../src/common/utils/sort-keys';
+import { TestApp, startTestApp } from './support/test-app';
+
+/**
+ * The public contract: the OpenAPI document the app serves is the committed openapi.json, and it
+ * describes every route the app really registers, with our error body and the bearer scheme.
+ */
+
+const COMMITTED = join(__dirname, '..', 'openapi.json');
+const ERROR_SCHEMA_REF = '#/components/schemas/ErrorResponseDto';
+const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
+
+/**
+ * Error responses that are not our error body, on purpose: the readiness probe answers 503 with
+ * terminus' own report (API.md §4: "terminus results … 503 when not ready").
+ */
+const NOT_ERROR_BODY = new Set(['GET /health/ready 503', 'GET /health/live 503']);
+
+interface Operation {
+  operationId?: string;
+  security?: Record<string, string[]>[];
+  requestBody?: { content?: Record<string, { schema?: { $ref?: string } }> };
+  responses: Record<string, { description?: string; content?: Record<string, { schema?: { $ref?: string } }> }>;
+}
+interface OpenApiDocument {
+  openapi: string;
+  paths: Record<string, Partial<Record<(typeof HTTP_METHODS)[number], Operation>>>;
+  components: { schemas: Record<string, { properties?: Record<string, { enum?: string[] }> }>; securitySchemes?: Record<string, unknown> };
+}
+
+/** `METHOD /path/{param}` for a Fastify or Nest path (`/users/:id`). */
+function routeKey(method: string, path: string): string {
+  const normalized = `/${path}`.replace(/\/+/g, '/').replace(/(.)\/$/, '$1').replace(/:(\w+)/g, '{$1}');
+  return `${method.toUpperCase()} ${normalized}`;
+}
+
+/**
+ * The routes Fastify really serves, read from `printRoutes({ commonPrefix: false })`: a tree whose
+ * lines are `<tree drawing><segment> (METHODS)`, four columns per level, a path being the
+ * concatenation of the segments above it.
+ */
+function fastifyRoutes(tree: string): string[] {
+  const routes: string[] = [];
+  const stack: string[] = [];
+  for (const line of tree.split('\n')) {
+    const match = /^([│├└─\s]*)(\S.*?)(?: \(([A-Z, ]+)\))?$/u.exec(line);
+    if (!match) continue;
+    const depth = Math.round(match[1].length / 4) - 1;
+    stack.length = Math.max(depth, 0);
+    const path = stack.join('') + match[2];
+    stack.push(match[2]);
+    for (const method of match[3]?.split(',').map((m) => m.trim()) ?? []) routes.push(routeKey(method, path));
+  }
+  return routes;
+}
+
+interface NestRoute {
+  key: string;
+  isPublic: boolean;
+  roles: string[] | undefined;
+}
+
+/** Every handler of every controller, with the metadata the global guard reads. */
+function nestRoutes(t: TestApp): NestRoute[] {
+  const routes: NestRoute[] = [];
+  for (const module of t.app.get(ModulesContainer).values()) {
+    for (const wrapper of module.controllers.values()) {
+      const controller = wrapper.metatype as (new (...args: unknown[]) => unknown) | null;
+      if (!controller) continue;
+      const base = Reflect.getMetadata(PATH_METADATA, controller) as string | string[];
+      for (const name of Object.getOwnPropertyNames(controller.prototype)) {
+        const handler = (controller.prototype as Record<string, unknown>)[name];
+        if (name === 'constructor' || typeof handler !== 'function') continue;
+        const path = Reflect.getMetadata(PATH_METADATA, handler) as string | string[] | undefined;
+        const method = Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod | undefined;
+        if (path === undefined || method === undefined) continue;
+        const read = <T>(key: string): T | undefined => Reflect.getMetadata(key, handler) ?? Reflect.getMetadata(key, controller);
+        for (const b of [base].flat()) {
+          for (const p of [path].flat()) {
+            routes.push({ key: routeKey(RequestMethod[method], `${b}/${p}`), isPublic: read<boolean>(IS_PUBLIC) === true, roles: read<string[]>(ROLES) });
+          }
+        }
+      }
+    }
+  }
+  return routes;
+}
+
+function operations(doc: OpenApiDocument): [string, Operation][] {
+  return Object.entries(doc.paths).flatMap(([path, item]) =>
+    HTTP_METHODS.filter((method) => item[method]).map((method): [string, Operation] => [`${method.toUpperCase()} ${path}`, item[method]!]),
+  );
+}
+
+/** JSON paths where two documents differ (at most `limit`), for a readable drift message. */
+function differences(a: unknown, b: unknown, path = '$', out: string[] = [], limit = 20): string[] {
+  if (out.length >= limit) return out;
+  if (typeof a !== typeof b || Array.isArray(a) !== Array.isArray(b) || a === null || b === null || typeof a !== 'object') {
+    if (JSON.stringify(a) !== JSON.stringify(b)) out.push(`${path}: served ${JSON.stringify(a)?.slice(0, 120)} ≠ committed ${JSON.stringify(b)?.slice(0, 120)}`);
+    return out;
+  }
+  const keys = new Set([...Object.keys(a as object), ...Object.keys(b as object)]);
+  for (const key of keys) differences((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key], `${path}.${key}`, out, limit);
+  return out;
+}
+
+/** Every `$ref` anywhere in a JSON value. */
+function refs(value: unknown, found: string[] = []): string[] {
+  if (Array.isArray(value)) value.forEach((item) => refs(item, found));
+  else if (value && typeof value === 'object') {
+    for (const [key, child] of Object.entries(value)) {
+      if (key === '$ref' && typeof child === 'string') found.push(child);
+      else refs(child, found);
+    }
+  }
+  return found;
+}
+
+/** The codes an error response lists in its description (`Error codes: A, B`). */
+function listedCodes(description: string | undefined): string[] {
+  const match = /Error codes: ([A-Z_, ]+)/.exec(description ?? '');
+  return match ? match[1].split(',').map((code) => code.trim()).filter(Boolean) : [];
+}
+
+describe('OpenAPI contract', () => {
+  let t: TestApp;
+  let doc: OpenApiDocument;
+  let registered: string[];
+  let handlers: NestRoute[];
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    const res = await t.http.get('/docs-json').expect(200);
+    doc = res.body as OpenApiDocument;
+    const fastify = t.app.getHttpAdapter().getInstance();
+    registered = [...new Set(fastifyRoutes(fastify.printRoutes({ commonPrefix: false })))]
+      .filter((key) => !/^\S+ \/docs/.test(key))
+      .filter((key) => !key.startsWith('HEAD ') && !key.startsWith('OPTIONS '))
+      .sort();
+    handlers = nestRoutes(t);
+  });
+  afterAll(() => t.close());
+
+  it('the served document is the committed openapi.json (sorted)', () => {
+    const hint = 'openapi.json is out of date with the code: run `npm run openapi:export` and commit the result';
+    if (!existsSync(COMMITTED)) throw new Error(`${COMMITTED} is missing: ${hint}`);
+    const served = sortKeysDeep(doc);
+    const committed: unknown = JSON.parse(readFileSync(COMMITTED, 'utf8'));
+    const diff = differences(served, committed);
+    if (diff.length > 0) throw new Error(`${hint}.\nFirst differences:\n  ${diff.join('\n  ')}`);
+    expect(served).toEqual(committed);
+  });
+
+  it('the committed openapi.json is stored sorted and pretty-printed, as the export writes it', () => {
+    const text = readFileSync(COMMITTED, 'utf8');
+    expect(text).toBe(`${JSON.stringify(sortKeysDeep(JSON.parse(text)), null, 2)}\n`);
+  });
+
+  it('is an OpenAPI 3 document with the bearer scheme', () => {
+    expect(doc.openapi).toMatch(/^3\./);
+    expect(doc.components.securitySchemes?.bearer).toEqual(expect.objectContaining({ type: 'http', scheme: 'bearer' }));
+  });
+
+  it('the route enumeration finds the routes (sanity check of the test itself)', () => {
+    expect(registered).toEqual(expect.arrayContaining(['GET /health', 'POST /users', 'GET /users/{id}', 'PATCH /users/{id}/role', 'GET /users/tokens/refresh-tokens']));
+    expect(handlers.map((route) => route.key).sort()).toEqual(registered);
+  });
+
+  it('documents every route the app registers (Swagger UI aside)', () => {
+    const documented = new Set(operations(doc).map(([key]) => key));
+    expect(registered.filter((key) => !documented.has(key))).toEqual([]);
+  });
+
+  it('documents no route that the app does not serve', () => {
+    const served = new Set(registered);
+    expect(operations(doc).map(([key]) => key).filter((key) => !served.has(key))).toEqual([]);
+  });
+
+  it('gives every operation at least one 2xx response', () => {
+    const without2xx = operations(doc).filter(([, op]) => !Object.keys(op.responses).some((status) => /^2\d\d$/.test(status)));
+    expect(without2xx.map(([key]) => key)).toEqual([]);
+  });
+
+  it('gives every operation a unique operationId', () => {
+    const ids = operations(doc).map(([, op]) => op.operationId);
+    expect(ids.every((id) => typeof id === 'string' && id.length > 0)).toBe(true);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('documents every error response with the ErrorResponseDto schema', () => {
+    const wrong: string[] = [];
+    for (const [key, op] of operations(doc)) {
+      for (const [status, response] of Object.entries(op.responses)) {
+        if (Number(status) < 400 || NOT_ERROR_BODY.has(`${key} ${status}`)) continue;
+        const schema = response.content?.['application/json']?.schema;
+        if (schema?.$ref !== ERROR_SCHEMA_REF) wrong.push(`${key} ${status}: ${JSON.stringify(response.content ?? null)}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('lists, in each error response, only codes that answer with that status', () => {
+    const wrong: string[] = [];
+    for (const [key, op] of operations(doc)) {
+      for (const [status, response] of Object.entries(op.responses)) {
+        if (Number(status) < 400 || NOT_ERROR_BODY.has(`${key} ${status}`)) continue;
+        const codes = listedCodes(response.description);
+        if (codes.length === 0) wrong.push(`${key} ${status}: no "Error codes:" in ${JSON.stringify(response.description)}`);
+        for (const code of codes) {
+          const known = ERRORS[code as ErrorCode];
+          if (!known || String(known.status) !== status) wrong.push(`${key} ${status}: ${code} (${known ? known.status : 'unknown code'})`);
+        }
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('documents 500 INTERNAL on every operation but the health probes', () => {
+    const missing = operations(doc)
+      .filter(([key]) => !key.includes(' /health'))
+      .filter(([, op]) => !listedCodes(op.responses['500']?.description).includes('INTERNAL'))
+      .map(([key]) => key);
+    expect(missing).toEqual([]);
+  });
+
+  it('documents 401 and the bearer scheme on every authenticated route', () => {
+    const authenticated = handlers.filter((route) => !route.isPublic);
+    expect(authenticated.length).toBeGreaterThan(10);
+    const byKey = new Map(operations(doc));
+    const wrong: string[] = [];
+    for (const { key } of authenticated) {
+      const op = byKey.get(key);
+      if (!op) {
+        wrong.push(`${key}: not documented`);
+        continue;
+      }
+      if (!op.security?.some((requirement) => 'bearer' in requirement)) wrong.push(`${key}: no bearer security requirement`);
+      const codes = listedCodes(op.responses['401']?.description);
+      for (const code of AUTH_ERRORS) if (!codes.includes(code)) wrong.push(`${key}: 401 does not list ${code}`);
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('documents 403 FORBIDDEN on every role-restricted route', () => {
+    const restricted = handlers.filter((route) => route.roles && route.roles.length > 0);
+    expect(restricted.length).toBeGreaterThan(0);
+    const byKey = new Map(operations(doc));
+    const missing = restricted.filter(({ key }) => !listedCodes(byKey.get(key)?.responses['403']?.description).includes('FORBIDDEN')).map(({ key }) => key);
+    expect(missing).toEqual([]);
+  });
+
+  it('gives every request body a JSON schema that exists in components', () => {
+    const wrong: string[] = [];
+    for (const [key, op] of operations(doc)) {
+      if (!op.requestBody) continue;
+      const types = Object.keys(op.requestBody.content ?? {});
+      if (types.join() !== 'application/json') wrong.push(`${key}: request body types ${JSON.stringify(types)}`);
+      const ref = op.requestBody.content?.['application/json']?.schema?.$ref;
+      const name = ref?.replace('#/components/schemas/', '');
+      if (!ref || !name || !doc.components.schemas[name]) wrong.push(`${key}: request body schema ${JSON.stringify(ref)} not in components`);
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('documents a request body on exactly the operations that document the body errors (413, 415)', () => {
+    const wrong = operations(doc)
+      .filter(([, op]) => Boolean(op.requestBody) !== Boolean(op.responses['413'] && op.responses['415']))
+      .map(([key, op]) => `${key}: requestBody ${op.requestBody ? 'yes' : 'no'}, 413/415 ${op.responses['413'] && op.responses['415'] ? 'yes' : 'no'}`);
+    expect(wrong).toEqual([]);
+  });
+
+  it('documents the body errors on every operation with a request body', () => {
+    const wrong: string[] = [];
+    for (const [key, op] of operations(doc)) {
+      if (!op.requestBody) continue;
+      const listed = Object.values(op.responses).flatMap((response) => listedCodes(response.description));
+      for (const code of BODY_ERRORS) if (!listed.includes(code)) wrong.push(`${key}: ${code}`);
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('resolves every $ref in the document', () => {
+    const dangling = [...new Set(refs(doc))].filter((ref) => {
+      const name = /^#\/components\/schemas\/(.+)$/.exec(ref)?.[1];
+      return !name || !doc.components.schemas[name];
+    });
+    expect(dangling).toEqual([]);
+  });
+
+  it('lists every error code of error-codes.ts in the ErrorResponseDto code enum, and nothing else', () => {
+    const schema = doc.components.schemas.ErrorResponseDto;
+    expect(schema).toBeDefined();
+    expect([...(schema.properties?.code?.enum ?? [])].sort()).toEqual(Object.keys(ERRORS).sort());
+  });
+
+  it('describes the error body as {statusCode, code, message, details?}', () => {
+    const schema = doc.components.schemas.ErrorResponseDto as { properties?: Record<string, unknown>; required?: string[] };
+    expect(Object.keys(schema.properties ?? {}).sort()).toEqual(['code', 'details', 'message', 'statusCode']);
+    expect([...(schema.required ?? [])].sort()).toEqual(['code', 'message', 'statusCode']);
+  });
+});
