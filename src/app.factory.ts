@@ -9,7 +9,7 @@ import { version } from '../package.json';
 import { AppModule } from './app.module';
 import { AppError } from './common/errors/app-error';
 import { ERRORS } from './common/errors/error-codes';
-import { requestId } from './common/logging/logger.options';
+import { logRequest, requestId, rootLogger } from './common/logging/logger';
 import { appConfig } from './config/app.config';
 import { assertValidConfig } from './config/config-module.options';
 
@@ -23,9 +23,11 @@ const BODY_LIMIT_BYTES = 64 * 1024;
  */
 export async function createApp({ preview = false } = {}): Promise<NestFastifyApplication> {
   if (!preview) assertValidConfig();
-  const tls = preview ? undefined : appConfig().tls;
+  const { tls, logLevel } = preview ? { tls: undefined, logLevel: 'warn' } : appConfig();
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT_BYTES,
+    loggerInstance: rootLogger(logLevel),
+    disableRequestLogging: true,
     genReqId: requestId,
     frameworkErrors: answerFrameworkError,
     ...(tls ? { https: { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } } : {}),
@@ -35,6 +37,7 @@ export async function createApp({ preview = false } = {}): Promise<NestFastifyAp
     reply.header('X-Request-Id', request.id);
     securityHeaders(request.raw, reply.raw, () => done());
   });
+  adapter.getInstance().addHook('onResponse', logRequest);
   const app = await NestFactory.create<NestFastifyApplication>(AppModule, adapter, {
     bufferLogs: !preview,
     bodyParser: false,

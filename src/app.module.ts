@@ -4,7 +4,7 @@ import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 import { AuthModule } from './auth/auth.module';
 import { AllExceptionsFilter } from './common/filters/all-exceptions.filter';
-import { loggerOptions } from './common/logging/logger.options';
+import { nestLoggerParams } from './common/logging/logger';
 import { createValidationPipe } from './common/pipes/validation.pipe';
 import { appConfig } from './config/app.config';
 import { configModuleOptions } from './config/config-module.options';
@@ -17,7 +17,7 @@ import { UsersModule } from './users/users.module';
     ConfigModule.forRoot(configModuleOptions),
     LoggerModule.forRootAsync({
       inject: [appConfig.KEY],
-      useFactory: (app: ConfigType<typeof appConfig>) => loggerOptions(app.logLevel),
+      useFactory: (app: ConfigType<typeof appConfig>) => nestLoggerParams(app.logLevel),
     }),
     DatabaseModule,
     UsersModule,
