@@ -60,7 +60,8 @@ async function seedUsers(client, { count, passwordHash }) {
                                now() - make_interval(mins => i) AS ts) AS v`,
     [count, FIRST_NAMES, LAST_NAMES, passwordHash],
   );
-  await client.query('ANALYZE');
+  // What autovacuum would have done by the time such a table is queried: statistics, visibility map.
+  await client.query('VACUUM ANALYZE users');
 }
 
 module.exports = { seedUsers, FIRST_NAMES, LAST_NAMES };

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
+import { queryPrepared } from '../database/prepared';
 import { UserRole } from '../users/entities/user.entity';
 
 export interface RotatedToken {
@@ -26,7 +27,9 @@ export class RefreshTokensRepository {
   constructor(private readonly dataSource: DataSource) {}
 
   async insertFamilyHead(token: { id: string; userId: string; hash: Buffer; description: string; ttlMs: number }): Promise<Date> {
-    const [row]: { expires_at: Date }[] = await this.dataSource.query(
+    const [row] = await queryPrepared<{ expires_at: Date }>(
+      this.dataSource,
+      'refresh_tokens_insert_family_head',
       `INSERT INTO refresh_tokens (id, family_id, user_id, token_hash, description, expires_at)
        VALUES ($1, $1, $2, $3, $4, now() + $5 * interval '1 millisecond')
        RETURNING expires_at`,
@@ -40,7 +43,9 @@ export class RefreshTokensRepository {
    * `used_at IS NULL` condition is the reuse check, so two replicas cannot both spend one token.
    */
   async rotate(spent: { id: string; hash: Buffer }, successor: { id: string; hash: Buffer; ttlMs: number }): Promise<RotatedToken | undefined> {
-    const [row]: { family_id: string; expires_at: Date; user_id: string; role: UserRole; verified: boolean }[] = await this.dataSource.query(
+    const [row] = await queryPrepared<{ family_id: string; expires_at: Date; user_id: string; role: UserRole; verified: boolean }>(
+      this.dataSource,
+      'refresh_tokens_rotate',
       `WITH spent AS (
          UPDATE refresh_tokens rt SET used_at = now()
          FROM users u

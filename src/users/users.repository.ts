@@ -3,6 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository, SelectQueryBuilder } from 'typeorm';
 import { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { containsPattern } from '../common/utils/sql';
+import { queryPrepared } from '../database/prepared';
 import { ListUsersQueryDto, SearchUsersQueryDto, UserOrder } from './dto/list-users.dto';
 import { User } from './entities/user.entity';
 
@@ -36,9 +37,9 @@ export class UsersRepository {
       .join(', ');
   }
 
-  /** One primary-key select: the auth guard runs it on every authenticated request, so no query builder. */
+  /** One prepared primary-key select: the auth guard runs it on every authenticated request. */
   async findById(id: string): Promise<User | null> {
-    const [row] = (await this.users.query(`SELECT ${this.publicColumns} FROM users WHERE id = $1`, [id])) as Record<string, unknown>[];
+    const [row] = await queryPrepared(this.users.manager.connection, 'users_find_by_id', `SELECT ${this.publicColumns} FROM users WHERE id = $1`, [id]);
     return row ? this.hydrate(row) : null;
   }
 
