@@ -18,7 +18,8 @@ import { TokensService } from './tokens.service';
     JwtModule.registerAsync({
       inject: [authConfig.KEY],
       useFactory: (auth: ReturnType<typeof authConfig>) => ({
-        secret: auth.secretKey,
+        privateKey: auth.jwtKey,
+        publicKey: auth.jwtKey,
         signOptions: { algorithm: 'HS256' },
         verifyOptions: { algorithms: ['HS256'], issuer: auth.issuer, audience: auth.audience },
       }),

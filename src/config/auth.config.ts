@@ -1,3 +1,4 @@
+import { createSecretKey } from 'node:crypto';
 import { registerAs } from '@nestjs/config';
 import { Transform, Type } from 'class-transformer';
 import { IsBoolean, IsInt, IsString, Max, Min, MinLength } from 'class-validator';
@@ -54,6 +55,8 @@ export const authConfig = registerAs('auth', () => {
   const env = validateConfig(process.env, AuthEnv);
   return {
     secretKey: env.USERS_SECRET_KEY,
+    /** The HS256 key as a KeyObject, built once: given a string, jsonwebtoken first tries to parse it as a PEM key on every call. */
+    jwtKey: createSecretKey(Buffer.from(env.USERS_SECRET_KEY)),
     issuer: env.USERS_JWT_ISSUER,
     audience: env.USERS_JWT_AUDIENCE,
     accessTokenTtlMs: durationMs(env.USERS_ACCESS_TOKEN_DURATION),

@@ -74,6 +74,7 @@ describe('config namespaces: defaults with an empty environment', () => {
     const auth = authConfig();
     expect(auth).toEqual({
       secretKey: SECRET,
+      jwtKey: expect.objectContaining({ type: 'secret', symmetricKeySize: SECRET.length }),
       issuer: 'users',
       audience: 'users',
       accessTokenTtlMs: 15 * 60_000,
