@@ -18,6 +18,21 @@ const HOST = '127.0.0.1';
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * The process settings the Dockerfile gives the service (V8 heap sizing, glibc malloc), read from the
+ * Dockerfile itself so that the benchmark and production cannot drift apart.
+ */
+function productionRuntimeEnv() {
+  const dockerfile = fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
+  const env = {};
+  for (const name of ['NODE_OPTIONS', 'MALLOC_MMAP_THRESHOLD_', 'MALLOC_ARENA_MAX']) {
+    const match = new RegExp(`\\b${name}=("([^"]*)"|\\S+)`).exec(dockerfile);
+    if (!match) throw new Error(`the Dockerfile sets no ${name}`);
+    env[name] = match[2] ?? match[1];
+  }
+  return env;
+}
+
 function envInt(name, fallback) {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
@@ -414,6 +429,7 @@ function printTable(headers, rows, left = []) {
 }
 
 module.exports = {
+  productionRuntimeEnv,
   ROOT,
   HOST,
   sleep,

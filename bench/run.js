@@ -167,6 +167,8 @@ async function startApp(cfg, secrets) {
     USERS_ALLOW_SELF_REGISTER: 'true',
     USERS_LOG_LEVEL: 'info',
     USERS_ES_URL: '',
+    // The runtime settings of the Dockerfile, so that memory is measured as production runs.
+    ...lib.productionRuntimeEnv(),
   });
   const app = lib.spawnChild('app', process.execPath, [cfg.appEntry], { env, logFile: logFile('app') });
   app.port = port;
@@ -346,10 +348,14 @@ async function runAppScenarios(cfg, app, identities, secrets, results) {
         return { requests: chain.requests, stats: chain.stats };
       },
     },
-    {
+    // Latency (the p99 target) with one request at a time, then throughput with several in flight.
+    ...[
+      { key: 'listLatency', connections: 1 },
+      { key: 'list', connections: cfg.listConnections },
+    ].map(({ key, connections }) => ({
       name: `list ?name=${cfg.listName}`,
-      key: 'list',
-      connections: cfg.listConnections,
+      key,
+      connections,
       expectStatus: 200,
       preflight: async () => {
         const res = await lib.request(port, 'GET', list, { headers: { authorization: `Bearer ${shared.adminToken}` } });
@@ -358,7 +364,7 @@ async function runAppScenarios(cfg, app, identities, secrets, results) {
         return { total: res.body.total };
       },
       load: () => ({ path: list, headers: { authorization: `Bearer ${shared.adminToken}` } }),
-    },
+    })),
     {
       name: 'bad token',
       key: 'badToken',
@@ -474,7 +480,7 @@ function computeTargets(results) {
   atLeast('profile / baseline profile', rps(a.profile), rps(b.profile), 0.5, 'req/s');
   atLeast('bad token / hello world', rps(a.badToken), rps(b.hello), 0.25, 'req/s');
   atLeast('refresh / 1,500 per s', rps(a.refresh), 1500, 1, 'req/s');
-  atMost('list p99 / 20 ms', a.list && !a.list.error ? a.list.latencyMs.p99 : undefined, 20, 'ms');
+  atMost('list p99 (1 conn) / 20 ms', a.listLatency && !a.listLatency.error ? a.listLatency.latencyMs.p99 : undefined, 20, 'ms');
   atMost('app peak RSS / 200 MB', results.app.peakRssMb || undefined, 200, 'MB');
   return targets;
 }
@@ -510,7 +516,7 @@ function printReport(cfg, results) {
     ]);
   };
   const a = results.app.scenarios;
-  for (const [key, label] of [['login', 'app login'], ['register', 'app register'], ['refresh', 'app refresh'], ['profile', 'app profile'], ['badToken', 'app bad token (401)'], ['list', `app list ?name=${cfg.listName}`]]) {
+  for (const [key, label] of [['login', 'app login'], ['register', 'app register'], ['refresh', 'app refresh'], ['profile', 'app profile'], ['badToken', 'app bad token (401)'], ['listLatency', `app list ?name=${cfg.listName}`], ['list', `app list ?name=${cfg.listName}`]]) {
     add(label, a[key]);
   }
   add('baseline hello world', results.baselines.hello);

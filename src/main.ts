@@ -1,3 +1,4 @@
+import './thread-pool';
 import { ConfigType } from '@nestjs/config';
 import { createApp } from './app.factory';
 import { appConfig } from './config/app.config';
