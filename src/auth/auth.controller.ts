@@ -1,6 +1,7 @@
 import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Patch, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { AUTH_ERRORS, ApiErrors, BODY_ERRORS } from '../common/decorators/api-errors.decorator';
+import { Audit, RequestAudit } from '../common/decorators/audit.decorator';
 import { AllowUnverified, CurrentUser, Public } from '../common/decorators/auth.decorators';
 import { User } from '../users/entities/user.entity';
 import { UserDto } from '../users/dto/user-response.dto';
@@ -23,8 +24,8 @@ export class AuthController {
   @Post('tokens/issue')
   @Public()
   @ApiErrors(...BODY_ERRORS, 'INVALID_CREDENTIALS', 'ACCOUNT_DISABLED')
-  issue(@Body() dto: IssueTokenDto, @Headers('user-agent') userAgent: string | undefined): Promise<TokenPairDto> {
-    return this.auth.login(dto, userAgent ?? '');
+  issue(@Body() dto: IssueTokenDto, @Headers('user-agent') userAgent: string | undefined, @RequestAudit() audit: Audit): Promise<TokenPairDto> {
+    return this.auth.login(dto, userAgent ?? '', audit);
   }
 
   /**
@@ -37,9 +38,9 @@ export class AuthController {
   @Public()
   @ApiBearerAuth()
   @ApiErrors(...BODY_ERRORS, 'REFRESH_TOKEN_INVALID', 'REFRESH_TOKEN_REUSED')
-  refresh(@Body() dto: RefreshTokenDto, @Headers('authorization') authorization: string | undefined): Promise<TokenPairDto> {
+  refresh(@Body() dto: RefreshTokenDto, @Headers('authorization') authorization: string | undefined, @RequestAudit() audit: Audit): Promise<TokenPairDto> {
     const bearer = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1];
-    return this.auth.refresh(dto.refresh_token ?? bearer);
+    return this.auth.refresh(dto.refresh_token ?? bearer, audit);
   }
 
   /** Revoke one of the caller's sessions */
@@ -48,8 +49,8 @@ export class AuthController {
   @AllowUnverified()
   @ApiBearerAuth()
   @ApiErrors(...BODY_ERRORS, ...AUTH_ERRORS, 'TOKEN_NOT_FOUND')
-  async revoke(@Body() dto: RevokeTokenDto, @CurrentUser() actor: User): Promise<void> {
-    await this.auth.revoke(actor, dto.token_id);
+  async revoke(@Body() dto: RevokeTokenDto, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<void> {
+    await this.auth.revoke(actor, dto.token_id, audit);
   }
 
   /** The caller's live sessions */
@@ -67,8 +68,8 @@ export class AuthController {
   @AllowUnverified()
   @ApiBearerAuth()
   @ApiErrors(...AUTH_ERRORS)
-  async logout(@CurrentUser() actor: User): Promise<void> {
-    await this.auth.logout(actor);
+  async logout(@CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<void> {
+    await this.auth.logout(actor, audit);
   }
 
   /** Change the caller's password; every other session is revoked */
@@ -76,7 +77,12 @@ export class AuthController {
   @AllowUnverified()
   @ApiBearerAuth()
   @ApiErrors(...BODY_ERRORS, ...AUTH_ERRORS, 'WRONG_SECRET')
-  changeSecret(@Body() dto: UpdateSecretDto, @CurrentUser() actor: User, @CurrentSessionId() sessionId: string | undefined): Promise<UserDto> {
-    return this.auth.changeSecret(actor, sessionId, dto);
+  changeSecret(
+    @Body() dto: UpdateSecretDto,
+    @CurrentUser() actor: User,
+    @CurrentSessionId() sessionId: string | undefined,
+    @RequestAudit() audit: Audit,
+  ): Promise<UserDto> {
+    return this.auth.changeSecret(actor, sessionId, dto, audit);
   }
 }

@@ -3,6 +3,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
 import { PassportModule } from '@nestjs/passport';
 import { authConfig } from '../config/auth.config';
+import { EventsModule } from '../events/events.module';
 import { UsersModule } from '../users/users.module';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
@@ -14,6 +15,7 @@ import { TokensService } from './tokens.service';
 @Module({
   imports: [
     UsersModule,
+    EventsModule,
     PassportModule,
     JwtModule.registerAsync({
       inject: [authConfig.KEY],

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { Audit } from '../common/decorators/audit.decorator';
 import { AppError } from '../common/errors/app-error';
+import { EventsService } from '../events/events.service';
 import { User } from '../users/entities/user.entity';
 import { PasswordService } from '../users/password.service';
 import { UsersRepository } from '../users/users.repository';
@@ -19,10 +21,11 @@ export class AuthService {
     private readonly tokens: TokensService,
     private readonly refreshTokens: RefreshTokensRepository,
     private readonly dataSource: DataSource,
+    private readonly events: EventsService,
   ) {}
 
   /** Login with e-mail or username. Unknown identities cost one decoy hash, like a wrong password. */
-  async login(dto: IssueTokenDto, client: string): Promise<TokenPairDto> {
+  async login(dto: IssueTokenDto, client: string, audit: Audit): Promise<TokenPairDto> {
     const identity = dto.identity ?? dto.username;
     const secret = dto.secret ?? dto.password;
     if (!identity || !secret) {
@@ -39,12 +42,12 @@ export class AuthService {
     if (this.passwords.needsRehash(user.passwordHash as string)) {
       await this.users.update(user.id, { passwordHash: await this.passwords.hash(secret) });
     }
-    return this.tokens.issue({ id: user.id, role: user.role, verified: user.verifiedAt !== null }, client.slice(0, 255));
+    return this.tokens.issue({ id: user.id, role: user.role, verified: user.verifiedAt !== null }, client.slice(0, 255), audit);
   }
 
-  refresh(token: string | undefined): Promise<TokenPairDto> {
+  refresh(token: string | undefined, audit: Audit): Promise<TokenPairDto> {
     if (!token) throw new AppError('REFRESH_TOKEN_INVALID', 'give the refresh token as a bearer token or as refresh_token');
-    return this.tokens.rotate(token);
+    return this.tokens.rotate(token, audit);
   }
 
   async sessions(actor: User): Promise<SessionsDto> {
@@ -59,20 +62,24 @@ export class AuthService {
     };
   }
 
-  async revoke(actor: User, sessionId: string): Promise<void> {
-    if (!(await this.refreshTokens.revokeFamily(actor.id, sessionId))) throw new AppError('TOKEN_NOT_FOUND');
+  async revoke(actor: User, sessionId: string, audit: Audit): Promise<void> {
+    await this.dataSource.transaction(async (manager) => {
+      if (!(await this.refreshTokens.revokeFamily(manager, actor.id, sessionId))) throw new AppError('TOKEN_NOT_FOUND');
+      await this.events.record(manager, { operation: 'user.revoke_token', userId: actor.id, audit, data: { session_id: sessionId } });
+    });
   }
 
   /** Ends every session of the caller: refresh tokens and, through tokens_revoked_at, access tokens. */
-  async logout(actor: User): Promise<void> {
+  async logout(actor: User, audit: Audit): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
       await this.refreshTokens.revokeAll(actor.id, undefined, manager);
       await this.users.update(actor.id, { tokensRevokedAt: () => 'now()' }, { manager });
+      await this.events.record(manager, { operation: 'user.logout', userId: actor.id, audit, data: {} });
     });
   }
 
   /** Changes the caller's password and revokes every other session. */
-  async changeSecret(actor: User, sessionId: string | undefined, dto: UpdateSecretDto): Promise<UserDto> {
+  async changeSecret(actor: User, sessionId: string | undefined, dto: UpdateSecretDto, audit: Audit): Promise<UserDto> {
     const current = await this.users.findByIdWithHash(actor.id);
     if (!(await this.passwords.verify(current?.passwordHash, dto.old_secret))) throw new AppError('WRONG_SECRET');
     this.passwords.assertAcceptable(dto.new_secret, 'new_secret');
@@ -80,6 +87,7 @@ export class AuthService {
     return this.dataSource.transaction(async (manager) => {
       await this.refreshTokens.revokeAll(actor.id, sessionId, manager);
       const user = await this.users.update(actor.id, { passwordHash, updatedBy: actor.id }, { manager });
+      await this.events.record(manager, { operation: 'user.update_secret', userId: actor.id, audit, data: { other_sessions_revoked: true } });
       return toUser(user as User);
     });
   }

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
+import { Audit } from '../common/decorators/audit.decorator';
 import { queryPrepared } from '../database/prepared';
+import { EVENT_ORDER_LOCK, OUTBOX_CHANNEL } from '../events/events.service';
 import { UserRole } from '../users/entities/user.entity';
 
 export interface RotatedToken {
@@ -26,23 +28,25 @@ export interface SessionRow {
 export class RefreshTokensRepository {
   constructor(private readonly dataSource: DataSource) {}
 
-  async insertFamilyHead(token: { id: string; userId: string; hash: Buffer; description: string; ttlMs: number }): Promise<Date> {
-    const [row] = await queryPrepared<{ expires_at: Date }>(
-      this.dataSource,
-      'refresh_tokens_insert_family_head',
+  async insertFamilyHead(manager: EntityManager, token: { id: string; userId: string; hash: Buffer; description: string; ttlMs: number }): Promise<void> {
+    await manager.query(
       `INSERT INTO refresh_tokens (id, family_id, user_id, token_hash, description, expires_at)
-       VALUES ($1, $1, $2, $3, $4, now() + $5 * interval '1 millisecond')
-       RETURNING expires_at`,
+       VALUES ($1, $1, $2, $3, $4, now() + $5 * interval '1 millisecond')`,
       [token.id, token.userId, token.hash, token.description, token.ttlMs],
     );
-    return row.expires_at;
   }
 
   /**
-   * Spends a live token and inserts its successor in the same family, in one statement: the
-   * `used_at IS NULL` condition is the reuse check, so two replicas cannot both spend one token.
+   * Spends a live token, inserts its successor in the same family and records the user.refresh_token
+   * event, in one statement (the refresh is the hottest write): the `used_at IS NULL` condition is
+   * the reuse check, so two replicas cannot both spend one token. The event is written as
+   * EventsService.record writes one, under the same per-user lock.
    */
-  async rotate(spent: { id: string; hash: Buffer }, successor: { id: string; hash: Buffer; ttlMs: number }): Promise<RotatedToken | undefined> {
+  async rotate(
+    spent: { id: string; hash: Buffer },
+    successor: { id: string; hash: Buffer; ttlMs: number },
+    event: { id: string; audit: Audit },
+  ): Promise<RotatedToken | undefined> {
     const [row] = await queryPrepared<{ family_id: string; expires_at: Date; user_id: string; role: UserRole; verified: boolean }>(
       this.dataSource,
       'refresh_tokens_rotate',
@@ -58,10 +62,14 @@ export class RefreshTokensRepository {
          INSERT INTO refresh_tokens (id, family_id, user_id, token_hash, description, expires_at)
          SELECT $3, family_id, user_id, $4, description, now() + $5 * interval '1 millisecond' FROM spent
          RETURNING family_id, expires_at
+       ), event AS (
+         INSERT INTO outbox_events (id, user_id, operation, actor_id, request_id, data)
+         SELECT $6::uuid, user_id, 'user.refresh_token', user_id, $7, jsonb_build_object('session_id', family_id)
+         FROM spent, LATERAL (SELECT pg_advisory_xact_lock($8, hashtext(user_id::text)), pg_notify($9, '')) AS per_user_order
        )
        SELECT successor.family_id, successor.expires_at, spent.user_id, spent.role, spent.verified
        FROM successor JOIN spent USING (family_id)`,
-      [spent.id, spent.hash, successor.id, successor.hash, successor.ttlMs],
+      [spent.id, spent.hash, successor.id, successor.hash, successor.ttlMs, event.id, event.audit.requestId, EVENT_ORDER_LOCK, OUTBOX_CHANNEL],
     );
     return row && { familyId: row.family_id, expiresAt: row.expires_at, userId: row.user_id, role: row.role, verified: row.verified };
   }
@@ -92,22 +100,23 @@ export class RefreshTokensRepository {
   }
 
   /** Revokes one of the user's sessions; false when the user has no such live session. */
-  async revokeFamily(userId: string, familyId: string): Promise<boolean> {
+  async revokeFamily(manager: EntityManager, userId: string, familyId: string): Promise<boolean> {
     return this.updated(
       `UPDATE refresh_tokens SET revoked_at = now()
        WHERE user_id = $1 AND family_id = $2 AND revoked_at IS NULL AND used_at IS NULL AND expires_at > now()`,
       [userId, familyId],
+      manager,
     );
   }
 
   /** Runs an UPDATE; true when it changed a row (TypeORM's plain query() hides the row count). */
-  private async updated(sql: string, parameters: unknown[]): Promise<boolean> {
-    const runner = this.dataSource.createQueryRunner();
+  private async updated(sql: string, parameters: unknown[], manager?: EntityManager): Promise<boolean> {
+    const runner = manager?.queryRunner ?? this.dataSource.createQueryRunner();
     try {
       const result = await runner.query(sql, parameters, true);
       return (result.affected ?? 0) > 0;
     } finally {
-      await runner.release();
+      if (!manager) await runner.release();
     }
   }
 

@@ -2,6 +2,9 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import { JwtService } from '@nestjs/jwt';
+import { DataSource, EntityManager } from 'typeorm';
+import { Audit } from '../common/decorators/audit.decorator';
+import { EventsService } from '../events/events.service';
 import { authConfig } from '../config/auth.config';
 import { AppError } from '../common/errors/app-error';
 import { UserRole } from '../users/entities/user.entity';
@@ -23,27 +26,39 @@ export class TokensService {
   constructor(
     private readonly jwt: JwtService,
     private readonly refreshTokens: RefreshTokensRepository,
+    private readonly events: EventsService,
+    private readonly dataSource: DataSource,
     @Inject(authConfig.KEY) private readonly auth: ConfigType<typeof authConfig>,
   ) {}
 
-  /** Starts a new session: a refresh-token family and an access token bound to it. */
-  async issue(user: TokenSubject, description: string): Promise<TokenPairDto> {
+  /**
+   * Starts a new session: a refresh-token family and an access token bound to it, and the
+   * user.issue_token event; in the caller's transaction when given one, else in its own.
+   */
+  async issue(user: TokenSubject, description: string, audit: Audit, manager?: EntityManager): Promise<TokenPairDto> {
+    if (!manager) return this.dataSource.transaction((own) => this.issue(user, description, audit, own));
     const refresh = this.newRefreshToken();
-    await this.refreshTokens.insertFamilyHead({
+    await this.refreshTokens.insertFamilyHead(manager, {
       id: refresh.id,
       userId: user.id,
       hash: refresh.hash,
       description,
       ttlMs: this.auth.refreshTokenTtlMs,
     });
+    await this.events.record(manager, {
+      operation: 'user.issue_token',
+      userId: user.id,
+      audit: { ...audit, actorId: audit.actorId ?? user.id },
+      data: { session_id: refresh.id, client: description },
+    });
     return this.pair(user, refresh.id, refresh.token);
   }
 
   /** Spends a refresh token for a new pair; a spent token presented again revokes its session. */
-  async rotate(presented: string): Promise<TokenPairDto> {
+  async rotate(presented: string, audit: Audit): Promise<TokenPairDto> {
     const spent = this.parse(presented);
     const successor = this.newRefreshToken();
-    const rotated = await this.refreshTokens.rotate(spent, { ...successor, ttlMs: this.auth.refreshTokenTtlMs });
+    const rotated = await this.refreshTokens.rotate(spent, { ...successor, ttlMs: this.auth.refreshTokenTtlMs }, { id: randomUUID(), audit });
     if (rotated) {
       return this.pair({ id: rotated.userId, role: rotated.role, verified: rotated.verified }, rotated.familyId, successor.token);
     }

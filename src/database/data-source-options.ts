@@ -3,9 +3,10 @@ import { DataSourceOptions } from 'typeorm';
 import { MIGRATIONS } from '../../migrations';
 import { DatabaseConfig } from '../config/database.config';
 import { RefreshToken } from '../auth/entities/refresh-token.entity';
+import { OutboxEvent } from '../events/entities/outbox-event.entity';
 import { User } from '../users/entities/user.entity';
 
-export const ENTITIES = [User, RefreshToken];
+export const ENTITIES = [User, RefreshToken, OutboxEvent];
 
 /** The one TypeORM configuration, shared by the app and the TypeORM CLI (data-source.ts). */
 export function buildDataSourceOptions(db: DatabaseConfig): DataSourceOptions {

@@ -2,6 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Patch, Post, Query
 import { ApiBearerAuth, ApiExtraModels, ApiOkResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import { FastifyReply } from 'fastify';
 import { AUTH_ERRORS, ApiErrors, BODY_ERRORS } from '../common/decorators/api-errors.decorator';
+import { Audit, RequestAudit } from '../common/decorators/audit.decorator';
 import { AllowUnverified, CurrentUser, OptionalAuth, Roles } from '../common/decorators/auth.decorators';
 import { IdParam } from '../common/decorators/id-param.decorator';
 import { CreateUserDto } from './dto/create-user.dto';
@@ -33,8 +34,8 @@ export class UsersController {
   @Post()
   @OptionalAuth()
   @ApiErrors(...BODY_ERRORS, ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', 'EMAIL_TAKEN', 'USERNAME_TAKEN')
-  async create(@Body() dto: CreateUserDto, @CurrentUser() actor: User | undefined, @Res({ passthrough: true }) reply: FastifyReply): Promise<UserDto> {
-    const user = await this.users.register(dto, actor);
+  async create(@Body() dto: CreateUserDto, @CurrentUser() actor: User | undefined, @RequestAudit() audit: Audit, @Res({ passthrough: true }) reply: FastifyReply): Promise<UserDto> {
+    const user = await this.users.register(dto, actor, audit);
     reply.header('Location', `/users/${user.id}`);
     return user;
   }
@@ -74,45 +75,45 @@ export class UsersController {
   /** Update names, metadata and user type (self or admin) */
   @Patch(':id')
   @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', 'USER_NOT_FOUND')
-  update(@IdParam() id: string, @Body() dto: UpdateUserDto, @CurrentUser() actor: User): Promise<UserDto> {
-    return this.users.update(actor, id, dto);
+  update(@IdParam() id: string, @Body() dto: UpdateUserDto, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<UserDto> {
+    return this.users.update(actor, id, dto, audit);
   }
 
   /** Change the e-mail address (self or admin); the new address is unverified */
   @Patch(':id/email')
   @AllowUnverified()
   @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'FORBIDDEN', 'USER_NOT_FOUND', 'EMAIL_TAKEN')
-  updateEmail(@IdParam() id: string, @Body() dto: UpdateEmailDto, @CurrentUser() actor: User): Promise<UserDto> {
-    return this.users.updateEmail(actor, id, dto.email);
+  updateEmail(@IdParam() id: string, @Body() dto: UpdateEmailDto, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<UserDto> {
+    return this.users.updateEmail(actor, id, dto.email, audit);
   }
 
   /** Change the username (self or admin) */
   @Patch(':id/username')
   @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', 'USER_NOT_FOUND', 'USERNAME_TAKEN')
-  updateUsername(@IdParam() id: string, @Body() dto: UpdateUsernameDto, @CurrentUser() actor: User): Promise<UserDto> {
-    return this.users.updateUsername(actor, id, dto.username);
+  updateUsername(@IdParam() id: string, @Body() dto: UpdateUsernameDto, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<UserDto> {
+    return this.users.updateUsername(actor, id, dto.username, audit);
   }
 
   /** Change the profile picture URL (self or admin) */
   @Patch(':id/picture')
   @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', 'USER_NOT_FOUND')
-  updatePicture(@IdParam() id: string, @Body() dto: UpdatePictureDto, @CurrentUser() actor: User): Promise<UserDto> {
-    return this.users.updatePicture(actor, id, dto.profile_picture);
+  updatePicture(@IdParam() id: string, @Body() dto: UpdatePictureDto, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<UserDto> {
+    return this.users.updatePicture(actor, id, dto.profile_picture, audit);
   }
 
   /** Replace the tags (self or admin) */
   @Patch(':id/tags')
   @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', 'USER_NOT_FOUND')
-  updateTags(@IdParam() id: string, @Body() dto: UpdateTagsDto, @CurrentUser() actor: User): Promise<UserDto> {
-    return this.users.updateTags(actor, id, dto.tags);
+  updateTags(@IdParam() id: string, @Body() dto: UpdateTagsDto, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<UserDto> {
+    return this.users.updateTags(actor, id, dto.tags, audit);
   }
 
   /** Change the role (admin); the last enabled admin cannot be demoted */
   @Patch(':id/role')
   @Roles('admin')
   @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'FORBIDDEN', 'USER_NOT_FOUND', 'LAST_ADMIN')
-  updateRole(@IdParam() id: string, @Body() dto: UpdateRoleDto, @CurrentUser() actor: User): Promise<UserDto> {
-    return this.users.updateRole(actor, id, dto.role);
+  updateRole(@IdParam() id: string, @Body() dto: UpdateRoleDto, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<UserDto> {
+    return this.users.updateRole(actor, id, dto.role, audit);
   }
 
   /** Enable a disabled or deleted user (admin) */
@@ -120,23 +121,23 @@ export class UsersController {
   @HttpCode(HttpStatus.OK)
   @Roles('admin')
   @ApiErrors('INVALID_ID', ...AUTH_ERRORS, 'FORBIDDEN', 'USER_NOT_FOUND', 'STATUS_ALREADY_SET')
-  enable(@IdParam() id: string, @CurrentUser() actor: User): Promise<UserDto> {
-    return this.users.setStatus(actor, id, 'enabled');
+  enable(@IdParam() id: string, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<UserDto> {
+    return this.users.setStatus(actor, id, 'enabled', audit);
   }
 
   /** Disable a user (admin, or the user themself); revokes all their tokens */
   @Post(':id/disable')
   @HttpCode(HttpStatus.OK)
   @ApiErrors('INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', 'USER_NOT_FOUND', 'STATUS_ALREADY_SET', 'LAST_ADMIN')
-  disable(@IdParam() id: string, @CurrentUser() actor: User): Promise<UserDto> {
-    return this.users.setStatus(actor, id, 'disabled');
+  disable(@IdParam() id: string, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<UserDto> {
+    return this.users.setStatus(actor, id, 'disabled', audit);
   }
 
   /** Delete a user (self or admin): status `deleted` until the scheduler purges it; revokes all tokens */
   @Delete(':id')
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiErrors('INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', 'USER_NOT_FOUND', 'STATUS_ALREADY_SET', 'LAST_ADMIN')
-  async remove(@IdParam() id: string, @CurrentUser() actor: User): Promise<void> {
-    await this.users.setStatus(actor, id, 'deleted');
+  async remove(@IdParam() id: string, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<void> {
+    await this.users.setStatus(actor, id, 'deleted', audit);
   }
 }

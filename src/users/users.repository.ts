@@ -61,8 +61,9 @@ export class UsersRepository {
     return this.users.findOneBy({ email });
   }
 
-  async insert(user: UserChanges): Promise<User> {
-    const result = await this.users.createQueryBuilder().insert().values(user as QueryDeepPartialEntity<User>).returning('*').execute();
+  async insert(user: UserChanges, manager?: EntityManager): Promise<User> {
+    const repository = manager ? manager.getRepository(User) : this.users;
+    const result = await repository.createQueryBuilder().insert().values(user as QueryDeepPartialEntity<User>).returning('*').execute();
     return this.hydrate((result.raw as Record<string, unknown>[])[0]);
   }
 

@@ -7,6 +7,10 @@ import { User } from './entities/user.entity';
 import { PasswordService } from './password.service';
 import { UsersRepository } from './users.repository';
 import { UsersService } from './users.service';
+import { EventsService } from '../events/events.service';
+import { Audit } from '../common/decorators/audit.decorator';
+
+const audit: Audit = { actorId: null, requestId: 'req-1' };
 
 const someone = (overrides: Partial<User> = {}): User =>
   Object.assign(new User(), {
@@ -43,9 +47,11 @@ describe('UsersService', () => {
   let service: UsersService;
   let repository: jest.Mocked<Pick<UsersRepository, 'insert' | 'findById' | 'update'>>;
   let allowSelfRegister: boolean;
+  let record: jest.Mock;
 
   beforeEach(async () => {
     allowSelfRegister = true;
+    record = jest.fn(async () => undefined);
     repository = {
       insert: jest.fn(async (changes) => someone({ ...(changes as Partial<User>), id: '22222222-2222-4222-8222-222222222222' })),
       findById: jest.fn(),
@@ -56,30 +62,34 @@ describe('UsersService', () => {
         UsersService,
         { provide: UsersRepository, useValue: repository },
         { provide: PasswordService, useValue: { assertAcceptable: jest.fn(), hash: jest.fn(async () => 'hash') } },
-        { provide: DataSource, useValue: {} },
+        // Transactions run their work on a stand-in manager: the repository and the events are mocked.
+        { provide: DataSource, useValue: { transaction: (work: (manager: object) => unknown) => work({}) } },
+        { provide: EventsService, useValue: { record } },
         { provide: authConfig.KEY, useFactory: () => ({ get allowSelfRegister() { return allowSelfRegister; } }) },
       ],
     }).compile();
     service = moduleRef.get(UsersService);
   });
 
-  it('registers a user without ever returning the hash', async () => {
-    const user = await service.register(registration, undefined);
-    expect(repository.insert).toHaveBeenCalledWith(expect.objectContaining({ email: 'bob@example.com', passwordHash: 'hash', role: 'user' }));
+  it('registers a user without ever returning the hash, and records user.create without it', async () => {
+    const user = await service.register(registration, undefined, audit);
+    expect(repository.insert).toHaveBeenCalledWith(expect.objectContaining({ email: 'bob@example.com', passwordHash: 'hash', role: 'user' }), {});
     expect(JSON.stringify(user)).not.toContain('hash');
+    expect(record).toHaveBeenCalledWith({}, { operation: 'user.create', userId: user.id, audit, data: user });
+    expect(JSON.stringify(record.mock.calls)).not.toContain('hash');
   });
 
   it('refuses role or status from anyone but an admin', async () => {
-    await expect(service.register({ ...registration, role: 'admin' }, someone())).rejects.toMatchObject({ code: 'FORBIDDEN' });
-    await expect(service.register({ ...registration, status: 'disabled' }, undefined)).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(service.register({ ...registration, role: 'admin' }, someone(), audit)).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(service.register({ ...registration, status: 'disabled' }, undefined, audit)).rejects.toMatchObject({ code: 'FORBIDDEN' });
     expect(repository.insert).not.toHaveBeenCalled();
-    await expect(service.register({ ...registration, role: 'admin' }, someone({ role: 'admin' }))).resolves.toMatchObject({ role: 'admin' });
+    await expect(service.register({ ...registration, role: 'admin' }, someone({ role: 'admin' }), audit)).resolves.toMatchObject({ role: 'admin' });
   });
 
   it('asks for a token, then for an admin, when self-registration is off', async () => {
     allowSelfRegister = false;
-    await expect(service.register(registration, undefined)).rejects.toMatchObject({ code: 'TOKEN_MISSING' });
-    await expect(service.register(registration, someone())).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(service.register(registration, undefined, audit)).rejects.toMatchObject({ code: 'TOKEN_MISSING' });
+    await expect(service.register(registration, someone(), audit)).rejects.toMatchObject({ code: 'FORBIDDEN' });
   });
 
   it('shows other users only their public view, and only while enabled', async () => {
@@ -94,7 +104,8 @@ describe('UsersService', () => {
   });
 
   it("refuses changes to another user's account", async () => {
-    await expect(service.updateTags(someone(), '33333333-3333-4333-8333-333333333333', ['a'])).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(service.updateTags(someone(), '33333333-3333-4333-8333-333333333333', ['a'], audit)).rejects.toMatchObject({ code: 'FORBIDDEN' });
     expect(repository.update).not.toHaveBeenCalled();
+    expect(record).not.toHaveBeenCalled();
   });
 });

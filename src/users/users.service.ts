@@ -1,9 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { authConfig } from '../config/auth.config';
+import { Audit } from '../common/decorators/audit.decorator';
 import { AppError } from '../common/errors/app-error';
 import { uniqueViolation } from '../common/utils/sql';
+import { EventOperation } from '../events/event-operations';
+import { EventsService } from '../events/events.service';
 import { CreateUserDto } from './dto/create-user.dto';
 import { ListUsersQueryDto, SearchUsersQueryDto } from './dto/list-users.dto';
 import { UpdateUserDto } from './dto/update-user.dto';
@@ -15,17 +18,20 @@ import { toPublicUser, toUser } from './users.mapper';
 
 const isAdmin = (actor: User | undefined) => actor?.role === 'admin';
 
+const STATUS_EVENTS: Record<UserStatus, EventOperation> = { enabled: 'user.enable', disabled: 'user.disable', deleted: 'user.delete' };
+
 @Injectable()
 export class UsersService {
   constructor(
     private readonly users: UsersRepository,
     private readonly passwords: PasswordService,
     private readonly dataSource: DataSource,
+    private readonly events: EventsService,
     @Inject(authConfig.KEY) private readonly auth: ConfigType<typeof authConfig>,
   ) {}
 
   /** Self-registration, or creation by an admin (the only caller who may set role and status). */
-  async register(dto: CreateUserDto, actor: User | undefined): Promise<UserDto> {
+  async register(dto: CreateUserDto, actor: User | undefined, audit: Audit): Promise<UserDto> {
     if (!this.auth.allowSelfRegister && !isAdmin(actor)) {
       throw actor ? new AppError('FORBIDDEN', 'self-registration is disabled; only an admin may create users') : new AppError('TOKEN_MISSING');
     }
@@ -33,22 +39,27 @@ export class UsersService {
       throw new AppError('FORBIDDEN', 'only an admin may set role or status');
     }
     this.passwords.assertAcceptable(dto.credentials.secret, 'credentials.secret');
-    const user = await this.insertUnique({
-      firstName: dto.first_name,
-      lastName: dto.last_name,
-      email: dto.email,
-      username: dto.credentials.username,
-      passwordHash: await this.passwords.hash(dto.credentials.secret),
-      tags: dto.tags ?? [],
-      metadata: dto.metadata ?? {},
-      privateMetadata: dto.private_metadata ?? {},
-      profilePicture: dto.profile_picture ?? null,
-      userType: dto.user_type ?? null,
-      role: dto.role ?? 'user',
-      status: dto.status ?? 'enabled',
-      updatedBy: actor?.id ?? null,
+    const passwordHash = await this.passwords.hash(dto.credentials.secret);
+    return this.dataSource.transaction(async (manager) => {
+      const user = await this.insertUnique(manager, {
+        firstName: dto.first_name,
+        lastName: dto.last_name,
+        email: dto.email,
+        username: dto.credentials.username,
+        passwordHash,
+        tags: dto.tags ?? [],
+        metadata: dto.metadata ?? {},
+        privateMetadata: dto.private_metadata ?? {},
+        profilePicture: dto.profile_picture ?? null,
+        userType: dto.user_type ?? null,
+        role: dto.role ?? 'user',
+        status: dto.status ?? 'enabled',
+        updatedBy: actor?.id ?? null,
+      });
+      const view = toUser(user);
+      await this.events.record(manager, { operation: 'user.create', userId: user.id, audit, data: { ...view } });
+      return view;
     });
-    return toUser(user);
   }
 
   profile(actor: User): UserDto {
@@ -81,7 +92,7 @@ export class UsersService {
     return { total: page.total, offset: query.offset, limit: query.limit, users: page.items.map(toPublicUser) };
   }
 
-  async update(actor: User, id: string, dto: UpdateUserDto): Promise<UserDto> {
+  async update(actor: User, id: string, dto: UpdateUserDto, audit: Audit): Promise<UserDto> {
     const changes: UserChanges = {
       firstName: dto.first_name,
       lastName: dto.last_name,
@@ -93,35 +104,37 @@ export class UsersService {
     if (Object.keys(defined).length === 0) {
       throw new AppError('VALIDATION_FAILED', 'give at least one field to update');
     }
-    return this.change(actor, id, defined);
+    const fields = (Object.keys(dto) as (keyof UpdateUserDto)[]).filter((field) => dto[field] !== undefined);
+    return this.change(actor, id, defined, audit, 'user.update', fields);
   }
 
   /** A new address is unverified until the user verifies it again. */
-  updateEmail(actor: User, id: string, email: string): Promise<UserDto> {
+  updateEmail(actor: User, id: string, email: string, audit: Audit): Promise<UserDto> {
     // In an UPDATE the right-hand `email` is the old value: verification survives only a no-op change.
-    return this.change(actor, id, { email, verifiedAt: () => 'CASE WHEN email = :email THEN verified_at END' }, { email });
+    const changes: UserChanges = { email, verifiedAt: () => 'CASE WHEN email = :email THEN verified_at END' };
+    return this.change(actor, id, changes, audit, 'user.update_email', ['email', 'verified_at'], { email });
   }
 
-  updateUsername(actor: User, id: string, username: string): Promise<UserDto> {
-    return this.change(actor, id, { username });
+  updateUsername(actor: User, id: string, username: string, audit: Audit): Promise<UserDto> {
+    return this.change(actor, id, { username }, audit, 'user.update_username', ['credentials']);
   }
 
-  updatePicture(actor: User, id: string, profilePicture: string): Promise<UserDto> {
-    return this.change(actor, id, { profilePicture });
+  updatePicture(actor: User, id: string, profilePicture: string, audit: Audit): Promise<UserDto> {
+    return this.change(actor, id, { profilePicture }, audit, 'user.update_picture', ['profile_picture']);
   }
 
-  updateTags(actor: User, id: string, tags: string[]): Promise<UserDto> {
-    return this.change(actor, id, { tags });
+  updateTags(actor: User, id: string, tags: string[], audit: Audit): Promise<UserDto> {
+    return this.change(actor, id, { tags }, audit, 'user.update_tags', ['tags']);
   }
 
   /** Admin only (enforced by the route). The last enabled admin cannot be demoted. */
-  async updateRole(actor: User, id: string, role: UserRole): Promise<UserDto> {
+  async updateRole(actor: User, id: string, role: UserRole, audit: Audit): Promise<UserDto> {
     return this.dataSource.transaction(async (manager) => {
       const admins = await this.users.lockEnabledAdmins(manager);
       if (role === 'user' && admins.length === 1 && admins[0] === id) throw new AppError('LAST_ADMIN');
       const user = await this.users.update(id, { role, updatedBy: actor.id }, { manager });
       if (!user) throw new AppError('USER_NOT_FOUND');
-      return toUser(user);
+      return this.recorded(manager, 'user.update_role', user, audit, ['role']);
     });
   }
 
@@ -129,7 +142,7 @@ export class UsersService {
    * Enables, disables or (softly) deletes a user. Disabling and deleting revoke every token the user
    * holds: access tokens through `tokens_revoked_at`, which the auth guard and refresh both check.
    */
-  async setStatus(actor: User, id: string, status: UserStatus): Promise<UserDto> {
+  async setStatus(actor: User, id: string, status: UserStatus, audit: Audit): Promise<UserDto> {
     this.assertSelfOrAdmin(actor, id);
     return this.dataSource.transaction(async (manager) => {
       const admins = await this.users.lockEnabledAdmins(manager);
@@ -148,7 +161,7 @@ export class UsersService {
         },
         { manager },
       );
-      return toUser(user as User);
+      return this.recorded(manager, STATUS_EVENTS[status], user as User, audit, ['status']);
     });
   }
 
@@ -161,15 +174,34 @@ export class UsersService {
     if (actor.id !== id && !isAdmin(actor)) throw new AppError('FORBIDDEN', 'you may only change your own account');
   }
 
-  private async change(actor: User, id: string, changes: UserChanges, parameters?: Record<string, unknown>): Promise<UserDto> {
+  /** One UPDATE of a user and its event, in one transaction; `fields` are the event's changed fields. */
+  private async change(
+    actor: User,
+    id: string,
+    changes: UserChanges,
+    audit: Audit,
+    operation: EventOperation,
+    fields: (keyof UserDto)[],
+    parameters?: Record<string, unknown>,
+  ): Promise<UserDto> {
     this.assertSelfOrAdmin(actor, id);
-    const user = await this.translateConflicts(() => this.users.update(id, { ...changes, updatedBy: actor.id }, { parameters }));
-    if (!user) throw new AppError('USER_NOT_FOUND');
-    return toUser(user);
+    return this.dataSource.transaction(async (manager) => {
+      const user = await this.translateConflicts(() => this.users.update(id, { ...changes, updatedBy: actor.id }, { manager, parameters }));
+      if (!user) throw new AppError('USER_NOT_FOUND');
+      return this.recorded(manager, operation, user, audit, fields);
+    });
   }
 
-  private insertUnique(user: UserChanges): Promise<User> {
-    return this.translateConflicts(() => this.users.insert(user));
+  /** Records the event of a change (its fields as the API shows them, plus `updated_by`) and answers the user. */
+  private async recorded(manager: EntityManager, operation: EventOperation, user: User, audit: Audit, fields: (keyof UserDto)[]): Promise<UserDto> {
+    const view = toUser(user);
+    const data = Object.fromEntries([...fields, 'updated_by' as const].map((field) => [field, view[field]]));
+    await this.events.record(manager, { operation, userId: user.id, audit, data });
+    return view;
+  }
+
+  private insertUnique(manager: EntityManager, user: UserChanges): Promise<User> {
+    return this.translateConflicts(() => this.users.insert(user, manager));
   }
 
   /** Unique violations become 409s; checking first would race with a concurrent writer. */

@@ -1,0 +1,52 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import { Audit } from '../common/decorators/audit.decorator';
+import { OutboxEvent } from './entities/outbox-event.entity';
+import { EventOperation } from './event-operations';
+
+/** Names the advisory locks that order each user's events (the second key is a hash of the user id). */
+export const EVENT_ORDER_LOCK = 7_243_100;
+/** Woken by every transaction that recorded events, at its commit (NOTIFY is transactional). */
+export const OUTBOX_CHANNEL = 'users_outbox';
+
+export interface DomainEvent {
+  operation: EventOperation;
+  /** The user the event is about: events of one user are published in the order they were recorded. */
+  userId: string;
+  audit: Audit;
+  /** The changed fields; never a password, hash or token. */
+  data: Record<string, unknown>;
+}
+
+/** The published message: the envelope, then the changed fields. */
+export function eventPayload(event: OutboxEvent): Record<string, unknown> {
+  return {
+    event_id: event.id,
+    operation: event.operation,
+    occurred_at: event.createdAt.toISOString(),
+    actor_id: event.actorId,
+    request_id: event.requestId,
+    user_id: event.userId,
+    ...event.data,
+  };
+}
+
+/**
+ * Records domain events in the transactional outbox. Call it inside the transaction of the change, as
+ * its last statement: the per-user lock it takes is held until the commit, so that the events of a
+ * user get `seq` numbers in the order their transactions commit (and taking it last cannot deadlock
+ * with the row locks of the change itself). The refresh-token rotation writes its event in its own
+ * single statement, the same way (RefreshTokensRepository.rotate).
+ */
+@Injectable()
+export class EventsService {
+  async record(manager: EntityManager, event: DomainEvent): Promise<void> {
+    await manager.query(
+      `INSERT INTO outbox_events (id, user_id, operation, actor_id, request_id, data)
+       SELECT $1::uuid, $2::uuid, $3, $4::uuid, $5, $6::jsonb
+       FROM (SELECT pg_advisory_xact_lock($7, hashtext($2::text)), pg_notify($8, '')) AS per_user_order`,
+      [randomUUID(), event.userId, event.operation, event.audit.actorId, event.audit.requestId, event.data, EVENT_ORDER_LOCK, OUTBOX_CHANNEL],
+    );
+  }
+}
