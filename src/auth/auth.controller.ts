@@ -6,6 +6,7 @@ import { AllowUnverified, CurrentUser, Public } from '../common/decorators/auth.
 import { User } from '../users/entities/user.entity';
 import { UserDto } from '../users/dto/user-response.dto';
 import { AuthService } from './auth.service';
+import { bearerToken } from './bearer-token';
 import { CurrentSessionId } from './current-session.decorator';
 import { IssueTokenDto, RefreshTokenDto, RevokeTokenDto, SessionsDto, UpdateSecretDto } from './dto/auth.dto';
 import { TokenPairDto } from './dto/token-pair.dto';
@@ -39,8 +40,7 @@ export class AuthController {
   @ApiBearerAuth()
   @ApiErrors(...BODY_ERRORS, 'REFRESH_TOKEN_INVALID', 'REFRESH_TOKEN_REUSED')
   refresh(@Body() dto: RefreshTokenDto, @Headers('authorization') authorization: string | undefined, @RequestAudit() audit: Audit): Promise<TokenPairDto> {
-    const bearer = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1];
-    return this.auth.refresh(dto.refresh_token ?? bearer, audit);
+    return this.auth.refresh(dto.refresh_token ?? bearerToken(authorization), audit);
   }
 
   /** Revoke one of the caller's sessions */

@@ -4,9 +4,12 @@ import { JwtModule } from '@nestjs/jwt';
 import { PassportModule } from '@nestjs/passport';
 import { authConfig } from '../config/auth.config';
 import { EventsModule } from '../events/events.module';
+import { MailModule } from '../mail/mail.module';
 import { UsersModule } from '../users/users.module';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
+import { PasswordController } from './password.controller';
+import { PasswordResetService } from './password-reset.service';
 import { AuthGuard } from './guards/auth.guard';
 import { JwtStrategy } from './jwt.strategy';
 import { RefreshTokensRepository } from './refresh-tokens.repository';
@@ -16,6 +19,7 @@ import { TokensService } from './tokens.service';
   imports: [
     UsersModule,
     EventsModule,
+    MailModule,
     PassportModule,
     JwtModule.registerAsync({
       inject: [authConfig.KEY],
@@ -27,7 +31,7 @@ import { TokensService } from './tokens.service';
       }),
     }),
   ],
-  controllers: [AuthController],
-  providers: [AuthService, TokensService, RefreshTokensRepository, JwtStrategy, { provide: APP_GUARD, useClass: AuthGuard }],
+  controllers: [AuthController, PasswordController],
+  providers: [AuthService, PasswordResetService, TokensService, RefreshTokensRepository, JwtStrategy, { provide: APP_GUARD, useClass: AuthGuard }],
 })
 export class AuthModule {}

@@ -3,8 +3,9 @@ import { adminConfig } from './admin.config';
 import { appConfig } from './app.config';
 import { authConfig } from './auth.config';
 import { databaseConfig } from './database.config';
+import { mailConfig } from './mail.config';
 
-const NAMESPACES = [appConfig, databaseConfig, authConfig, adminConfig];
+const NAMESPACES = [appConfig, databaseConfig, authConfig, adminConfig, mailConfig];
 
 /** Every config namespace; each validates its own variables at boot and fails naming them. */
 export const configModuleOptions: ConfigModuleOptions = {

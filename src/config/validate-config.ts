@@ -19,6 +19,14 @@ export function validateConfig<T extends object>(env: NodeJS.ProcessEnv, schema:
   return config;
 }
 
+/**
+ * For the few variables where "set but empty" means "off" (EMAIL_HOST, USERS_ES_URL) rather than
+ * "default": undefined when the variable is set to an empty string, else the validated value.
+ */
+export function unlessEmpty<T>(env: NodeJS.ProcessEnv, name: string, value: T): T | undefined {
+  return env[name]?.trim() === '' ? undefined : value;
+}
+
 /** `true`/`false` (any case, also 1/0) from an environment string. */
 export function toBoolean({ value }: { value: unknown }): unknown {
   if (typeof value !== 'string') return value;

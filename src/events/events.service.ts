@@ -34,19 +34,21 @@ export function eventPayload(event: OutboxEvent): Record<string, unknown> {
 
 /**
  * Records domain events in the transactional outbox. Call it inside the transaction of the change, as
- * its last statement: the per-user lock it takes is held until the commit, so that the events of a
+ * its last statement (with all the change's events at once): the per-user lock it takes is held until the commit, so that the events of a
  * user get `seq` numbers in the order their transactions commit (and taking it last cannot deadlock
  * with the row locks of the change itself). The refresh-token rotation writes its event in its own
  * single statement, the same way (RefreshTokensRepository.rotate).
  */
 @Injectable()
 export class EventsService {
-  async record(manager: EntityManager, event: DomainEvent): Promise<void> {
-    await manager.query(
-      `INSERT INTO outbox_events (id, user_id, operation, actor_id, request_id, data)
-       SELECT $1::uuid, $2::uuid, $3, $4::uuid, $5, $6::jsonb
-       FROM (SELECT pg_advisory_xact_lock($7, hashtext($2::text)), pg_notify($8, '')) AS per_user_order`,
-      [randomUUID(), event.userId, event.operation, event.audit.actorId, event.audit.requestId, event.data, EVENT_ORDER_LOCK, OUTBOX_CHANNEL],
-    );
+  async record(manager: EntityManager, ...events: DomainEvent[]): Promise<void> {
+    for (const event of events) {
+      await manager.query(
+        `INSERT INTO outbox_events (id, user_id, operation, actor_id, request_id, data)
+         SELECT $1::uuid, $2::uuid, $3, $4::uuid, $5, $6::jsonb
+         FROM (SELECT pg_advisory_xact_lock($7, hashtext($2::text)), pg_notify($8, '')) AS per_user_order`,
+        [randomUUID(), event.userId, event.operation, event.audit.actorId, event.audit.requestId, event.data, EVENT_ORDER_LOCK, OUTBOX_CHANNEL],
+      );
+    }
   }
 }

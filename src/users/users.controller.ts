@@ -5,7 +5,9 @@ import { AUTH_ERRORS, ApiErrors, BODY_ERRORS } from '../common/decorators/api-er
 import { Audit, RequestAudit } from '../common/decorators/audit.decorator';
 import { AllowUnverified, CurrentUser, OptionalAuth, Roles } from '../common/decorators/auth.decorators';
 import { IdParam } from '../common/decorators/id-param.decorator';
+import { MessageDto } from '../common/dto/message.dto';
 import { CreateUserDto } from './dto/create-user.dto';
+import { InviteUserDto } from './dto/invite-user.dto';
 import { ListUsersQueryDto, SearchUsersQueryDto } from './dto/list-users.dto';
 import {
   UpdateEmailDto,
@@ -17,13 +19,19 @@ import {
 } from './dto/update-user.dto';
 import { PublicUserDto, PublicUsersPageDto, UserDto, UsersPageDto } from './dto/user-response.dto';
 import { User } from './entities/user.entity';
+import { EmailVerificationService } from './email-verification.service';
+import { InvitationsService } from './invitations.service';
 import { UsersService } from './users.service';
 
 @ApiTags('users')
 @ApiBearerAuth()
 @Controller('users')
 export class UsersController {
-  constructor(private readonly users: UsersService) {}
+  constructor(
+    private readonly users: UsersService,
+    private readonly verification: EmailVerificationService,
+    private readonly invitations: InvitationsService,
+  ) {}
 
   /**
    * Register a user
@@ -36,6 +44,34 @@ export class UsersController {
   @ApiErrors(...BODY_ERRORS, ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', 'EMAIL_TAKEN', 'USERNAME_TAKEN')
   async create(@Body() dto: CreateUserDto, @CurrentUser() actor: User | undefined, @RequestAudit() audit: Audit, @Res({ passthrough: true }) reply: FastifyReply): Promise<UserDto> {
     const user = await this.users.register(dto, actor, audit);
+    reply.header('Location', `/users/${user.id}`);
+    return user;
+  }
+
+  /**
+   * Mail a new verification link to the caller
+   *
+   * At most one verification mail per address per EMAIL_MIN_INTERVAL (429 with Retry-After).
+   */
+  @Post('send-verification')
+  @HttpCode(HttpStatus.OK)
+  @AllowUnverified()
+  @ApiErrors(...AUTH_ERRORS, 'ALREADY_VERIFIED', 'TOO_MANY_REQUESTS')
+  sendVerification(@CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<MessageDto> {
+    return this.verification.resend(actor, audit);
+  }
+
+  /**
+   * Invite a user (admin)
+   *
+   * Creates an enabled user without a password and mails them a link to set one (PUT /password/reset
+   * with its token), which also verifies the address.
+   */
+  @Post('invite')
+  @Roles('admin')
+  @ApiErrors(...BODY_ERRORS, ...AUTH_ERRORS, 'FORBIDDEN', 'EMAIL_TAKEN')
+  async invite(@Body() dto: InviteUserDto, @CurrentUser() actor: User, @RequestAudit() audit: Audit, @Res({ passthrough: true }) reply: FastifyReply): Promise<UserDto> {
+    const user = await this.invitations.invite(dto, actor, audit);
     reply.header('Location', `/users/${user.id}`);
     return user;
   }

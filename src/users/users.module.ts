@@ -1,17 +1,21 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { EventsModule } from '../events/events.module';
+import { MailModule } from '../mail/mail.module';
 import { AdminBootstrapService } from './admin-bootstrap.service';
 import { User } from './entities/user.entity';
 import { PasswordService } from './password.service';
 import { UsersController } from './users.controller';
 import { UsersRepository } from './users.repository';
 import { UsersService } from './users.service';
+import { EmailVerificationService } from './email-verification.service';
+import { InvitationsService } from './invitations.service';
+import { VerificationController } from './verification.controller';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([User]), EventsModule],
-  controllers: [UsersController],
-  providers: [UsersService, UsersRepository, PasswordService, AdminBootstrapService],
+  imports: [TypeOrmModule.forFeature([User]), EventsModule, MailModule],
+  controllers: [UsersController, VerificationController],
+  providers: [UsersService, UsersRepository, PasswordService, AdminBootstrapService, EmailVerificationService, InvitationsService],
   exports: [UsersService, UsersRepository, PasswordService],
 })
 export class UsersModule {}

@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository, SelectQueryBuilder } from 'typeorm';
 import { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
-import { containsPattern } from '../common/utils/sql';
+import { AppError } from '../common/errors/app-error';
+import { containsPattern, uniqueViolation } from '../common/utils/sql';
 import { queryPrepared } from '../database/prepared';
 import { ListUsersQueryDto, SearchUsersQueryDto, UserOrder } from './dto/list-users.dto';
 import { User } from './entities/user.entity';
@@ -57,13 +58,19 @@ export class UsersRepository {
     return this.users.createQueryBuilder('u').addSelect('u.passwordHash').where('u.id = :id', { id }).getOne();
   }
 
-  findByEmail(email: string): Promise<User | null> {
-    return this.users.findOneBy({ email });
+  findByEmail(email: string, manager?: EntityManager): Promise<User | null> {
+    return (manager ? manager.getRepository(User) : this.users).findOneBy({ email });
   }
 
+  /** The user, row-locked until the caller's transaction ends. */
+  findForUpdate(manager: EntityManager, id: string): Promise<User | null> {
+    return manager.getRepository(User).findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+  }
+
+  /** Inserts a user; a taken e-mail address or username is a 409, whoever won the race. */
   async insert(user: UserChanges, manager?: EntityManager): Promise<User> {
     const repository = manager ? manager.getRepository(User) : this.users;
-    const result = await repository.createQueryBuilder().insert().values(user as QueryDeepPartialEntity<User>).returning('*').execute();
+    const result = await translateConflicts(() => repository.createQueryBuilder().insert().values(user as QueryDeepPartialEntity<User>).returning('*').execute());
     return this.hydrate((result.raw as Record<string, unknown>[])[0]);
   }
 
@@ -73,18 +80,34 @@ export class UsersRepository {
     return (result.raw as unknown[]).length > 0;
   }
 
-  /** Updates one user and returns the new row, or null when no such user exists. */
+  /** Updates one user and returns the new row, or null when no such user exists; a taken e-mail address or username is a 409. */
   async update(
     id: string,
     changes: UserChanges,
     { manager, parameters }: { manager?: EntityManager; parameters?: Record<string, unknown> } = {},
   ): Promise<User | null> {
     const repository = manager ? manager.getRepository(User) : this.users;
-    const result = await repository
+    const result = await translateConflicts(() =>
+      repository
+        .createQueryBuilder()
+        .update()
+        .set({ ...changes, updatedAt: () => 'now()' } as QueryDeepPartialEntity<User>)
+        .where('id = :id', { ...parameters, id })
+        .returning('*')
+        .execute(),
+    );
+    const [row] = result.raw as Record<string, unknown>[];
+    return row ? this.hydrate(row) : null;
+  }
+
+  /** Marks the user's address verified, if it is still `email` and the user is enabled; null otherwise. */
+  async markVerified(manager: EntityManager, id: string, email: string): Promise<User | null> {
+    const result = await manager
+      .getRepository(User)
       .createQueryBuilder()
       .update()
-      .set({ ...changes, updatedAt: () => 'now()' } as QueryDeepPartialEntity<User>)
-      .where('id = :id', { ...parameters, id })
+      .set({ verifiedAt: () => 'COALESCE(verified_at, now())', updatedAt: () => 'now()' })
+      .where(`id = :id AND email = :email AND status = 'enabled'`, { id, email })
       .returning('*')
       .execute();
     const [row] = result.raw as Record<string, unknown>[];
@@ -160,6 +183,18 @@ export class UsersRepository {
       onlyTotal ? Promise.resolve([]) : qb.clone().offset(offset).limit(limit).getMany(),
     ]);
     return { total, items };
+  }
+}
+
+/** Unique violations become 409s; checking first would race with a concurrent writer. */
+async function translateConflicts<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    const constraint = uniqueViolation(error);
+    if (constraint === 'users_email_key') throw new AppError('EMAIL_TAKEN');
+    if (constraint === 'users_username_key') throw new AppError('USERNAME_TAKEN');
+    throw error;
   }
 }
 

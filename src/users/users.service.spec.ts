@@ -8,6 +8,7 @@ import { PasswordService } from './password.service';
 import { UsersRepository } from './users.repository';
 import { UsersService } from './users.service';
 import { EventsService } from '../events/events.service';
+import { EmailVerificationService } from './email-verification.service';
 import { Audit } from '../common/decorators/audit.decorator';
 
 const audit: Audit = { actorId: null, requestId: 'req-1' };
@@ -65,17 +66,18 @@ describe('UsersService', () => {
         // Transactions run their work on a stand-in manager: the repository and the events are mocked.
         { provide: DataSource, useValue: { transaction: (work: (manager: object) => unknown) => work({}) } },
         { provide: EventsService, useValue: { record } },
+        { provide: EmailVerificationService, useValue: { queue: jest.fn(async (_manager: object, user: User) => ({ event: { operation: 'user.send_verification', userId: user.id } })) } },
         { provide: authConfig.KEY, useFactory: () => ({ get allowSelfRegister() { return allowSelfRegister; } }) },
       ],
     }).compile();
     service = moduleRef.get(UsersService);
   });
 
-  it('registers a user without ever returning the hash, and records user.create without it', async () => {
+  it('registers a user without ever returning the hash, and records user.create (without it) and the verification mail', async () => {
     const user = await service.register(registration, undefined, audit);
     expect(repository.insert).toHaveBeenCalledWith(expect.objectContaining({ email: 'bob@example.com', passwordHash: 'hash', role: 'user' }), {});
     expect(JSON.stringify(user)).not.toContain('hash');
-    expect(record).toHaveBeenCalledWith({}, { operation: 'user.create', userId: user.id, audit, data: user });
+    expect(record).toHaveBeenCalledWith({}, { operation: 'user.create', userId: user.id, audit, data: user }, { operation: 'user.send_verification', userId: user.id });
     expect(JSON.stringify(record.mock.calls)).not.toContain('hash');
   });
 

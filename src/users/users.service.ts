@@ -4,14 +4,14 @@ import { DataSource, EntityManager } from 'typeorm';
 import { authConfig } from '../config/auth.config';
 import { Audit } from '../common/decorators/audit.decorator';
 import { AppError } from '../common/errors/app-error';
-import { uniqueViolation } from '../common/utils/sql';
 import { EventOperation } from '../events/event-operations';
-import { EventsService } from '../events/events.service';
+import { DomainEvent, EventsService } from '../events/events.service';
 import { CreateUserDto } from './dto/create-user.dto';
 import { ListUsersQueryDto, SearchUsersQueryDto } from './dto/list-users.dto';
 import { UpdateUserDto } from './dto/update-user.dto';
 import { PublicUserDto, PublicUsersPageDto, UserDto, UsersPageDto } from './dto/user-response.dto';
 import { User, UserRole, UserStatus } from './entities/user.entity';
+import { EmailVerificationService } from './email-verification.service';
 import { PasswordService } from './password.service';
 import { UserChanges, UsersRepository, parseTags } from './users.repository';
 import { toPublicUser, toUser } from './users.mapper';
@@ -27,6 +27,7 @@ export class UsersService {
     private readonly passwords: PasswordService,
     private readonly dataSource: DataSource,
     private readonly events: EventsService,
+    private readonly verification: EmailVerificationService,
     @Inject(authConfig.KEY) private readonly auth: ConfigType<typeof authConfig>,
   ) {}
 
@@ -41,23 +42,27 @@ export class UsersService {
     this.passwords.assertAcceptable(dto.credentials.secret, 'credentials.secret');
     const passwordHash = await this.passwords.hash(dto.credentials.secret);
     return this.dataSource.transaction(async (manager) => {
-      const user = await this.insertUnique(manager, {
-        firstName: dto.first_name,
-        lastName: dto.last_name,
-        email: dto.email,
-        username: dto.credentials.username,
-        passwordHash,
-        tags: dto.tags ?? [],
-        metadata: dto.metadata ?? {},
-        privateMetadata: dto.private_metadata ?? {},
-        profilePicture: dto.profile_picture ?? null,
-        userType: dto.user_type ?? null,
-        role: dto.role ?? 'user',
-        status: dto.status ?? 'enabled',
-        updatedBy: actor?.id ?? null,
-      });
+      const user = await this.users.insert(
+        {
+          firstName: dto.first_name,
+          lastName: dto.last_name,
+          email: dto.email,
+          username: dto.credentials.username,
+          passwordHash,
+          tags: dto.tags ?? [],
+          metadata: dto.metadata ?? {},
+          privateMetadata: dto.private_metadata ?? {},
+          profilePicture: dto.profile_picture ?? null,
+          userType: dto.user_type ?? null,
+          role: dto.role ?? 'user',
+          status: dto.status ?? 'enabled',
+          updatedBy: actor?.id ?? null,
+        },
+        manager,
+      );
       const view = toUser(user);
-      await this.events.record(manager, { operation: 'user.create', userId: user.id, audit, data: { ...view } });
+      const created: DomainEvent = { operation: 'user.create', userId: user.id, audit, data: { ...view } };
+      await this.events.record(manager, created, ...(await this.verificationEvents(manager, user, audit)));
       return view;
     });
   }
@@ -108,11 +113,14 @@ export class UsersService {
     return this.change(actor, id, defined, audit, 'user.update', fields);
   }
 
-  /** A new address is unverified until the user verifies it again. */
+  /** A new address is unverified until the user verifies it again: a verification mail goes to it. */
   updateEmail(actor: User, id: string, email: string, audit: Audit): Promise<UserDto> {
     // In an UPDATE the right-hand `email` is the old value: verification survives only a no-op change.
     const changes: UserChanges = { email, verifiedAt: () => 'CASE WHEN email = :email THEN verified_at END' };
-    return this.change(actor, id, changes, audit, 'user.update_email', ['email', 'verified_at'], { email });
+    return this.change(actor, id, changes, audit, 'user.update_email', ['email', 'verified_at'], {
+      parameters: { email },
+      then: (manager, user) => this.verificationEvents(manager, user, audit),
+    });
   }
 
   updateUsername(actor: User, id: string, username: string, audit: Audit): Promise<UserDto> {
@@ -174,7 +182,10 @@ export class UsersService {
     if (actor.id !== id && !isAdmin(actor)) throw new AppError('FORBIDDEN', 'you may only change your own account');
   }
 
-  /** One UPDATE of a user and its event, in one transaction; `fields` are the event's changed fields. */
+  /**
+   * One UPDATE of a user and its event, in one transaction; `fields` are the event's changed fields.
+   * `then` does what the change entails (in the transaction) and answers the events that go with it.
+   */
   private async change(
     actor: User,
     id: string,
@@ -182,38 +193,36 @@ export class UsersService {
     audit: Audit,
     operation: EventOperation,
     fields: (keyof UserDto)[],
-    parameters?: Record<string, unknown>,
+    { parameters, then }: { parameters?: Record<string, unknown>; then?: (manager: EntityManager, user: User) => Promise<DomainEvent[]> } = {},
   ): Promise<UserDto> {
     this.assertSelfOrAdmin(actor, id);
     return this.dataSource.transaction(async (manager) => {
-      const user = await this.translateConflicts(() => this.users.update(id, { ...changes, updatedBy: actor.id }, { manager, parameters }));
+      const user = await this.users.update(id, { ...changes, updatedBy: actor.id }, { manager, parameters });
       if (!user) throw new AppError('USER_NOT_FOUND');
-      return this.recorded(manager, operation, user, audit, fields);
+      return this.recorded(manager, operation, user, audit, fields, (await then?.(manager, user)) ?? []);
     });
   }
 
-  /** Records the event of a change (its fields as the API shows them, plus `updated_by`) and answers the user. */
-  private async recorded(manager: EntityManager, operation: EventOperation, user: User, audit: Audit, fields: (keyof UserDto)[]): Promise<UserDto> {
+  /** Records the event of a change (its fields as the API shows them, plus `updated_by`), and `more`, and answers the user. */
+  private async recorded(
+    manager: EntityManager,
+    operation: EventOperation,
+    user: User,
+    audit: Audit,
+    fields: (keyof UserDto)[],
+    more: DomainEvent[] = [],
+  ): Promise<UserDto> {
     const view = toUser(user);
     const data = Object.fromEntries([...fields, 'updated_by' as const].map((field) => [field, view[field]]));
-    await this.events.record(manager, { operation, userId: user.id, audit, data });
+    await this.events.record(manager, { operation, userId: user.id, audit, data }, ...more);
     return view;
   }
 
-  private insertUnique(manager: EntityManager, user: UserChanges): Promise<User> {
-    return this.translateConflicts(() => this.users.insert(user, manager));
-  }
-
-  /** Unique violations become 409s; checking first would race with a concurrent writer. */
-  private async translateConflicts<T>(write: () => Promise<T>): Promise<T> {
-    try {
-      return await write();
-    } catch (error) {
-      const constraint = uniqueViolation(error);
-      if (constraint === 'users_email_key') throw new AppError('EMAIL_TAKEN');
-      if (constraint === 'users_username_key') throw new AppError('USERNAME_TAKEN');
-      throw error;
-    }
+  /** A verification mail for an unverified user (throttled: none if one went out a moment ago). */
+  private async verificationEvents(manager: EntityManager, user: User, audit: Audit): Promise<DomainEvent[]> {
+    if (user.verifiedAt) return [];
+    const queued = await this.verification.queue(manager, user, audit);
+    return 'event' in queued ? [queued.event] : [];
   }
 
   private parseMetadataFilter(raw: string): string {

@@ -53,6 +53,8 @@ export async function startTestApp(options: { env?: Record<string, string>; data
     USERS_ADMIN_PASSWORD: ADMIN.password,
     USERS_ALLOW_SELF_REGISTER: 'true',
     USERS_ALLOW_UNVERIFIED_USER: 'false',
+    // Mails are logged (and dropped at this log level) unless a test gives an SMTP server.
+    EMAIL_HOST: '',
     ...options.env,
   });
   try {

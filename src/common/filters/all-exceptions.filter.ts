@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import { FastifyReply } from 'fastify';
 import { AppError } from '../errors/app-error';
 import { ERRORS, ErrorCode } from '../errors/error-codes';
 
@@ -35,7 +36,9 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const request = http.getRequest<{ id?: unknown }>();
     const body = this.toBody(exception, String(request.id ?? ''));
-    this.adapterHost.httpAdapter.reply(http.getResponse(), body, body.statusCode);
+    const response = http.getResponse<FastifyReply>();
+    if (exception instanceof AppError && exception.retryAfterSeconds) response.header('Retry-After', String(exception.retryAfterSeconds));
+    this.adapterHost.httpAdapter.reply(response, body, body.statusCode);
   }
 
   private toBody(exception: unknown, requestId: string): ErrorBody {

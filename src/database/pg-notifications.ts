@@ -1,0 +1,78 @@
+import { EventEmitter } from 'node:events';
+import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Pool, PoolClient } from 'pg';
+import { DataSource } from 'typeorm';
+import { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
+import { DatabaseConfig, databaseConfig } from '../config/database.config';
+
+const RECONNECT_DELAY_MS = 1000;
+
+/**
+ * PostgreSQL LISTEN on one connection of the pool, held for the process's life, so that the queue
+ * workers wake at the commit that fed them instead of polling. On PGlite (a single connection) there
+ * is nothing to listen on: the workers' polling interval does the job.
+ */
+@Injectable()
+export class PgNotifications implements OnModuleDestroy {
+  private readonly logger = new Logger(PgNotifications.name);
+  private readonly emitter = new EventEmitter();
+  private readonly channels = new Set<string>();
+  private client?: PoolClient;
+  private connecting?: Promise<void>;
+  private closed = false;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    @Inject(databaseConfig.KEY) private readonly db: DatabaseConfig,
+  ) {}
+
+  /** Calls `listener` after every commit that notified `channel` (and after a reconnection). */
+  async listen(channel: string, listener: () => void): Promise<void> {
+    this.emitter.on(channel, listener);
+    if (this.db.driver !== 'postgres' || this.channels.has(channel)) return;
+    this.channels.add(channel);
+    await this.connect();
+    await this.client?.query(`LISTEN ${channel}`).catch(() => undefined);
+  }
+
+  /** Before TypeORM ends the pool at application shutdown, which would wait for this connection. */
+  async onModuleDestroy(): Promise<void> {
+    this.closed = true;
+    await this.connecting;
+    this.client?.release(true);
+    this.client = undefined;
+  }
+
+  private connect(): Promise<void> {
+    if (this.client || this.closed) return Promise.resolve();
+    this.connecting ??= this.open().finally(() => (this.connecting = undefined));
+    return this.connecting;
+  }
+
+  private async open(): Promise<void> {
+    try {
+      const client = await ((this.dataSource.driver as PostgresDriver).master as Pool).connect();
+      client.on('notification', ({ channel }) => this.emitter.emit(channel));
+      client.on('error', (error) => this.lost(client, error));
+      for (const channel of this.channels) await client.query(`LISTEN ${channel}`);
+      this.client = client;
+      // Anything committed while no one listened is found by this wake-up.
+      for (const channel of this.channels) this.emitter.emit(channel);
+    } catch (error) {
+      this.retryLater(error);
+    }
+  }
+
+  private lost(client: PoolClient, error: Error): void {
+    if (this.client !== client) return;
+    this.client = undefined;
+    client.release(true);
+    this.retryLater(error);
+  }
+
+  private retryLater(error: unknown): void {
+    if (this.closed) return;
+    this.logger.warn({ err: error }, `LISTEN connection lost; reconnecting in ${RECONNECT_DELAY_MS} ms`);
+    setTimeout(() => void this.connect(), RECONNECT_DELAY_MS).unref();
+  }
+}
