@@ -2,13 +2,14 @@ import { adminConfig } from './admin.config';
 import { appConfig } from './app.config';
 import { authConfig } from './auth.config';
 import { databaseConfig } from './database.config';
+import { mailConfig } from './mail.config';
 import { validateConfig } from './validate-config';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SECRET = 'unit-test-secret-key-that-is-long-enough-0123';
 
 type Factory = () => unknown;
-const NAMESPACES: Record<string, Factory> = { app: appConfig, database: databaseConfig, auth: authConfig, admin: adminConfig };
+const NAMESPACES: Record<string, Factory> = { app: appConfig, database: databaseConfig, auth: authConfig, admin: adminConfig, mail: mailConfig };
 
 /** The registerAs factories read process.env: each test sets exactly the environment it means. */
 const originalEnv = process.env;
@@ -93,6 +94,25 @@ describe('config namespaces: defaults with an empty environment', () => {
     expect(adminConfig()).toEqual({ email: 'admin@example.com', password: '12345678' });
   });
 
+  it('mail: SMTP on localhost:25, the bundled templates, SuperMQ\'s URL prefixes and lifetimes', () => {
+    const mail = mailConfig();
+    expect(mail.smtp).toEqual({ host: 'localhost', port: 25, username: '', password: '' });
+    expect(mail.from).toEqual({ name: '', address: 'no-reply@localhost' });
+    expect(mail.minIntervalMs).toBe(60_000);
+    expect(mail.verificationRedirectUrl).toBeUndefined();
+    expect(mail.kinds.verification).toEqual({ subject: 'Verify your e-mail address', template: expect.stringMatching(/\/templates\/verification-email\.hbs$/), urlPrefix: 'http://localhost:9002/verify-email', ttlMs: 24 * 3_600_000 });
+    expect(mail.kinds.password_reset).toMatchObject({ urlPrefix: 'http://localhost/password/reset', ttlMs: 15 * 60_000, template: expect.stringMatching(/reset-password-email\.hbs$/) });
+    expect(mail.kinds.invite).toMatchObject({ urlPrefix: 'http://localhost/password/reset', ttlMs: 72 * 3_600_000, template: expect.stringMatching(/invite-email\.hbs$/) });
+  });
+
+  it('mail: EMAIL_HOST set but empty means "log mails instead of sending them"', () => {
+    useEnv({ EMAIL_HOST: '' });
+    expect(mailConfig().smtp).toBeUndefined();
+    useEnv({ EMAIL_HOST: 'smtp.example.com', EMAIL_PORT: '587', INVITE_URL_PREFIX: 'https://app.example.com/invite' });
+    expect(mailConfig().smtp).toEqual(expect.objectContaining({ host: 'smtp.example.com', port: 587 }));
+    expect(mailConfig().kinds.invite.urlPrefix).toBe('https://app.example.com/invite');
+  });
+
   it('treats empty variables as unset (defaults apply)', () => {
     useEnv({ USERS_HTTP_PORT: '', USERS_LOG_LEVEL: '', USERS_DB_DRIVER: '', USERS_DB_PORT: '', USERS_SECRET_KEY: SECRET, USERS_ACCESS_TOKEN_DURATION: '', USERS_ALLOW_SELF_REGISTER: '' });
     expect(appConfig()).toEqual(expect.objectContaining({ port: 9002, logLevel: 'info' }));
@@ -169,6 +189,13 @@ describe('config namespaces: a bad value stops the boot naming the variable', ()
     ['auth', 'USERS_ALLOW_UNVERIFIED_USER', { USERS_SECRET_KEY: SECRET, USERS_ALLOW_UNVERIFIED_USER: 'perhaps' }],
     ['admin', 'USERS_ADMIN_EMAIL', { USERS_ADMIN_EMAIL: 'not-an-email' }],
     ['admin', 'USERS_ADMIN_PASSWORD', { USERS_ADMIN_PASSWORD: 'p'.repeat(1025) }],
+    ['mail', 'EMAIL_PORT', { EMAIL_PORT: 'smtp' }],
+    ['mail', 'EMAIL_FROM_ADDRESS', { EMAIL_FROM_ADDRESS: 'nobody' }],
+    ['mail', 'EMAIL_MIN_INTERVAL', { EMAIL_MIN_INTERVAL: 'a minute' }],
+    ['mail', 'VERIFICATION_URL_PREFIX', { VERIFICATION_URL_PREFIX: 'not a url' }],
+    ['mail', 'VERIFICATION_REDIRECT_URL', { VERIFICATION_REDIRECT_URL: 'ftp://example.com' }],
+    ['mail', 'USERS_RESET_TOKEN_DURATION', { USERS_RESET_TOKEN_DURATION: '15' }],
+    ['mail', 'PASSWORD_RESET_EMAIL_TEMPLATE', { PASSWORD_RESET_EMAIL_TEMPLATE: 'templates/missing.hbs' }],
   ])('%s: %s (%j)', (namespace, variable, env) => {
     useEnv(env);
     expect(configError(NAMESPACES[namespace])).toContain(variable);
