@@ -13,6 +13,8 @@ import { ERRORS } from './common/errors/error-codes';
 import { logRequest, requestId, rootLogger } from './common/logging/logger';
 import { appConfig } from './config/app.config';
 import { assertValidConfig } from './config/config-module.options';
+import { eventsConfig } from './config/events.config';
+import { natsApiOptions } from './events/nats-transport';
 
 /** Bodies are small JSON documents: two 16 KiB metadata objects and a few fields fit well under this. */
 const BODY_LIMIT_BYTES = 64 * 1024;
@@ -48,8 +50,19 @@ export async function createApp({ preview = false } = {}): Promise<NestFastifyAp
   });
   if (!preview) app.useLogger(app.get(Logger));
   app.enableShutdownHooks();
+  const events = preview ? undefined : eventsConfig();
+  if (events?.servers) app.connectMicroservice(natsApiOptions({ ...events, servers: events.servers }), { inheritAppConfig: true });
   SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app), { jsonDocumentUrl: 'docs-json' });
   return app;
+}
+
+/**
+ * Starts the NATS API (when USERS_ES_URL is set) without waiting for it: while NATS is down the
+ * service still answers HTTP (its readiness says so), and the API comes up with NATS.
+ */
+export function startNatsApi(app: NestFastifyApplication): void {
+  if (app.getMicroservices().length === 0) return;
+  app.startAllMicroservices().catch((error: unknown) => app.get(Logger).error({ err: error }, 'the NATS API could not start'));
 }
 
 export function buildOpenApiDocument(app: NestFastifyApplication): OpenAPIObject {

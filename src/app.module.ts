@@ -10,6 +10,7 @@ import { appConfig } from './config/app.config';
 import { configModuleOptions } from './config/config-module.options';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
+import { SchedulerModule } from './scheduler/scheduler.module';
 import { UsersModule } from './users/users.module';
 
 @Module({
@@ -23,6 +24,7 @@ import { UsersModule } from './users/users.module';
     UsersModule,
     AuthModule,
     HealthModule,
+    SchedulerModule,
   ],
   providers: [
     { provide: APP_PIPE, useFactory: createValidationPipe },

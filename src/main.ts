@@ -1,11 +1,13 @@
 import './thread-pool';
 import { ConfigType } from '@nestjs/config';
-import { createApp } from './app.factory';
+import { createApp, startNatsApi } from './app.factory';
 import { appConfig } from './config/app.config';
 
 async function bootstrap() {
   const app = await createApp();
   const { host, port } = app.get<ConfigType<typeof appConfig>>(appConfig.KEY);
+  await app.init();
+  startNatsApi(app);
   await app.listen(port, host);
 }
 

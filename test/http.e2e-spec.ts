@@ -411,15 +411,16 @@ describe('HTTP edge', () => {
       expect(res.body).toEqual({ status: 'ok', info: {}, error: {}, details: {} });
     });
 
-    it('GET /health/ready answers 200 with the database up', async () => {
+    it('GET /health/ready answers 200 with the database up, and reports the unsent events (no NATS configured here)', async () => {
       const res = await t.http.get('/health/ready');
       expect(res.status).toBe(200);
       expect(res.headers['content-type']).toMatch(/^application\/json\b/);
+      const outbox = { status: 'up', pending: expect.any(Number) };
       expect(res.body).toEqual({
         status: 'ok',
-        info: { database: { status: 'up' } },
+        info: { database: { status: 'up' }, outbox },
         error: {},
-        details: { database: { status: 'up' } },
+        details: { database: { status: 'up' }, outbox },
       });
     });
 
@@ -463,9 +464,9 @@ describe('HTTP edge', () => {
         expect(res.headers['content-type']).toMatch(/^application\/json\b/);
         expect(res.body).toEqual({
           status: 'error',
-          info: {},
+          info: { outbox: { status: 'up', pending: null } },
           error: { database: expect.objectContaining({ status: 'down' }) },
-          details: { database: expect.objectContaining({ status: 'down' }) },
+          details: { database: expect.objectContaining({ status: 'down' }), outbox: { status: 'up', pending: null } },
         });
         expectNoStackTrace(res);
       });

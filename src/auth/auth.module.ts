@@ -8,6 +8,8 @@ import { MailModule } from '../mail/mail.module';
 import { UsersModule } from '../users/users.module';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
+import { AccessTokenVerifier } from './access-token-verifier.service';
+import { AuthRpcController } from './auth-rpc.controller';
 import { PasswordController } from './password.controller';
 import { PasswordResetService } from './password-reset.service';
 import { AuthGuard } from './guards/auth.guard';
@@ -31,7 +33,7 @@ import { TokensService } from './tokens.service';
       }),
     }),
   ],
-  controllers: [AuthController, PasswordController],
-  providers: [AuthService, PasswordResetService, TokensService, RefreshTokensRepository, JwtStrategy, { provide: APP_GUARD, useClass: AuthGuard }],
+  controllers: [AuthController, PasswordController, AuthRpcController],
+  providers: [AuthService, AccessTokenVerifier, PasswordResetService, TokensService, RefreshTokensRepository, JwtStrategy, { provide: APP_GUARD, useClass: AuthGuard }],
 })
 export class AuthModule {}

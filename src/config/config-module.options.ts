@@ -3,9 +3,11 @@ import { adminConfig } from './admin.config';
 import { appConfig } from './app.config';
 import { authConfig } from './auth.config';
 import { databaseConfig } from './database.config';
+import { eventsConfig } from './events.config';
 import { mailConfig } from './mail.config';
+import { schedulerConfig } from './scheduler.config';
 
-const NAMESPACES = [appConfig, databaseConfig, authConfig, adminConfig, mailConfig];
+const NAMESPACES = [appConfig, databaseConfig, authConfig, adminConfig, mailConfig, eventsConfig, schedulerConfig];
 
 /** Every config namespace; each validates its own variables at boot and fails naming them. */
 export const configModuleOptions: ConfigModuleOptions = {

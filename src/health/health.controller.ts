@@ -6,6 +6,7 @@ import { FastifyReply } from 'fastify';
 import { version } from '../../package.json';
 import { appConfig } from '../config/app.config';
 import { Public } from '../common/decorators/auth.decorators';
+import { EventsHealthIndicator } from './events.health';
 import { HealthInfoDto } from './health-info.dto';
 
 @ApiTags('health')
@@ -15,6 +16,7 @@ export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly database: TypeOrmHealthIndicator,
+    private readonly events: EventsHealthIndicator,
     @Inject(appConfig.KEY) private readonly app: ConfigType<typeof appConfig>,
   ) {}
 
@@ -40,12 +42,16 @@ export class HealthController {
     return this.health.check([]);
   }
 
-  /** Readiness: the database answers (503 when it does not) */
+  /** Readiness: PostgreSQL and (when configured) NATS answer, 503 when one does not; reports the outbox backlog */
   @Get('ready')
   @HealthCheck()
   async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
     try {
-      return await this.health.check([() => this.database.pingCheck('database', { timeout: 1000 })]);
+      return await this.health.check([
+        () => this.database.pingCheck('database', { timeout: 1000 }),
+        ...(this.events.enabled ? [() => this.events.nats()] : []),
+        () => this.events.outbox(),
+      ]);
     } catch (error) {
       // Terminus reports the failing checks in the 503's body: keep its shape for probes and dashboards.
       if (!(error instanceof ServiceUnavailableException)) throw error;

@@ -11,10 +11,11 @@ import { UsersService } from './users.service';
 import { EmailVerificationService } from './email-verification.service';
 import { InvitationsService } from './invitations.service';
 import { VerificationController } from './verification.controller';
+import { UsersRpcController } from './users-rpc.controller';
 
 @Module({
   imports: [TypeOrmModule.forFeature([User]), EventsModule, MailModule],
-  controllers: [UsersController, VerificationController],
+  controllers: [UsersController, VerificationController, UsersRpcController],
   providers: [UsersService, UsersRepository, PasswordService, AdminBootstrapService, EmailVerificationService, InvitationsService],
   exports: [UsersService, UsersRepository, PasswordService],
 })

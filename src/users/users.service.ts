@@ -80,6 +80,13 @@ export class UsersService {
     throw new AppError('USER_NOT_FOUND');
   }
 
+  /** The public view of an enabled user (for other services, over NATS). */
+  async publicView(id: string): Promise<PublicUserDto> {
+    const user = await this.users.findById(id);
+    if (user?.status !== 'enabled') throw new AppError('USER_NOT_FOUND');
+    return toPublicUser(user);
+  }
+
   async list(query: ListUsersQueryDto): Promise<UsersPageDto> {
     if (query.metadata !== undefined) query.metadata = this.parseMetadataFilter(query.metadata);
     if (query.tags !== undefined && parseTags(query.tags).tags.length === 0) {

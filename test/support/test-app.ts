@@ -3,7 +3,7 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Client } from 'pg';
 import request from 'supertest';
 import TestAgent from 'supertest/lib/agent';
-import { createApp } from '../../src/app.factory';
+import { createApp, startNatsApi } from '../../src/app.factory';
 import { PG, RUN_PREFIX_ENV, dropDatabase, withAdminClient } from './postgres';
 
 export const ADMIN = { email: 'admin@example.com', password: 'admin-password-for-tests' };
@@ -55,11 +55,14 @@ export async function startTestApp(options: { env?: Record<string, string>; data
     USERS_ALLOW_UNVERIFIED_USER: 'false',
     // Mails are logged (and dropped at this log level) unless a test gives an SMTP server.
     EMAIL_HOST: '',
+    // No NATS unless a test gives one: events stay in the outbox.
+    USERS_ES_URL: '',
     ...options.env,
   });
   try {
     const app = await createApp();
     await app.init();
+    startNatsApi(app);
     app.flushLogs(); // bufferLogs holds Nest's logs until listen(), which tests never call
     await app.getHttpAdapter().getInstance().ready();
     const db = new Client({ ...PG, database });

@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { FastifyReply } from 'fastify';
+import { Observable, throwError } from 'rxjs';
 import { AppError } from '../errors/app-error';
 import { ERRORS, ErrorCode } from '../errors/error-codes';
 
@@ -22,8 +23,8 @@ export interface ErrorBody {
 }
 
 /**
- * Turns every exception into our JSON error body (APP_FILTER). Unknown errors become a 500 that names
- * the request id and nothing else; the error itself goes to the log.
+ * Turns every exception into our JSON error body (APP_FILTER), on HTTP and on the NATS API. Unknown
+ * errors become a 500 that names the request id and nothing else; the error itself goes to the log.
  */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
@@ -31,7 +32,12 @@ export class AllExceptionsFilter implements ExceptionFilter {
 
   constructor(private readonly adapterHost: HttpAdapterHost) {}
 
-  catch(exception: unknown, host: ArgumentsHost): void {
+  catch(exception: unknown, host: ArgumentsHost): void | Observable<never> {
+    // The NATS API answers the same body, as `{"error": …}` (see nats-transport.ts).
+    if (host.getType() === 'rpc') {
+      const body = this.toBody(exception, `nats:${host.switchToRpc().getContext<{ getSubject?(): string }>().getSubject?.() ?? ''}`);
+      return throwError(() => body);
+    }
     if (host.getType() !== 'http') throw exception;
     const http = host.switchToHttp();
     const request = http.getRequest<{ id?: unknown }>();

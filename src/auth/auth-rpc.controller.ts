@@ -1,0 +1,22 @@
+import { Controller } from '@nestjs/common';
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import { AccessTokenVerifier } from './access-token-verifier.service';
+import { VerifiedTokenDto, VerifyTokenDto } from './dto/verify-token.dto';
+
+/** The NATS API of the auth module (asyncapi.yaml): other services check access tokens here instead of over HTTP. */
+@Controller()
+export class AuthRpcController {
+  constructor(private readonly verifier: AccessTokenVerifier) {}
+
+  @MessagePattern('users.verify_token')
+  async verifyToken(@Payload() dto: VerifyTokenDto): Promise<VerifiedTokenDto> {
+    const { user, claims } = await this.verifier.verify(dto.token);
+    return {
+      user_id: user.id,
+      role: user.role,
+      verified: user.verifiedAt !== null,
+      session_id: claims.sid,
+      expires_at: new Date(claims.exp * 1000).toISOString(),
+    };
+  }
+}

@@ -1,0 +1,21 @@
+import { IsString, MaxLength } from 'class-validator';
+import { UserRole } from '../../users/entities/user.entity';
+
+/** `users.verify_token` request. */
+export class VerifyTokenDto {
+  @IsString()
+  @MaxLength(4096)
+  token: string;
+}
+
+/** `users.verify_token` answer: whom a valid access token belongs to. */
+export class VerifiedTokenDto {
+  user_id: string;
+  role: UserRole;
+  /** Whether the user's e-mail address is verified (now, not when the token was issued). */
+  verified: boolean;
+  /** The session (refresh-token family) the token belongs to. */
+  session_id: string;
+  /** RFC 3339 */
+  expires_at: string;
+}

@@ -1,0 +1,166 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { ConfigType } from '@nestjs/config';
+import { ClientProxy } from '@nestjs/microservices';
+import { JSONCodec, JetStreamClient, NatsConnection, StorageType, nanos } from 'nats';
+import { DataSource, EntityManager } from 'typeorm';
+import { eventsConfig } from '../config/events.config';
+import { PollingWorker } from '../common/polling-worker';
+import { PgNotifications } from '../database/pg-notifications';
+import { OutboxEvent } from './entities/outbox-event.entity';
+import { OUTBOX_CHANNEL, eventPayload } from './events.service';
+import { NATS_CLIENT } from './nats-client';
+
+const BATCH_SIZE = 256;
+/** The latency when no NOTIFY can wake the relay, and the pause after a failed run. */
+const POLL_INTERVAL_MS = 1000;
+const PUBLISH_TIMEOUT_MS = 5000;
+const RETRY_BASE_MS = 500;
+const RETRY_MAX_MS = 30_000;
+/** JetStream drops a message whose Nats-Msg-Id it saw within this window: a re-sent event arrives once. */
+const DUPLICATE_WINDOW_MS = 10 * 60_000;
+
+const json = JSONCodec();
+
+/**
+ * Publishes the outbox to JetStream. A row is marked sent only once JetStream acknowledged it (a
+ * bare `emit()` of the Nest client is fire-and-forget). Each user's events go out one at a time in
+ * `seq` order, and a user's later events wait while an earlier one waits for a retry. Relays in
+ * several replicas share the work: rows are claimed with FOR UPDATE SKIP LOCKED, and a row is taken
+ * only when no earlier unsent row of its user is held elsewhere. The event id is the Nats-Msg-Id,
+ * so a row published again after a crash is dropped by JetStream as a duplicate.
+ */
+@Injectable()
+export class EventsRelay implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(EventsRelay.name);
+  private readonly worker = new PollingWorker(EventsRelay.name, POLL_INTERVAL_MS, () => this.publishBatch(), this.logger);
+  private jetstream?: JetStreamClient;
+  /** Set while NATS cannot be reached, so that an outage is logged once, not every second. */
+  private unreachableSince?: number;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    @Inject(NATS_CLIENT) private readonly client: ClientProxy,
+    private readonly notifications: PgNotifications,
+    @Inject(eventsConfig.KEY) private readonly events: ConfigType<typeof eventsConfig>,
+  ) {}
+
+  get enabled(): boolean {
+    return this.events.servers !== undefined;
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.enabled) {
+      this.logger.warn('USERS_ES_URL is empty: domain events are kept in the outbox and not published');
+      return;
+    }
+    await this.notifications.listen(OUTBOX_CHANNEL, () => this.worker.wake());
+    this.worker.start();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.worker.stop();
+    if (this.enabled) await this.client.close();
+  }
+
+  /** Round trip to the NATS server (readiness); throws when it does not answer. */
+  async ping(): Promise<void> {
+    const connection = this.client.unwrap<NatsConnection>();
+    await connection.rtt();
+  }
+
+  /** The connection, and the stream (created when missing), once; until then every run tries again. */
+  private async connect(): Promise<JetStreamClient | undefined> {
+    if (this.jetstream) return this.jetstream;
+    let connection: NatsConnection;
+    try {
+      connection = (await this.client.connect()) as NatsConnection;
+    } catch (error) {
+      if (this.unreachableSince === undefined) this.logger.warn({ err: error }, 'NATS unreachable; events wait in the outbox until it answers');
+      this.unreachableSince ??= Date.now();
+      return undefined;
+    }
+    if (this.unreachableSince !== undefined) this.logger.log(`NATS reachable again after ${Date.now() - this.unreachableSince} ms`);
+    this.unreachableSince = undefined;
+    const manager = await connection.jetstreamManager();
+    const subjects = [`${this.events.subjectPrefix}.>`];
+    try {
+      await manager.streams.info(this.events.stream);
+    } catch {
+      await manager.streams.add({ name: this.events.stream, subjects, storage: StorageType.File, duplicate_window: nanos(DUPLICATE_WINDOW_MS) });
+      this.logger.log(`created the JetStream stream ${this.events.stream} on ${subjects[0]}`);
+    }
+    this.jetstream = connection.jetstream();
+    return this.jetstream;
+  }
+
+  /** Publishes one batch; true when the batch was full (more may be waiting). */
+  private async publishBatch(): Promise<boolean> {
+    const jetstream = await this.connect();
+    if (!jetstream) return false;
+    return this.dataSource.transaction(async (manager) => {
+      const batch = await this.claim(manager);
+      const byUser = new Map<string, OutboxEvent[]>();
+      for (const event of batch) byUser.set(event.userId, [...(byUser.get(event.userId) ?? []), event]);
+      const sent: string[] = [];
+      await Promise.all([...byUser.values()].map((events) => this.publishInOrder(manager, jetstream, events, sent)));
+      if (sent.length > 0) await manager.query(`UPDATE outbox_events SET sent_at = clock_timestamp(), attempts = attempts + 1 WHERE seq = ANY($1)`, [sent]);
+      return batch.length === BATCH_SIZE;
+    });
+  }
+
+  /** The oldest unsent rows that no other relay holds and that no earlier unsent row of their user precedes. */
+  private async claim(manager: EntityManager): Promise<OutboxEvent[]> {
+    const rows = await manager.query<Record<string, unknown>[]>(
+      `WITH candidates AS (
+         SELECT seq, user_id FROM outbox_events
+         WHERE sent_at IS NULL AND available_at <= now()
+         ORDER BY seq LIMIT $1
+         FOR UPDATE SKIP LOCKED
+       )
+       SELECT e.seq, e.id, e.user_id, e.operation, e.actor_id, e.request_id, e.data, e.created_at, e.attempts
+       FROM outbox_events e JOIN candidates c USING (seq)
+       WHERE NOT EXISTS (
+         SELECT 1 FROM outbox_events earlier
+         WHERE earlier.user_id = c.user_id AND earlier.sent_at IS NULL AND earlier.seq < c.seq
+           AND earlier.seq NOT IN (SELECT seq FROM candidates)
+       )
+       ORDER BY e.seq`,
+      [BATCH_SIZE],
+    );
+    return rows.map((row) =>
+      Object.assign(new OutboxEvent(), {
+        seq: row.seq,
+        id: row.id,
+        userId: row.user_id,
+        operation: row.operation,
+        actorId: row.actor_id,
+        requestId: row.request_id,
+        data: row.data,
+        createdAt: row.created_at,
+        attempts: row.attempts,
+      }),
+    );
+  }
+
+  /** One user's events, one after the other; the first failure puts it back for a retry and stops the rest. */
+  private async publishInOrder(manager: EntityManager, jetstream: JetStreamClient, events: OutboxEvent[], sent: string[]): Promise<void> {
+    for (const event of events) {
+      try {
+        await jetstream.publish(`${this.events.subjectPrefix}.${event.operation}`, json.encode(eventPayload(event)), {
+          msgID: event.id,
+          timeout: PUBLISH_TIMEOUT_MS,
+          expect: { streamName: this.events.stream },
+        });
+        sent.push(event.seq);
+      } catch (error) {
+        const delayMs = Math.min(RETRY_BASE_MS * 2 ** event.attempts, RETRY_MAX_MS);
+        await manager.query(
+          `UPDATE outbox_events SET attempts = attempts + 1, available_at = now() + $2 * interval '1 millisecond', last_error = $3 WHERE seq = $1`,
+          [event.seq, delayMs, String((error as Error).message ?? error).slice(0, 1000)],
+        );
+        this.logger.warn({ eventId: event.id, operation: event.operation, attempt: event.attempts + 1, retryInMs: delayMs, err: error }, 'event not published; will retry');
+        return;
+      }
+    }
+  }
+}

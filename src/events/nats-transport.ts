@@ -1,0 +1,38 @@
+import { MicroserviceOptions, Transport } from '@nestjs/microservices';
+import { NatsRequestJSONDeserializer } from '@nestjs/microservices/deserializers';
+import { JSONCodec } from 'nats';
+import { EventsConfig } from '../config/events.config';
+import { natsConnectionOptions } from './nats-client';
+
+const json = JSONCodec();
+
+/**
+ * Requests from any NATS client: a plain JSON body on the pattern's subject, with a reply subject.
+ * Nest takes a message without its `{pattern, data, id}` envelope for an event (no reply); here it
+ * becomes a request whose id is the reply subject. Nest's own envelope is still understood.
+ */
+class PlainJsonRequestDeserializer extends NatsRequestJSONDeserializer {
+  override mapToSchema(value: unknown, options?: Record<string, unknown>) {
+    return { id: options?.replyTo as string | undefined, pattern: options?.channel as string, data: value };
+  }
+}
+
+/** Replies are plain JSON too: the handler's answer, or `{"error": {"code", "message"}}`. */
+class PlainJsonReplySerializer {
+  serialize(packet: { response?: unknown; err?: unknown }) {
+    return { data: json.encode(packet.err !== undefined ? { error: packet.err } : (packet.response ?? null)) };
+  }
+}
+
+/** The NATS API of the hybrid app: request-reply handlers in the `users` queue group, shared by replicas. */
+export function natsApiOptions(events: EventsConfig & { servers: string[] }): MicroserviceOptions {
+  return {
+    transport: Transport.NATS,
+    options: {
+      ...natsConnectionOptions(events.servers),
+      queue: events.queueGroup,
+      deserializer: new PlainJsonRequestDeserializer(),
+      serializer: new PlainJsonReplySerializer(),
+    },
+  };
+}

@@ -1,0 +1,49 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { ConfigType } from '@nestjs/config';
+import { QueryRunner } from 'typeorm';
+import { mailConfig } from '../config/mail.config';
+import { schedulerConfig } from '../config/scheduler.config';
+
+/** Rows per DELETE: short statements, so that cleaning up never holds many locks for long. */
+const BATCH_SIZE = 5000;
+
+/**
+ * Removes what has expired or served its purpose: expired refresh and link tokens, spent link
+ * tokens, events published and mails sent (or given up) longer than USERS_OUTBOX_RETENTION ago,
+ * and throttle entries older than EMAIL_MIN_INTERVAL.
+ */
+@Injectable()
+export class CleanupService {
+  private readonly logger = new Logger(CleanupService.name);
+
+  constructor(
+    @Inject(schedulerConfig.KEY) private readonly scheduler: ConfigType<typeof schedulerConfig>,
+    @Inject(mailConfig.KEY) private readonly mail: ConfigType<typeof mailConfig>,
+  ) {}
+
+  async clean(runner: QueryRunner): Promise<Record<string, number>> {
+    const retention = this.scheduler.outboxRetentionMs;
+    const removed = {
+      refresh_tokens: await this.deleteInBatches(runner, 'refresh_tokens', 'expires_at < now()'),
+      link_tokens: await this.deleteInBatches(runner, 'link_tokens', `expires_at < now() OR used_at IS NOT NULL`),
+      outbox_events: await this.deleteInBatches(runner, 'outbox_events', `sent_at < now() - $1 * interval '1 millisecond'`, [retention]),
+      mail_outbox: await this.deleteInBatches(runner, 'mail_outbox', `COALESCE(sent_at, failed_at) < now() - $1 * interval '1 millisecond'`, [retention]),
+      mail_throttle: await this.deleteInBatches(runner, 'mail_throttle', `last_at < now() - $1 * interval '1 millisecond'`, [this.mail.minIntervalMs]),
+    };
+    if (Object.values(removed).some((count) => count > 0)) this.logger.log({ removed }, 'cleaned up expired and spent rows');
+    return removed;
+  }
+
+  private async deleteInBatches(runner: QueryRunner, table: string, condition: string, parameters: unknown[] = []): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const result = await runner.query(
+        `DELETE FROM ${table} WHERE ctid = ANY (ARRAY(SELECT ctid FROM ${table} WHERE ${condition} LIMIT ${BATCH_SIZE}))`,
+        parameters,
+        true,
+      );
+      total += result.affected ?? 0;
+      if ((result.affected ?? 0) < BATCH_SIZE) return total;
+    }
+  }
+}
