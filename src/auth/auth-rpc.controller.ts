@@ -1,9 +1,11 @@
 import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
+import { ApiExcludeController } from '@nestjs/swagger';
 import { AccessTokenVerifier } from './access-token-verifier.service';
 import { VerifiedTokenDto, VerifyTokenDto } from './dto/verify-token.dto';
 
 /** The NATS API of the auth module (asyncapi.yaml): other services check access tokens here instead of over HTTP. */
+@ApiExcludeController() // NATS, not HTTP: documented in asyncapi.yaml
 @Controller()
 export class AuthRpcController {
   constructor(private readonly verifier: AccessTokenVerifier) {}

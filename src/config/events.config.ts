@@ -11,6 +11,10 @@ class EventsEnv {
   @IsString()
   @Matches(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, { message: 'USERS_ES_SUBJECT_PREFIX must be NATS subject tokens separated by dots (no wildcards)' })
   USERS_ES_SUBJECT_PREFIX = 'events.users';
+
+  /** The JetStream stream the relay publishes into (on `<prefix>.>`), created at startup when missing. */
+  @Matches(/^[A-Za-z0-9_-]{1,64}$/, { message: 'USERS_ES_STREAM must be a JetStream stream name (letters, digits, _ and -)' })
+  USERS_ES_STREAM = 'USERS_EVENTS';
 }
 
 export const eventsConfig = registerAs('events', () => {
@@ -20,8 +24,7 @@ export const eventsConfig = registerAs('events', () => {
     /** Undefined: no NATS at all (no relay, no NATS API); events stay in the outbox. */
     servers: url?.split(','),
     subjectPrefix: env.USERS_ES_SUBJECT_PREFIX,
-    /** The JetStream stream the relay publishes into, created at startup when missing. */
-    stream: 'USERS_EVENTS',
+    stream: env.USERS_ES_STREAM,
     /** The queue group of the NATS API, so that replicas share its requests. */
     queueGroup: 'users',
   };

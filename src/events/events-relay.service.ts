@@ -83,11 +83,13 @@ export class EventsRelay implements OnApplicationBootstrap, OnModuleDestroy {
     this.unreachableSince = undefined;
     const manager = await connection.jetstreamManager();
     const subjects = [`${this.events.subjectPrefix}.>`];
-    try {
-      await manager.streams.info(this.events.stream);
-    } catch {
+    const existing = await manager.streams.info(this.events.stream).catch(() => undefined);
+    if (!existing) {
       await manager.streams.add({ name: this.events.stream, subjects, storage: StorageType.File, duplicate_window: nanos(DUPLICATE_WINDOW_MS) });
       this.logger.log(`created the JetStream stream ${this.events.stream} on ${subjects[0]}`);
+    } else if (!existing.config.subjects?.includes(subjects[0])) {
+      // Someone else's stream of that name: publishing would fail until they agree, so say why.
+      this.logger.error(`the JetStream stream ${this.events.stream} does not take ${subjects[0]} (it has ${existing.config.subjects?.join(', ')}): set USERS_ES_STREAM or USERS_ES_SUBJECT_PREFIX`);
     }
     this.jetstream = connection.jetstream();
     return this.jetstream;

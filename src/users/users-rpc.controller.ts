@@ -1,10 +1,12 @@
 import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
+import { ApiExcludeController } from '@nestjs/swagger';
 import { GetUserDto } from './dto/get-user.dto';
 import { PublicUserDto } from './dto/user-response.dto';
 import { UsersService } from './users.service';
 
 /** The NATS API of the users module (asyncapi.yaml). */
+@ApiExcludeController() // NATS, not HTTP: documented in asyncapi.yaml
 @Controller()
 export class UsersRpcController {
   constructor(private readonly users: UsersService) {}
