@@ -5,7 +5,7 @@
  */
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { Response } from 'supertest';
-import { PG } from './support/postgres';
+import { databaseEnv } from './support/postgres';
 import { ADMIN, SECRET_KEY, TestApp, createTestDatabase, startTestApp } from './support/test-app';
 import { PASSWORD, TestUser, bearer, createUser, loginAdmin, newUserBody } from './support/users';
 
@@ -746,12 +746,7 @@ describe('admin bootstrap', () => {
     process.env = {
       ...savedEnv,
       USERS_LOG_LEVEL: 'error',
-      USERS_DB_DRIVER: 'postgres',
-      USERS_DB_HOST: PG.host,
-      USERS_DB_PORT: String(PG.port),
-      USERS_DB_USER: PG.user,
-      USERS_DB_PASS: PG.password,
-      USERS_DB_NAME: database.name,
+      ...databaseEnv(database.name),
       USERS_DB_POOL_SIZE: '5',
       USERS_SECRET_KEY: SECRET_KEY,
       USERS_ADMIN_EMAIL: ADMIN.email,

@@ -9,6 +9,7 @@ import { SmtpSink, linkIn } from './support/smtp-sink';
 import { MACHINE_NATS, NatsServer, StreamMessage, asyncApiValidators, deleteStream, isolatedStream, waitForStream } from './support/nats';
 import { TestApp, createTestDatabase, startTestApp } from './support/test-app';
 import { PASSWORD, bearer, createUser, login, loginAdmin, newUserBody } from './support/users';
+import { expectEventually } from './support/eventually';
 
 const json = JSONCodec<Record<string, unknown>>();
 const validators = asyncApiValidators();
@@ -286,17 +287,3 @@ describe('without NATS (USERS_ES_URL empty)', () => {
 
 const pathOf = (url: URL) => `${url.pathname}${url.search}`;
 const decodeSid = (token: string) => JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()).sid as string;
-
-/** Retries an assertion until it passes (a guard against a hang, not a timing assertion). */
-async function expectEventually(assertion: () => unknown, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await assertion();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
-}

@@ -6,9 +6,10 @@
 import { Response } from 'supertest';
 import { startBuiltApp } from './support/built-app';
 import { SmtpSink, linkIn } from './support/smtp-sink';
-import { PG } from './support/postgres';
+import { databaseEnv } from './support/postgres';
 import { ADMIN, TestApp, createTestDatabase, startTestApp } from './support/test-app';
 import { PASSWORD, bearer, createUser, login, loginAdmin, newUserBody } from './support/users';
+import { expectEventually } from './support/eventually';
 
 const RESET_PAGE = 'https://app.example.com/password/reset';
 const INVITE_PAGE = 'https://app.example.com/invite';
@@ -390,12 +391,7 @@ describe('without an SMTP server (EMAIL_HOST empty, the development default)', (
   it('writes each mail to the log as one JSON line with its link, which works', async () => {
     const database = await createTestDatabase();
     const app = await startBuiltApp({
-      USERS_DB_DRIVER: 'postgres',
-      USERS_DB_HOST: PG.host,
-      USERS_DB_PORT: String(PG.port),
-      USERS_DB_USER: PG.user,
-      USERS_DB_PASS: PG.password,
-      USERS_DB_NAME: database.name,
+      ...databaseEnv(database.name),
       USERS_SECRET_KEY: 'log-mail-test-secret-key-0123456789abcdef',
       USERS_ADMIN_PASSWORD: ADMIN.password,
       USERS_ES_URL: '',
@@ -425,17 +421,3 @@ describe('without an SMTP server (EMAIL_HOST empty, the development default)', (
     }
   });
 });
-
-/** Retries an assertion until it passes (a guard against a hang, not a timing assertion). */
-async function expectEventually(assertion: () => unknown, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await assertion();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-}

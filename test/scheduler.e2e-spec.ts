@@ -5,6 +5,7 @@
  */
 import { TestApp, createTestDatabase, startTestApp } from './support/test-app';
 import { bearer, createUser, loginAdmin } from './support/users';
+import { expectEventually } from './support/eventually';
 
 /** The scheduler runs every 200 ms here; a user counts as purgeable once deleted an hour ago. */
 const FAST = { USERS_DELETE_INTERVAL: '200ms', USERS_DELETE_AFTER: '1h', USERS_CLEANUP_INTERVAL: '200ms', USERS_OUTBOX_RETENTION: '1h' };
@@ -157,17 +158,3 @@ describe('cleanup', () => {
     expect(kept.rows[0]).toEqual({ live_refresh: 1, live_links: 1, recent_events: 2, recent_throttle: 1 });
   });
 });
-
-/** Retries an assertion until it passes (a guard against a hang, not a timing assertion). */
-async function expectEventually(assertion: () => unknown, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await assertion();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-}

@@ -1,19 +1,17 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import { JwtService } from '@nestjs/jwt';
 import { DataSource, EntityManager } from 'typeorm';
 import { Audit } from '../common/decorators/audit.decorator';
 import { EventsService } from '../events/events.service';
+import { newOpaqueToken, parseOpaqueToken } from '../common/utils/opaque-token';
 import { authConfig } from '../config/auth.config';
 import { AppError } from '../common/errors/app-error';
 import { UserRole } from '../users/entities/user.entity';
 import { AccessTokenClaims } from './access-token';
 import { TokenPairDto } from './dto/token-pair.dto';
 import { RefreshTokensRepository } from './refresh-tokens.repository';
-
-/** A refresh token is `<row id>.<256 random bits, base64url>`; only a hash of the secret is stored. */
-const REFRESH_TOKEN = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.([A-Za-z0-9_-]{43})$/;
 
 interface TokenSubject {
   id: string;
@@ -37,7 +35,7 @@ export class TokensService {
    */
   async issue(user: TokenSubject, description: string, audit: Audit, manager?: EntityManager): Promise<TokenPairDto> {
     if (!manager) return this.dataSource.transaction((own) => this.issue(user, description, audit, own));
-    const refresh = this.newRefreshToken();
+    const refresh = newOpaqueToken();
     await this.refreshTokens.insertFamilyHead(manager, {
       id: refresh.id,
       userId: user.id,
@@ -57,7 +55,7 @@ export class TokensService {
   /** Spends a refresh token for a new pair; a spent token presented again revokes its session. */
   async rotate(presented: string, audit: Audit): Promise<TokenPairDto> {
     const spent = this.parse(presented);
-    const successor = this.newRefreshToken();
+    const successor = newOpaqueToken();
     const rotated = await this.refreshTokens.rotate(spent, { ...successor, ttlMs: this.auth.refreshTokenTtlMs }, { id: randomUUID(), audit });
     if (rotated) {
       return this.pair({ id: rotated.userId, role: rotated.role, verified: rotated.verified }, rotated.familyId, successor.token);
@@ -82,19 +80,9 @@ export class TokensService {
     return { access_token: accessToken, refresh_token: refreshToken, access_type: 'Bearer', expires_in: expiresIn };
   }
 
-  private newRefreshToken() {
-    const id = randomUUID();
-    const secret = randomBytes(32).toString('base64url');
-    return { id, token: `${id}.${secret}`, hash: hashSecret(secret) };
-  }
-
   private parse(token: string): { id: string; hash: Buffer } {
-    const match = REFRESH_TOKEN.exec(token);
-    if (!match) throw new AppError('REFRESH_TOKEN_INVALID');
-    return { id: match[1], hash: hashSecret(match[2]) };
+    const parsed = parseOpaqueToken(token);
+    if (!parsed) throw new AppError('REFRESH_TOKEN_INVALID');
+    return parsed;
   }
-}
-
-function hashSecret(secret: string): Buffer {
-  return createHash('sha256').update(secret).digest();
 }

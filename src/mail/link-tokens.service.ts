@@ -1,28 +1,25 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { AppError } from '../common/errors/app-error';
+import { newOpaqueToken, parseOpaqueToken } from '../common/utils/opaque-token';
 import { LinkPurpose, LinkToken } from './entities/link-token.entity';
 
-/** `<row id>.<256 random bits, base64url>`, the same shape as a refresh token but never one. */
-const LINK_TOKEN = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.([A-Za-z0-9_-]{43})$/;
-
-const hashSecret = (secret: string) => createHash('sha256').update(secret).digest();
-
-/** The single-use tokens of mailed links. Every method runs in the caller's transaction. */
+/**
+ * The single-use tokens of mailed links, of the refresh tokens' shape but never one (they live in
+ * another table). Every method runs in the caller's transaction.
+ */
 @Injectable()
 export class LinkTokensService {
   /** A new token for the user and purpose; it replaces the user's unused tokens of that purpose. */
   async issue(manager: EntityManager, token: { userId: string; purpose: LinkPurpose; email: string; ttlMs: number }): Promise<{ token: string; expiresAt: Date }> {
     await this.revoke(manager, token.userId, [token.purpose]);
-    const id = randomUUID();
-    const secret = randomBytes(32).toString('base64url');
+    const issued = newOpaqueToken();
     const [row] = await manager.query<{ expires_at: Date }[]>(
       `INSERT INTO link_tokens (id, user_id, purpose, token_hash, email, expires_at)
        VALUES ($1, $2, $3, $4, $5, now() + $6 * interval '1 millisecond') RETURNING expires_at`,
-      [id, token.userId, token.purpose, hashSecret(secret), token.email, token.ttlMs],
+      [issued.id, token.userId, token.purpose, issued.hash, token.email, token.ttlMs],
     );
-    return { token: `${id}.${secret}`, expiresAt: row.expires_at };
+    return { token: issued.token, expiresAt: row.expires_at };
   }
 
   /**
@@ -32,10 +29,10 @@ export class LinkTokensService {
    * The caller may go on to change the user, whose row it then already holds.
    */
   async consume(manager: EntityManager, presented: string, purposes: LinkPurpose[]): Promise<LinkToken> {
-    const match = LINK_TOKEN.exec(presented);
-    if (!match) throw new AppError('LINK_TOKEN_INVALID');
+    const parsed = parseOpaqueToken(presented);
+    if (!parsed) throw new AppError('LINK_TOKEN_INVALID');
     const find = (lock: boolean) => {
-      const query = manager.getRepository(LinkToken).createQueryBuilder('t').where('t.id = :id AND t.tokenHash = :hash', { id: match[1], hash: hashSecret(match[2]) });
+      const query = manager.getRepository(LinkToken).createQueryBuilder('t').where('t.id = :id AND t.tokenHash = :hash', parsed);
       return (lock ? query.setLock('pessimistic_write') : query).getOne();
     };
     const found = await find(false);

@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { databaseConfigFrom } from '../../src/config/database.config';
 import { buildDataSourceOptions } from '../../src/database/data-source-options';
 import { runMigrations } from '../../src/database/migrate';
-import { PG, RUN_PREFIX_ENV, dropDatabase, withAdminClient } from './postgres';
+import { RUN_PREFIX_ENV, databaseEnv, dropDatabase, withAdminClient } from './postgres';
 
 /**
  * Makes this run's template database and migrates it once; every test file then gets its own copy
@@ -24,7 +24,7 @@ export default async function globalSetup() {
   });
 
   const dataSource = new DataSource(
-    buildDataSourceOptions(databaseConfigFrom({ USERS_DB_DRIVER: 'postgres', USERS_DB_HOST: PG.host, USERS_DB_PORT: String(PG.port), USERS_DB_USER: PG.user, USERS_DB_PASS: PG.password, USERS_DB_NAME: template })),
+    buildDataSourceOptions(databaseConfigFrom(databaseEnv(template))),
   );
   await dataSource.initialize();
   await runMigrations(dataSource);

@@ -11,6 +11,18 @@ export const PG = {
 /** Databases made by one `npm test` run are named after its process, so parallel runs never collide. */
 export const RUN_PREFIX_ENV = 'USERS_E2E_RUN_PREFIX';
 
+/** The USERS_DB_* variables that point the service at `database` on the tests' PostgreSQL. */
+export function databaseEnv(database: string): Record<string, string> {
+  return {
+    USERS_DB_DRIVER: 'postgres',
+    USERS_DB_HOST: PG.host,
+    USERS_DB_PORT: String(PG.port),
+    USERS_DB_USER: PG.user,
+    USERS_DB_PASS: PG.password,
+    USERS_DB_NAME: database,
+  };
+}
+
 export async function withAdminClient<T>(work: (client: Client) => Promise<T>): Promise<T> {
   const client = new Client({ ...PG, database: 'postgres' });
   await client.connect();

@@ -4,7 +4,7 @@ import { Client } from 'pg';
 import request from 'supertest';
 import TestAgent from 'supertest/lib/agent';
 import { createApp, startNatsApi } from '../../src/app.factory';
-import { PG, RUN_PREFIX_ENV, dropDatabase, withAdminClient } from './postgres';
+import { PG, RUN_PREFIX_ENV, databaseEnv, dropDatabase, withAdminClient } from './postgres';
 
 export const ADMIN = { email: 'admin@example.com', password: 'admin-password-for-tests' };
 export const SECRET_KEY = 'e2e-secret-key-that-is-long-enough-0123456789';
@@ -41,12 +41,7 @@ export async function startTestApp(options: { env?: Record<string, string>; data
   const saved = { ...process.env };
   Object.assign(process.env, {
     USERS_LOG_LEVEL: 'error',
-    USERS_DB_DRIVER: 'postgres',
-    USERS_DB_HOST: PG.host,
-    USERS_DB_PORT: String(PG.port),
-    USERS_DB_USER: PG.user,
-    USERS_DB_PASS: PG.password,
-    USERS_DB_NAME: database,
+    ...databaseEnv(database),
     USERS_DB_POOL_SIZE: '5',
     USERS_SECRET_KEY: SECRET_KEY,
     USERS_ADMIN_EMAIL: ADMIN.email,

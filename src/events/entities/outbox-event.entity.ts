@@ -1,12 +1,13 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { QueuedRow } from '../../common/entities/queued-row.entity';
 
 /**
  * One domain event, written in the transaction of the change it describes (the transactional outbox)
  * and published by the relay. `seq` orders the events of a user: it is taken under a per-user lock,
- * so it follows the order in which their transactions committed.
+ * so it follows the order in which their transactions committed. `created_at` is `occurred_at`.
  */
 @Entity('outbox_events')
-export class OutboxEvent {
+export class OutboxEvent extends QueuedRow {
   @PrimaryColumn({ type: 'bigint' })
   seq: string;
 
@@ -28,21 +29,4 @@ export class OutboxEvent {
   /** The changed fields; the published payload is these after the envelope (see eventPayload). */
   @Column({ type: 'jsonb' })
   data: Record<string, unknown>;
-
-  /** When the change was made: `occurred_at`. */
-  @Column({ name: 'created_at', type: 'timestamptz' })
-  createdAt: Date;
-
-  @Column({ type: 'int' })
-  attempts: number;
-
-  /** Not published before this instant: the backoff after a failed attempt. */
-  @Column({ name: 'available_at', type: 'timestamptz' })
-  availableAt: Date;
-
-  @Column({ name: 'sent_at', type: 'timestamptz', nullable: true })
-  sentAt: Date | null;
-
-  @Column({ name: 'last_error', type: 'text', nullable: true })
-  lastError: string | null;
 }

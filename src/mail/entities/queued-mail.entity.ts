@@ -1,8 +1,9 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { QueuedRow } from '../../common/entities/queued-row.entity';
 
 /** A mail waiting in the durable queue (written in the request's transaction), or its record once sent. */
 @Entity('mail_outbox')
-export class QueuedMail {
+export class QueuedMail extends QueuedRow {
   @PrimaryColumn('uuid')
   id: string;
 
@@ -20,21 +21,7 @@ export class QueuedMail {
   @Column({ name: 'expires_at', type: 'timestamptz' })
   expiresAt: Date;
 
-  @Column({ name: 'created_at', type: 'timestamptz' })
-  createdAt: Date;
-
-  @Column({ type: 'int' })
-  attempts: number;
-
-  @Column({ name: 'available_at', type: 'timestamptz' })
-  availableAt: Date;
-
-  @Column({ name: 'sent_at', type: 'timestamptz', nullable: true })
-  sentAt: Date | null;
-
+  /** Set when the mail was given up (its link expired first). */
   @Column({ name: 'failed_at', type: 'timestamptz', nullable: true })
   failedAt: Date | null;
-
-  @Column({ name: 'last_error', type: 'text', nullable: true })
-  lastError: string | null;
 }
