@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { IncomingMessage, ServerResponse } from 'node:http';
+import fastifyCookie from '@fastify/cookie';
 import helmet from 'helmet';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -14,6 +15,7 @@ import { logRequest, requestId, rootLogger } from './common/logging/logger';
 import { appConfig } from './config/app.config';
 import { assertValidConfig } from './config/config-module.options';
 import { eventsConfig } from './config/events.config';
+import { oauthConfig } from './config/oauth.config';
 import { natsApiOptions } from './events/nats-transport';
 
 /** Bodies are small JSON documents: two 16 KiB metadata objects and a few fields fit well under this. */
@@ -37,6 +39,8 @@ export async function createApp({ preview = false } = {}): Promise<NestFastifyAp
     ...(tls ? { https: { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } } : {}),
   });
   acceptOnlyJson(adapter.getInstance());
+  // Cookies carry the OAuth state and the browser session of an OAuth sign-in.
+  void adapter.getInstance().register(fastifyCookie);
   adapter.getInstance().addHook('onRequest', (request, reply, done) => {
     reply.headers(SECURITY_HEADERS).header('X-Request-Id', request.id);
     done();
@@ -50,6 +54,16 @@ export async function createApp({ preview = false } = {}): Promise<NestFastifyAp
   });
   if (!preview) app.useLogger(app.get(Logger));
   app.enableShutdownHooks();
+  if (!preview) {
+    // The UI's pages call the API from their own origin, with the session cookies.
+    app.enableCors({
+      origin: oauthConfig().allowedOrigins,
+      credentials: true,
+      allowedHeaders: ['Authorization', 'Content-Type', 'X-Request-Id'],
+      exposedHeaders: ['Location', 'Retry-After', 'X-Request-Id'],
+      maxAge: 600,
+    });
+  }
   const events = preview ? undefined : eventsConfig();
   if (events?.servers) app.connectMicroservice(natsApiOptions({ ...events, servers: events.servers }), { inheritAppConfig: true });
   SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app), { jsonDocumentUrl: 'docs-json' });

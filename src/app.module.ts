@@ -10,6 +10,7 @@ import { appConfig } from './config/app.config';
 import { configModuleOptions } from './config/config-module.options';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
+import { OAuthModule } from './oauth/oauth.module';
 import { SchedulerModule } from './scheduler/scheduler.module';
 import { UsersModule } from './users/users.module';
 
@@ -25,6 +26,7 @@ import { UsersModule } from './users/users.module';
     AuthModule,
     HealthModule,
     SchedulerModule,
+    OAuthModule,
   ],
   providers: [
     { provide: APP_PIPE, useFactory: createValidationPipe },

@@ -34,6 +34,7 @@ import { TokensService } from './tokens.service';
     }),
   ],
   controllers: [AuthController, PasswordController, AuthRpcController],
+  exports: [TokensService, AccessTokenVerifier],
   providers: [AuthService, AccessTokenVerifier, PasswordResetService, TokensService, RefreshTokensRepository, JwtStrategy, { provide: APP_GUARD, useClass: AuthGuard }],
 })
 export class AuthModule {}

@@ -1,12 +1,24 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import { PassportStrategy } from '@nestjs/passport';
+import type {} from '@fastify/cookie';
 import { FastifyRequest } from 'fastify';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 import { authConfig } from '../config/auth.config';
 import { User } from '../users/entities/user.entity';
 import { ACCESS_TOKEN_CLAIMS, AccessTokenClaims } from './access-token';
 import { AccessTokenVerifier } from './access-token-verifier.service';
+import { ACCESS_COOKIE } from '../common/session-cookies';
+
+/**
+ * The `access_token` cookie of an OAuth sign-in (see OAuthService), on GET and HEAD only: a cookie
+ * goes with every request to us, also one that another site makes the browser send, so it may
+ * read but never change anything (no CSRF). Changes take the token as a bearer token.
+ */
+function accessCookieOnSafeRequests(request: unknown): string | null {
+  const { method, cookies } = request as FastifyRequest;
+  return method === 'GET' || method === 'HEAD' ? (cookies?.[ACCESS_COOKIE] ?? null) : null;
+}
 
 /**
  * Verifies the access token (HS256 only, issuer and audience checked, key object built once), then
@@ -19,7 +31,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
     private readonly verifier: AccessTokenVerifier,
   ) {
     super({
-      jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
+      jwtFromRequest: ExtractJwt.fromExtractors([ExtractJwt.fromAuthHeaderAsBearerToken(), accessCookieOnSafeRequests]),
       secretOrKey: auth.jwtKey as unknown as string,
       algorithms: ['HS256'],
       issuer: auth.issuer,

@@ -85,6 +85,19 @@ export class RefreshTokensRepository {
     );
   }
 
+  /** Revokes the whole session a refresh token belongs to; its user and session when there was one to revoke. */
+  async revokeFamilyOf(manager: EntityManager, token: { id: string; hash: Buffer }): Promise<{ userId: string; familyId: string } | undefined> {
+    const result = await manager.queryRunner!.query(
+      `UPDATE refresh_tokens SET revoked_at = now()
+       WHERE revoked_at IS NULL AND family_id = (SELECT family_id FROM refresh_tokens WHERE id = $1 AND token_hash = $2)
+       RETURNING user_id, family_id`,
+      [token.id, token.hash],
+      true,
+    );
+    const [row] = result.records as { user_id: string; family_id: string }[];
+    return row && { userId: row.user_id, familyId: row.family_id };
+  }
+
   /** The user's live sessions: one row per family, dated from the login that started it. */
   listSessions(userId: string): Promise<SessionRow[]> {
     return this.dataSource.query(

@@ -64,6 +64,22 @@ export class TokensService {
     throw new AppError('REFRESH_TOKEN_INVALID');
   }
 
+  /** Ends the session a refresh token belongs to (the cookie sign-out); a token that is none ends nothing. */
+  async endSession(presented: string, audit: Audit): Promise<void> {
+    const token = parseOpaqueToken(presented);
+    if (!token) return;
+    await this.dataSource.transaction(async (manager) => {
+      const session = await this.refreshTokens.revokeFamilyOf(manager, token);
+      if (!session) return;
+      await this.events.record(manager, {
+        operation: 'user.revoke_token',
+        userId: session.userId,
+        audit: { ...audit, actorId: audit.actorId ?? session.userId },
+        data: { session_id: session.familyId },
+      });
+    });
+  }
+
   private pair(user: TokenSubject, sessionId: string, refreshToken: string): TokenPairDto {
     const now = Date.now();
     const claims: Omit<AccessTokenClaims, 'exp'> = {

@@ -5,9 +5,10 @@ import { authConfig } from './auth.config';
 import { databaseConfig } from './database.config';
 import { eventsConfig } from './events.config';
 import { mailConfig } from './mail.config';
+import { oauthConfig } from './oauth.config';
 import { schedulerConfig } from './scheduler.config';
 
-const NAMESPACES = [appConfig, databaseConfig, authConfig, adminConfig, mailConfig, eventsConfig, schedulerConfig];
+const NAMESPACES = [appConfig, databaseConfig, authConfig, adminConfig, mailConfig, eventsConfig, schedulerConfig, oauthConfig];
 
 /** Every config namespace; each validates its own variables at boot and fails naming them. */
 export const configModuleOptions: ConfigModuleOptions = {

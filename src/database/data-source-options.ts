@@ -6,9 +6,10 @@ import { RefreshToken } from '../auth/entities/refresh-token.entity';
 import { OutboxEvent } from '../events/entities/outbox-event.entity';
 import { LinkToken } from '../mail/entities/link-token.entity';
 import { QueuedMail } from '../mail/entities/queued-mail.entity';
+import { UserIdentity } from '../oauth/entities/user-identity.entity';
 import { User } from '../users/entities/user.entity';
 
-export const ENTITIES = [User, RefreshToken, OutboxEvent, LinkToken, QueuedMail];
+export const ENTITIES = [User, RefreshToken, OutboxEvent, LinkToken, QueuedMail, UserIdentity];
 
 /** The one TypeORM configuration, shared by the app and the TypeORM CLI (data-source.ts). */
 export function buildDataSourceOptions(db: DatabaseConfig): DataSourceOptions {

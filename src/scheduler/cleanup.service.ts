@@ -3,6 +3,7 @@ import { ConfigType } from '@nestjs/config';
 import { QueryRunner } from 'typeorm';
 import { mailConfig } from '../config/mail.config';
 import { schedulerConfig } from '../config/scheduler.config';
+import { STATE_TTL_MS } from '../oauth/state-store';
 
 /** Rows per DELETE: short statements, so that cleaning up never holds many locks for long. */
 const BATCH_SIZE = 5000;
@@ -10,7 +11,7 @@ const BATCH_SIZE = 5000;
 /**
  * Removes what has expired or served its purpose: expired refresh and link tokens, spent link
  * tokens, events published and mails sent (or given up) longer than USERS_OUTBOX_RETENTION ago,
- * and throttle entries older than EMAIL_MIN_INTERVAL.
+ * throttle entries older than EMAIL_MIN_INTERVAL, and spent OAuth states that expired anyway.
  */
 @Injectable()
 export class CleanupService {
@@ -29,6 +30,8 @@ export class CleanupService {
       outbox_events: await this.deleteInBatches(runner, 'outbox_events', `sent_at < now() - $1 * interval '1 millisecond'`, [retention]),
       mail_outbox: await this.deleteInBatches(runner, 'mail_outbox', `COALESCE(sent_at, failed_at) < now() - $1 * interval '1 millisecond'`, [retention]),
       mail_throttle: await this.deleteInBatches(runner, 'mail_throttle', `last_at < now() - $1 * interval '1 millisecond'`, [this.mail.minIntervalMs]),
+      // A state is refused after STATE_TTL_MS anyway: its spent record can go then.
+      oauth_spent_states: await this.deleteInBatches(runner, 'oauth_spent_states', `spent_at < now() - $1 * interval '1 millisecond'`, [STATE_TTL_MS]),
     };
     if (Object.values(removed).some((count) => count > 0)) this.logger.log({ removed }, 'cleaned up expired and spent rows');
     return removed;

@@ -29,13 +29,13 @@ export async function createTestDatabase(): Promise<{ name: string; drop(): Prom
 
 /**
  * Boots the real application (same factory as main.ts) on a database of its own. `env` overrides the
- * test defaults; `database` shares another app's database (several replicas).
+ * test defaults; `database` shares another app's database (several replicas); `port` makes it listen.
  *
  * Several apps in one test file: @nestjs/passport registers the JWT strategy on the process-wide
  * passport, so the app started last checks bearer tokens for all of them. Give such apps the same
  * database and secret, and close the one started last, last.
  */
-export async function startTestApp(options: { env?: Record<string, string>; database?: string } = {}): Promise<TestApp> {
+export async function startTestApp(options: { env?: Record<string, string>; database?: string; port?: number } = {}): Promise<TestApp> {
   const owned = options.database ? undefined : await createTestDatabase();
   const database = options.database ?? owned!.name;
   const saved = { ...process.env };
@@ -58,8 +58,10 @@ export async function startTestApp(options: { env?: Record<string, string>; data
     const app = await createApp();
     await app.init();
     startNatsApi(app);
-    app.flushLogs(); // bufferLogs holds Nest's logs until listen(), which tests never call
+    app.flushLogs(); // bufferLogs holds Nest's logs until listen(), which most tests never call
     await app.getHttpAdapter().getInstance().ready();
+    // A real port, for a browser: `port` given.
+    if (options.port !== undefined) await app.listen(options.port, '127.0.0.1');
     const db = new Client({ ...PG, database });
     await db.connect();
     return {

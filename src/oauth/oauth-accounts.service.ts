@@ -1,0 +1,113 @@
+import { randomBytes } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { ConfigType } from '@nestjs/config';
+import { DataSource, EntityManager } from 'typeorm';
+import { Audit } from '../common/decorators/audit.decorator';
+import { USERNAME_PATTERN } from '../common/validation/validators';
+import { authConfig } from '../config/auth.config';
+import { DomainEvent, EventsService } from '../events/events.service';
+import { TokenPairDto } from '../auth/dto/token-pair.dto';
+import { TokensService } from '../auth/tokens.service';
+import { User } from '../users/entities/user.entity';
+import { UsersRepository } from '../users/users.repository';
+import { toUser } from '../users/users.mapper';
+import { UserIdentity } from './entities/user-identity.entity';
+import { OAuthFailure, OAuthProfile } from './oauth-profile';
+
+export type SignInOutcome = 'returning' | 'created' | 'linked';
+
+/** A valid username from what the provider calls the person, e.g. "Ada.Lovelace@x" → "Ada_Lovelace". */
+export function usernameBase(profile: Pick<OAuthProfile, 'username' | 'email'>): string {
+  const raw = profile.username || profile.email?.split('@')[0] || '';
+  const base = raw
+    .replace(/[^a-zA-Z0-9_-]+/g, '_')
+    .replace(/[_-]{2,}/g, (run) => run[0])
+    .replace(/^[_-]+/, '')
+    .slice(0, 26)
+    .replace(/[_-]+$/, '');
+  return USERNAME_PATTERN.test(base) ? base : 'user';
+}
+
+/**
+ * Who an OAuth sign-in is: the user already linked to the provider's subject; else the user with
+ * the same e-mail address, linked now, but only when the provider says the address is verified;
+ * else a new user (verified when the provider verified the address), with auth_provider set and a
+ * generated username. All in one transaction with the session's tokens and the events.
+ */
+@Injectable()
+export class OAuthAccountsService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly users: UsersRepository,
+    private readonly tokens: TokensService,
+    private readonly events: EventsService,
+    @Inject(authConfig.KEY) private readonly auth: ConfigType<typeof authConfig>,
+  ) {}
+
+  signIn(profile: OAuthProfile, audit: Audit): Promise<{ user: User; outcome: SignInOutcome; tokens: TokenPairDto }> {
+    return this.dataSource.transaction(async (manager) => {
+      const identities = manager.getRepository(UserIdentity);
+      const identity = await identities.findOne({ where: { provider: profile.provider, subject: profile.subject }, lock: { mode: 'pessimistic_write' } });
+      const events: DomainEvent[] = [];
+      let user: User | null;
+      let outcome: SignInOutcome;
+      if (identity) {
+        user = await this.users.findForUpdate(manager, identity.userId);
+        outcome = 'returning';
+      } else {
+        if (!profile.email) throw new OAuthFailure('EMAIL_MISSING', `${profile.provider} gave no e-mail address`);
+        user = await this.users.findByEmail(profile.email, manager);
+        if (user) {
+          if (!profile.emailVerified) throw new OAuthFailure('EMAIL_NOT_VERIFIED_BY_PROVIDER', `${profile.provider} has not verified ${profile.email}`);
+          outcome = 'linked';
+        } else {
+          if (!this.auth.allowSelfRegister) throw new OAuthFailure('SELF_REGISTER_DISABLED');
+          user = await this.create(manager, profile);
+          events.push({ operation: 'user.create', userId: user.id, audit, data: { ...toUser(user) } });
+          outcome = 'created';
+        }
+      }
+      if (!user || user.status !== 'enabled') throw new OAuthFailure('ACCOUNT_DISABLED');
+      // The provider vouches for the address it verified: so does the account, from now on.
+      if (profile.emailVerified && profile.email === user.email && !user.verifiedAt) {
+        user = (await this.users.markVerified(manager, user.id, user.email)) as User;
+      }
+      await identities.upsert(
+        { provider: profile.provider, subject: profile.subject, userId: user.id, email: profile.email ?? null, lastLoginAt: () => 'now()' },
+        ['provider', 'subject'],
+      );
+      const actor = { ...audit, actorId: user.id };
+      events.push({ operation: 'user.oauth_login', userId: user.id, audit: actor, data: { provider: profile.provider, outcome } });
+      await this.events.record(manager, ...events);
+      const tokens = await this.tokens.issue({ id: user.id, role: user.role, verified: user.verifiedAt !== null }, `oauth:${profile.provider}`, actor, manager);
+      return { user, outcome, tokens };
+    });
+  }
+
+  private async create(manager: EntityManager, profile: OAuthProfile): Promise<User> {
+    const [firstName, ...rest] = (profile.name?.trim() || profile.email!.split('@')[0]).split(/\s+/);
+    return this.users.insert(
+      {
+        email: profile.email,
+        firstName: firstName.slice(0, 254),
+        lastName: rest.join(' ').slice(0, 254),
+        username: await this.freeUsername(manager, usernameBase(profile)),
+        passwordHash: null,
+        profilePicture: profile.picture && /^https?:\/\//.test(profile.picture) ? profile.picture.slice(0, 2048) : null,
+        authProvider: profile.provider,
+        verifiedAt: profile.emailVerified ? () => 'now()' : null,
+      },
+      manager,
+    );
+  }
+
+  /** `base`, or `base_<4 hex>` when taken. */
+  private async freeUsername(manager: EntityManager, base: string): Promise<string> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const candidate = attempt === 0 ? base : `${base}_${randomBytes(2).toString('hex')}`;
+      const taken: unknown[] = await manager.query(`SELECT 1 FROM users WHERE lower(username) = lower($1)`, [candidate]);
+      if (taken.length === 0) return candidate;
+    }
+    return `user_${randomBytes(6).toString('hex')}`;
+  }
+}

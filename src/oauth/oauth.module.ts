@@ -1,0 +1,33 @@
+import { Module } from '@nestjs/common';
+import { ConfigType } from '@nestjs/config';
+import { DataSource } from 'typeorm';
+import { AuthModule } from '../auth/auth.module';
+import { SealedBox } from '../common/utils/sealed-box';
+import { authConfig } from '../config/auth.config';
+import { oauthConfig } from '../config/oauth.config';
+import { EventsModule } from '../events/events.module';
+import { UsersModule } from '../users/users.module';
+import { OAuthAccountsService } from './oauth-accounts.service';
+import { OAuthController } from './oauth.controller';
+import { OAuthService } from './oauth.service';
+import { CookieStateStore } from './state-store';
+import { createStrategies } from './strategies';
+
+@Module({
+  imports: [UsersModule, AuthModule, EventsModule],
+  controllers: [OAuthController],
+  providers: [
+    OAuthService,
+    OAuthAccountsService,
+    {
+      // The passport strategies of the enabled providers, each with its state store; the names of those enabled.
+      provide: 'OAUTH_ENABLED_PROVIDERS',
+      inject: [oauthConfig.KEY, authConfig.KEY, DataSource],
+      useFactory: (oauth: ConfigType<typeof oauthConfig>, auth: ConfigType<typeof authConfig>, dataSource: DataSource) => {
+        const box = new SealedBox(auth.secretKey, 'oauth-state');
+        return createStrategies(oauth, (provider) => new CookieStateStore(provider, box, dataSource));
+      },
+    },
+  ],
+})
+export class OAuthModule {}

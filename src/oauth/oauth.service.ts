@@ -1,0 +1,153 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { ConfigType } from '@nestjs/config';
+import { CookieSerializeOptions } from '@fastify/cookie';
+import { Audit } from '../common/decorators/audit.decorator';
+import { ACCESS_COOKIE, REFRESH_COOKIE } from '../common/session-cookies';
+import { authConfig } from '../config/auth.config';
+import { OAuthProviderName, oauthConfig } from '../config/oauth.config';
+import { TokenPairDto } from '../auth/dto/token-pair.dto';
+import { OAuthSettingsDto } from './dto/oauth.dto';
+import { OAuthAccountsService } from './oauth-accounts.service';
+import { OAuthFailure, OAuthFailureCode, OAuthProfile } from './oauth-profile';
+import { runPassport } from './passport-runner';
+import { OAuthRequest, REDIRECT_TO, STATE_COOKIE, STATE_COOKIE_VALUE, STATE_TTL_MS } from './state-store';
+
+
+/** What the controller answers: a redirect, and the cookies to set (a null value clears one). */
+export interface OAuthAnswer {
+  status: 302 | 303;
+  location: string;
+  cookies: { name: string; value: string | null; options: CookieSerializeOptions }[];
+}
+
+const DISPLAY_NAMES: Record<OAuthProviderName, string> = { google: 'Google', github: 'GitHub', oidc: 'OpenID Connect' };
+
+/**
+ * The browser side of OAuth: sends the browser to the provider (state and PKCE through passport and
+ * CookieStateStore), and at the callback signs the person in and hands the session to the UI as
+ * HttpOnly cookies. Every failure is a 303 to OAUTH_UI_ERROR_URL with `?error=<code>`.
+ */
+@Injectable()
+export class OAuthService {
+  private readonly logger = new Logger(OAuthService.name);
+
+  constructor(
+    @Inject(oauthConfig.KEY) private readonly oauth: ConfigType<typeof oauthConfig>,
+    @Inject(authConfig.KEY) private readonly auth: ConfigType<typeof authConfig>,
+    @Inject('OAUTH_ENABLED_PROVIDERS') private readonly enabled: OAuthProviderName[],
+    private readonly accounts: OAuthAccountsService,
+  ) {}
+
+  settings(): OAuthSettingsDto {
+    return {
+      providers: this.enabled.map((name) => ({
+        name,
+        display_name: name === 'oidc' ? this.oauth.oidcDisplayName : DISPLAY_NAMES[name],
+        authorize_url: `/oauth/authorize/${name}`,
+      })),
+      self_register: this.auth.allowSelfRegister,
+      allow_unverified: this.auth.allowUnverifiedUser,
+    };
+  }
+
+  /** GET /oauth/authorize/{provider}: to the provider, with a fresh state bound to this browser. */
+  async authorize(provider: string, request: OAuthRequest): Promise<OAuthAnswer> {
+    try {
+      const name = this.enabledProvider(provider);
+      const redirectTo = (request.query as Record<string, unknown>).redirect_to;
+      if (redirectTo !== undefined) request[REDIRECT_TO] = this.allowedRedirect(redirectTo);
+      const outcome = await runPassport(name, request);
+      if (outcome.kind !== 'redirect' || !request[STATE_COOKIE_VALUE]) throw this.failureOf(outcome, 'PROVIDER_ERROR');
+      return {
+        status: 302,
+        location: outcome.url,
+        cookies: [{ name: STATE_COOKIE, value: request[STATE_COOKIE_VALUE], options: this.cookieOptions('/oauth/callback', STATE_TTL_MS) }],
+      };
+    } catch (error) {
+      return this.failed(error);
+    }
+  }
+
+  /** GET /oauth/callback/{provider}: checks the state, exchanges the code, signs in, hands over the session. */
+  async callback(provider: string, request: OAuthRequest, audit: Audit): Promise<OAuthAnswer> {
+    const clearState = { name: STATE_COOKIE, value: null, options: this.cookieOptions('/oauth/callback', 0) };
+    try {
+      const name = this.enabledProvider(provider);
+      const query = request.query as Record<string, unknown>;
+      if (query.error === 'access_denied') throw new OAuthFailure('ACCESS_DENIED', `${name}: the person declined`);
+      if (query.error !== undefined) throw new OAuthFailure('PROVIDER_ERROR', `${name} answered error=${String(query.error)}`);
+      if (typeof query.code !== 'string' || !query.code) throw new OAuthFailure('MISSING_CODE');
+      const outcome = await runPassport(name, request);
+      if (outcome.kind !== 'success') throw this.failureOf(outcome, 'TOKEN_EXCHANGE_FAILED');
+      const { redirectTo } = ((outcome.info as { state?: { redirectTo?: string } }).state ?? {}) as { redirectTo?: string };
+      const { tokens } = await this.accounts.signIn(outcome.user as OAuthProfile, audit);
+      return { status: 302, location: redirectTo ?? this.oauth.uiRedirectUrl, cookies: [clearState, ...this.sessionCookies(tokens)] };
+    } catch (error) {
+      const answer = this.failed(error);
+      return { ...answer, cookies: [clearState] };
+    }
+  }
+
+  /** The session as two HttpOnly cookies: the access token (for safe requests) and the refresh token. */
+  sessionCookies(tokens: TokenPairDto): OAuthAnswer['cookies'] {
+    return [
+      { name: ACCESS_COOKIE, value: tokens.access_token, options: this.cookieOptions('/', tokens.expires_in * 1000) },
+      { name: REFRESH_COOKIE, value: tokens.refresh_token, options: this.cookieOptions('/', this.auth.refreshTokenTtlMs) },
+    ];
+  }
+
+  clearedSessionCookies(): OAuthAnswer['cookies'] {
+    return [ACCESS_COOKIE, REFRESH_COOKIE].map((name) => ({ name, value: null, options: this.cookieOptions('/', 0) }));
+  }
+
+  /** True when a cookie-authenticated state change comes from a page of an allowed origin (CSRF). */
+  isAllowedOrigin(origin: string | undefined): boolean {
+    return origin !== undefined && this.oauth.allowedOrigins.includes(origin);
+  }
+
+  private cookieOptions(path: string, maxAgeMs: number): CookieSerializeOptions {
+    return { path, httpOnly: true, sameSite: 'lax', secure: this.oauth.secureCookies, maxAge: Math.floor(maxAgeMs / 1000) };
+  }
+
+  private enabledProvider(provider: string): OAuthProviderName {
+    const name = this.enabled.find((enabled) => enabled === provider);
+    if (!name) throw new OAuthFailure('PROVIDER_DISABLED', `provider ${provider} is not enabled`);
+    return name;
+  }
+
+  /** `redirect_to` must be an absolute http(s) URL on an allowed origin: no open redirect. */
+  private allowedRedirect(value: unknown): string {
+    try {
+      if (typeof value !== 'string' || value.length > 2048) throw new Error();
+      const url = new URL(value);
+      if (!['http:', 'https:'].includes(url.protocol) || url.username || url.password || !this.oauth.allowedOrigins.includes(url.origin)) throw new Error();
+      return url.toString();
+    } catch {
+      throw new OAuthFailure('REDIRECT_NOT_ALLOWED', 'redirect_to is not under an allowed origin');
+    }
+  }
+
+  /** The failure a passport outcome stands for. */
+  private failureOf(outcome: Awaited<ReturnType<typeof runPassport>>, otherwise: OAuthFailureCode): OAuthFailure {
+    if (outcome.kind === 'fail') {
+      const code = (outcome.info as { code?: OAuthFailureCode } | undefined)?.code;
+      return new OAuthFailure(code ?? 'ACCESS_DENIED');
+    }
+    if (outcome.kind === 'error') {
+      const error = outcome.error as { name?: string; message?: string } | undefined;
+      if (error instanceof OAuthFailure) return error;
+      const code: OAuthFailureCode = error?.name === 'InternalOAuthError' || error?.name === 'TokenError' ? 'TOKEN_EXCHANGE_FAILED' : error?.name === 'AuthorizationError' ? 'PROVIDER_ERROR' : 'PROFILE_FAILED';
+      return new OAuthFailure(code, error?.message);
+    }
+    return new OAuthFailure(otherwise);
+  }
+
+  private failed(error: unknown): OAuthAnswer {
+    const failure = error instanceof OAuthFailure ? error : new OAuthFailure('INTERNAL');
+    if (failure.code === 'INTERNAL') this.logger.error({ err: error }, 'OAuth sign-in failed');
+    else this.logger.warn({ code: failure.code, reason: failure.message }, 'OAuth sign-in refused');
+    const location = new URL(this.oauth.uiErrorUrl);
+    location.searchParams.set('error', failure.code);
+    return { status: 303, location: location.toString(), cookies: [] };
+  }
+}

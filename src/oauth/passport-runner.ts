@@ -1,0 +1,31 @@
+import passport from 'passport';
+
+/** How a passport strategy ended a request. */
+export type PassportOutcome =
+  | { kind: 'redirect'; url: string }
+  | { kind: 'success'; user: unknown; info: unknown }
+  | { kind: 'fail'; info: unknown }
+  | { kind: 'error'; error: unknown };
+
+/**
+ * Runs a registered passport strategy with passport.authenticate and a custom callback, and answers
+ * how it ended. A strategy that redirects (to the provider's authorization page) writes the redirect
+ * on the response passport is given; here that is a recorder, so the outcome comes back as a value
+ * and the controller answers with Fastify (passport's Express-style writes would not work on it).
+ */
+export function runPassport(strategy: string, request: object, options: Record<string, unknown> = {}): Promise<PassportOutcome> {
+  return new Promise((resolve) => {
+    const headers = new Map<string, string>();
+    const response = {
+      statusCode: 200,
+      setHeader: (name: string, value: string) => void headers.set(name.toLowerCase(), String(value)),
+      end: () => resolve({ kind: 'redirect', url: headers.get('location') ?? '' }),
+    };
+    const callback = (error: unknown, user: unknown, info: unknown) => {
+      if (error) resolve({ kind: 'error', error });
+      else if (user) resolve({ kind: 'success', user, info });
+      else resolve({ kind: 'fail', info });
+    };
+    passport.authenticate(strategy, { session: false, ...options }, callback)(request, response, (error: unknown) => resolve({ kind: 'error', error }));
+  });
+}

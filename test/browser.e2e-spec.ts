@@ -1,0 +1,86 @@
+/**
+ * A person in a browser (Debian's Chromium, driven by playwright-core) signs in through the example
+ * frontend (examples/frontend), at a real OpenID Connect provider's login page, lands back signed in,
+ * sees their profile, and signs out. Screenshots go to test-output/browser/.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Browser, chromium } from 'playwright-core';
+import { freePort } from './support/built-app';
+import { OidcProvider } from './support/oauth-providers';
+import { serveFolder } from './support/static-server';
+import { TestApp, startTestApp } from './support/test-app';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const OUTPUT = join(__dirname, '..', 'test-output', 'browser');
+
+describe('signing in from the example frontend in Chromium', () => {
+  const provider = new OidcProvider();
+  let ui: Awaited<ReturnType<typeof serveFolder>>;
+  let t: TestApp;
+  let api: string;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    mkdirSync(OUTPUT, { recursive: true });
+    ui = await serveFolder(join(__dirname, '..', 'examples', 'frontend'));
+    const port = await freePort();
+    api = `http://127.0.0.1:${port}`;
+    const client = { client_id: 'example-frontend', client_secret: 'example-frontend-secret', redirect_uris: [`${api}/oauth/callback/oidc`] };
+    await provider.start([client]);
+    t = await startTestApp({
+      port,
+      env: {
+        OIDC_ISSUER_URL: provider.issuer,
+        OIDC_CLIENT_ID: client.client_id,
+        OIDC_CLIENT_SECRET: client.client_secret,
+        OIDC_REDIRECT_URL: client.redirect_uris[0],
+        OIDC_DISPLAY_NAME: 'Test IdP',
+        OAUTH_UI_REDIRECT_URL: `${ui.url}/index.html`,
+        OAUTH_UI_ERROR_URL: `${ui.url}/index.html`,
+      },
+    });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--no-first-run'] });
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+    provider.stop();
+    await ui?.close();
+  });
+
+  it('clicks "Sign in with Test IdP", signs in at the provider, sees the profile, and signs out', async () => {
+    const account = `browser${Date.now().toString(36)}`;
+    await provider.setAccount(account, { email: `${account}@idp.test`, email_verified: true, name: 'Grace Browser' });
+    const page = await browser.newPage();
+    await page.goto(`${ui.url}/index.html?api=${encodeURIComponent(api)}`);
+
+    await page.getByRole('link', { name: 'Sign in with Test IdP' }).click();
+    await page.waitForURL(`${provider.issuer}/interaction/**`);
+    await page.locator('input[name="login"]').fill(account);
+    await page.locator('input[name="password"]').fill('anything');
+    await page.screenshot({ path: join(OUTPUT, '1-provider-login.png') });
+    await page.locator('button[type="submit"]').click();
+
+    await page.waitForURL(`${ui.url}/index.html**`);
+    const profile = page.locator('#profile');
+    await profile.getByText(`${account}@idp.test`).waitFor();
+    expect(await profile.innerText()).toContain('Grace Browser');
+    expect(await profile.innerText()).toContain('oidc');
+    await page.screenshot({ path: join(OUTPUT, '2-signed-in.png') });
+
+    // The session is in HttpOnly cookies of the service: the page's script cannot read them.
+    expect(await page.evaluate('document.cookie')).toBe('');
+    const cookies = await page.context().cookies(api);
+    expect(cookies.filter((c) => ['access_token', 'refresh_token'].includes(c.name)).map((c) => [c.name, c.httpOnly, c.sameSite])).toEqual([
+      ['access_token', true, 'Lax'],
+      ['refresh_token', true, 'Lax'],
+    ]);
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('link', { name: 'Sign in with Test IdP' }).waitFor();
+    await page.screenshot({ path: join(OUTPUT, '3-signed-out.png') });
+    expect((await page.context().cookies(api)).filter((c) => c.name === 'refresh_token')).toEqual([]);
+    await page.close();
+  });
+});
