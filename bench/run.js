@@ -27,6 +27,9 @@
  *   BENCH_APP_ENTRY          app entry file instead of dist/src/main.js (no build step then)
  *   BENCH_BASELINES_ONLY=1   skip the app: argon2 + baselines only (migrations applied directly)
  *   BENCH_PG_PORT=5432       PostgreSQL port on 127.0.0.1 (user postgres, no password)
+ *   BENCH_NATS_URL=nats://127.0.0.1:4222  NATS (JetStream) the app publishes its events to, into a
+ *                            stream of the bench's own; empty: no NATS, no event figures
+ *   BENCH_DRAIN_EVENTS=20000 events committed at once for the relay's drain rate
  */
 const crypto = require('node:crypto');
 const fs = require('node:fs');
@@ -35,6 +38,7 @@ const path = require('node:path');
 const argon2 = require('argon2');
 const lib = require('./lib');
 const { seedUsers } = require('./seed');
+const benchEvents = require('./events');
 
 const { ROOT, fmt } = lib;
 const RESULTS_DIR = path.join(__dirname, 'results');
@@ -58,6 +62,8 @@ function readConfig() {
     appEntry: process.env.BENCH_APP_ENTRY ? path.resolve(process.env.BENCH_APP_ENTRY) : path.join(ROOT, 'dist/src/main.js'),
     buildIfNeeded: !process.env.BENCH_APP_ENTRY,
     baselinesOnly: process.env.BENCH_BASELINES_ONLY === '1',
+    natsUrl: process.env.BENCH_NATS_URL ?? 'nats://127.0.0.1:4222',
+    drainEvents: lib.envInt('BENCH_DRAIN_EVENTS', 20000),
   };
 }
 
@@ -148,7 +154,7 @@ async function ensureBuilt(cfg) {
   return `rebuilt (${reason})`;
 }
 
-async function startApp(cfg, secrets) {
+async function startApp(cfg, secrets, events) {
   const port = await lib.freePort();
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('USERS_')));
   Object.assign(env, {
@@ -166,7 +172,9 @@ async function startApp(cfg, secrets) {
     USERS_ALLOW_UNVERIFIED_USER: 'true',
     USERS_ALLOW_SELF_REGISTER: 'true',
     USERS_LOG_LEVEL: 'info',
-    USERS_ES_URL: '',
+    ...benchEvents.appEnv(events),
+    // Verification mails of the registrations go to the log, as in development.
+    EMAIL_HOST: '',
     // The runtime settings of the Dockerfile, so that memory is measured as production runs.
     ...lib.productionRuntimeEnv(),
   });
@@ -255,7 +263,7 @@ function chainedRefresh(sessions) {
  * The app scenarios. Each has a pre-flight (one request whose answer is checked against the
  * contract) and a load definition; a failing scenario is recorded and the others still run.
  */
-async function runAppScenarios(cfg, app, identities, secrets, results) {
+async function runAppScenarios(cfg, app, identities, secrets, results, events) {
   const port = app.port;
   const scenarios = results.app.scenarios;
   const rss = lib.rssSampler(app.pid);
@@ -409,7 +417,9 @@ async function runAppScenarios(cfg, app, identities, secrets, results) {
         await lib.runLoad({ port, ...def.load('warmup', prepared), connections: def.connections, duration: cfg.warmup, expectStatus: def.expectStatus });
       }
       const load = def.load('measured', prepared);
+      const from = new Date();
       const figures = await lib.runLoad({ port, ...load, connections: def.connections, duration: cfg.duration, expectStatus: def.expectStatus });
+      figures.window = { from, to: new Date() };
       figures.peakRssMb = rss.takeWindowMb();
       if (load.stats) figures.chain = load.stats;
       if (prepared && prepared.total !== undefined) figures.matchingRows = prepared.total;
@@ -419,6 +429,16 @@ async function runAppScenarios(cfg, app, identities, secrets, results) {
       scenarios[key] = { error: err.message };
       results.errors.push(`app ${def.name}: ${err.message}`);
       if (!lib.isRunning(app)) break;
+    }
+  }
+  if (events && scenarios.register?.window) {
+    try {
+      log('events: delays of the register scenario, then a drain of ' + fmt(cfg.drainEvents) + ' events');
+      results.events = { register: await benchEvents.delaysDuring(cfg.db, scenarios.register.window) };
+      results.events.drain = await benchEvents.drain(cfg.db, cfg.drainEvents);
+      results.events.streamMessages = await benchEvents.streamMessages(events);
+    } catch (err) {
+      results.errors.push(`events: ${err.message}`);
     }
   }
   results.app.peakRssMb = rss.stop();
@@ -523,6 +543,14 @@ function printReport(cfg, results) {
   add('baseline profile (no framework)', results.baselines.profile);
   lib.printTable(['scenario', 'req/s', 'conns', 'mean ms', 'p50 ms', 'p99 ms', 'non-expected', 'peak RSS MB', 'notes'], rows);
   if (results.app.peakRssMb) console.log(`\napp peak RSS under load: ${fmt(results.app.peakRssMb, 1)} MB`);
+  const ev = results.events;
+  if (ev?.register) {
+    console.log(
+      `events relay (JetStream, acknowledged): during register ${fmt(ev.register.events)} events (${fmt(ev.register.perSecond, 1)}/s), ` +
+        `change -> ack p50 ${fmt(ev.register.p50Ms, 1)} ms, p99 ${fmt(ev.register.p99Ms, 1)} ms, max ${fmt(ev.register.maxMs, 1)} ms`,
+    );
+  }
+  if (ev?.drain) console.log(`events relay drain: ${fmt(ev.drain.events)} events committed at once, published in ${fmt(ev.drain.seconds, 2)} s = ${fmt(ev.drain.perSecond)} events/s (${fmt(ev.streamMessages)} messages in the stream)`);
   console.log('(req/s counts answers with the expected status: 201 login/register/refresh, 200 profile/list, 401 bad token; latency resolution 1 ms)');
 
   console.log('\n=== Targets (OK = met, BELOW = not met; the bench never fails on them) ===');
@@ -568,7 +596,9 @@ async function main() {
   };
 
   let app = null;
+  const events = cfg.natsUrl ? benchEvents.benchStream(cfg.natsUrl) : null;
   const cleanup = lib.installCleanup(async () => {
+    if (events) await benchEvents.deleteStream(events);
     lib.stopCurrentLoad();
     await lib.stopAllChildren();
     if (app) trimLog(app.logFile);
@@ -594,7 +624,7 @@ async function main() {
       try {
         results.app.build = await ensureBuilt(cfg);
         log(`app: starting ${path.relative(ROOT, cfg.appEntry)} (log in bench/results/app.log)`);
-        app = await startApp(cfg, secrets);
+        app = await startApp(cfg, secrets, events);
         results.app.bootMs = app.bootMs;
       } catch (err) {
         results.errors.push(`app: ${err.message}`);
@@ -624,7 +654,7 @@ async function main() {
 
     let userToken = null;
     if (app) {
-      const shared = await runAppScenarios(cfg, app, identities, secrets, results);
+      const shared = await runAppScenarios(cfg, app, identities, secrets, results, events);
       userToken = shared.userToken;
       await lib.stopChild(app);
       trimLog(app.logFile);
