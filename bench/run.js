@@ -5,8 +5,11 @@
  *  1. argon2id hash time (the service's parameters) and the CPU ceiling cpus / hash time.
  *  2. The built app (dist/src/main.js; `npm run build` is run first when it is missing or older than
  *     src/ or migrations/) on a fresh database, seeded with BENCH_USERS users: login, register,
- *     refresh (chained, single-use tokens), list with a name filter, bad token, profile. Peak RSS
- *     of the app is sampled every 200 ms while under load.
+ *     refresh (chained, single-use tokens), list with a name filter (one connection for the latency,
+ *     then several for the throughput), bad token, profile. The app runs with the Dockerfile's
+ *     memory settings and publishes its events to NATS (bench/events.js: the delay from a change to
+ *     JetStream's ack during register, and the relay's drain rate). Peak RSS of the app is sampled
+ *     every 200 ms while under load.
  *  3. Baselines, each in its own child process: bare node:http hello world, and a no-framework
  *     profile (HS256 verify with node:crypto + one primary-key SELECT through pg + JSON).
  *  4. A table of every figure, the ratios against the targets (OK / BELOW), and
