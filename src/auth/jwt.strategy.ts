@@ -1,14 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import { PassportStrategy } from '@nestjs/passport';
-import type {} from '@fastify/cookie';
 import { FastifyRequest } from 'fastify';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 import { authConfig } from '../config/auth.config';
 import { User } from '../users/entities/user.entity';
 import { ACCESS_TOKEN_CLAIMS, AccessTokenClaims } from './access-token';
 import { AccessTokenVerifier } from './access-token-verifier.service';
-import { ACCESS_COOKIE } from '../common/session-cookies';
+import { ACCESS_COOKIE, readCookie } from '../common/session-cookies';
 
 /**
  * The `access_token` cookie of an OAuth sign-in (see OAuthService), on GET and HEAD only: a cookie
@@ -16,8 +15,8 @@ import { ACCESS_COOKIE } from '../common/session-cookies';
  * read but never change anything (no CSRF). Changes take the token as a bearer token.
  */
 function accessCookieOnSafeRequests(request: unknown): string | null {
-  const { method, cookies } = request as FastifyRequest;
-  return method === 'GET' || method === 'HEAD' ? (cookies?.[ACCESS_COOKIE] ?? null) : null;
+  const { method } = request as FastifyRequest;
+  return method === 'GET' || method === 'HEAD' ? (readCookie(request as FastifyRequest, ACCESS_COOKIE) ?? null) : null;
 }
 
 /**

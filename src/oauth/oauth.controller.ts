@@ -10,7 +10,7 @@ import { TokensService } from '../auth/tokens.service';
 import { OAuthSettingsDto } from './dto/oauth.dto';
 import { OAUTH_FAILURES } from './oauth-profile';
 import { OAuthAnswer, OAuthService } from './oauth.service';
-import { REFRESH_COOKIE } from '../common/session-cookies';
+import { REFRESH_COOKIE, readCookie, setCookies } from '../common/session-cookies';
 import { OAuthRequest } from './state-store';
 
 const FAILURES = `On failure a 303 to OAUTH_UI_ERROR_URL with \`?error=\` one of: ${OAUTH_FAILURES.join(', ')}.`;
@@ -77,7 +77,7 @@ export class OAuthController {
   @ApiErrors('FORBIDDEN', 'REFRESH_TOKEN_INVALID', 'REFRESH_TOKEN_REUSED')
   async refresh(@Req() request: OAuthRequest, @RequestAudit() audit: Audit, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> {
     this.assertAllowedOrigin(request);
-    const pair = await this.tokens.rotate(request.cookies[REFRESH_COOKIE] ?? '', audit);
+    const pair = await this.tokens.rotate(readCookie(request, REFRESH_COOKIE) ?? '', audit);
     setCookies(reply, this.oauth.sessionCookies(pair));
   }
 
@@ -93,7 +93,7 @@ export class OAuthController {
   @ApiErrors('FORBIDDEN')
   async logout(@Req() request: OAuthRequest, @RequestAudit() audit: Audit, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> {
     this.assertAllowedOrigin(request);
-    const refreshToken = request.cookies[REFRESH_COOKIE];
+    const refreshToken = readCookie(request, REFRESH_COOKIE);
     if (refreshToken) await this.tokens.endSession(refreshToken, audit);
     setCookies(reply, this.oauth.clearedSessionCookies());
   }
@@ -101,13 +101,6 @@ export class OAuthController {
   /** Cookies go with every request to us, from any site: a state change on their strength needs our own UI's Origin. */
   private assertAllowedOrigin(request: OAuthRequest): void {
     if (!this.oauth.isAllowedOrigin(request.headers.origin)) throw new AppError('FORBIDDEN', 'cookie sessions may only be used from an allowed origin');
-  }
-}
-
-function setCookies(reply: FastifyReply, cookies: OAuthAnswer['cookies']): void {
-  for (const { name, value, options } of cookies) {
-    if (value === null) reply.clearCookie(name, options);
-    else reply.setCookie(name, value, options);
   }
 }
 

@@ -1,8 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
-import { CookieSerializeOptions } from '@fastify/cookie';
+import { SerializeOptions } from 'cookie';
 import { Audit } from '../common/decorators/audit.decorator';
-import { ACCESS_COOKIE, REFRESH_COOKIE } from '../common/session-cookies';
+import { ACCESS_COOKIE, CookieToSet, REFRESH_COOKIE } from '../common/session-cookies';
 import { authConfig } from '../config/auth.config';
 import { OAuthProviderName, oauthConfig } from '../config/oauth.config';
 import { TokenPairDto } from '../auth/dto/token-pair.dto';
@@ -17,7 +17,7 @@ import { OAuthRequest, REDIRECT_TO, STATE_COOKIE, STATE_COOKIE_VALUE, STATE_TTL_
 export interface OAuthAnswer {
   status: 302 | 303;
   location: string;
-  cookies: { name: string; value: string | null; options: CookieSerializeOptions }[];
+  cookies: CookieToSet[];
 }
 
 const DISPLAY_NAMES: Record<OAuthProviderName, string> = { google: 'Google', github: 'GitHub', oidc: 'OpenID Connect' };
@@ -105,7 +105,7 @@ export class OAuthService {
     return origin !== undefined && this.oauth.allowedOrigins.includes(origin);
   }
 
-  private cookieOptions(path: string, maxAgeMs: number): CookieSerializeOptions {
+  private cookieOptions(path: string, maxAgeMs: number): SerializeOptions {
     return { path, httpOnly: true, sameSite: 'lax', secure: this.oauth.secureCookies, maxAge: Math.floor(maxAgeMs / 1000) };
   }
 

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type {} from '@fastify/cookie';
 import { FastifyRequest } from 'fastify';
 import { DataSource } from 'typeorm';
+import { readCookie } from '../common/session-cookies';
 import { SealedBox } from '../common/utils/sealed-box';
 import { OAuthFailureCode } from './oauth-profile';
 
@@ -45,7 +45,7 @@ export class CookieStateStore {
   }
 
   verify(request: OAuthRequest, presented: unknown, _meta: unknown, done: Done): void {
-    const cookie = request.cookies?.[STATE_COOKIE];
+    const cookie = readCookie(request, STATE_COOKIE);
     if (!cookie) return done(null, false, { code: 'STATE_MISSING' });
     let sealed: SealedState;
     try {
