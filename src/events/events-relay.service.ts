@@ -36,6 +36,7 @@ export class EventsRelay implements OnApplicationBootstrap, OnModuleDestroy {
   private jetstream?: JetStreamClient;
   /** Set while NATS cannot be reached, so that an outage is logged once, not every second. */
   private unreachableSince?: number;
+  private lastAttemptAt = 0;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -71,6 +72,9 @@ export class EventsRelay implements OnApplicationBootstrap, OnModuleDestroy {
   /** The connection, and the stream (created when missing), once; until then every run tries again. */
   private async connect(): Promise<JetStreamClient | undefined> {
     if (this.jetstream) return this.jetstream;
+    // Commits wake the relay; while NATS is unreachable that must not mean a connection attempt each.
+    if (this.unreachableSince !== undefined && Date.now() - this.lastAttemptAt < POLL_INTERVAL_MS) return undefined;
+    this.lastAttemptAt = Date.now();
     let connection: NatsConnection;
     try {
       connection = (await this.client.connect()) as NatsConnection;

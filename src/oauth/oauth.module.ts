@@ -11,7 +11,7 @@ import { OAuthAccountsService } from './oauth-accounts.service';
 import { OAuthController } from './oauth.controller';
 import { OAuthService } from './oauth.service';
 import { CookieStateStore } from './state-store';
-import { createStrategies } from './strategies';
+import { OAUTH_ENABLED_PROVIDERS, createStrategies } from './strategies';
 
 @Module({
   imports: [UsersModule, AuthModule, EventsModule],
@@ -21,7 +21,7 @@ import { createStrategies } from './strategies';
     OAuthAccountsService,
     {
       // The passport strategies of the enabled providers, each with its state store; the names of those enabled.
-      provide: 'OAUTH_ENABLED_PROVIDERS',
+      provide: OAUTH_ENABLED_PROVIDERS,
       inject: [oauthConfig.KEY, authConfig.KEY, DataSource],
       useFactory: (oauth: ConfigType<typeof oauthConfig>, auth: ConfigType<typeof authConfig>, dataSource: DataSource) => {
         const box = new SealedBox(auth.secretKey, 'oauth-state');

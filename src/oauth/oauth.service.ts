@@ -11,6 +11,7 @@ import { OAuthAccountsService } from './oauth-accounts.service';
 import { OAuthFailure, OAuthFailureCode, OAuthProfile } from './oauth-profile';
 import { runPassport } from './passport-runner';
 import { OAuthRequest, REDIRECT_TO, STATE_COOKIE, STATE_COOKIE_VALUE, STATE_TTL_MS } from './state-store';
+import { OAUTH_ENABLED_PROVIDERS } from './strategies';
 
 
 /** What the controller answers: a redirect, and the cookies to set (a null value clears one). */
@@ -34,7 +35,7 @@ export class OAuthService {
   constructor(
     @Inject(oauthConfig.KEY) private readonly oauth: ConfigType<typeof oauthConfig>,
     @Inject(authConfig.KEY) private readonly auth: ConfigType<typeof authConfig>,
-    @Inject('OAUTH_ENABLED_PROVIDERS') private readonly enabled: OAuthProviderName[],
+    @Inject(OAUTH_ENABLED_PROVIDERS) private readonly enabled: OAuthProviderName[],
     private readonly accounts: OAuthAccountsService,
   ) {}
 

@@ -6,6 +6,9 @@ import { OAuthProfile } from './oauth-profile';
 
 const HTTP_TIMEOUT_MS = 5000;
 
+/** The injection token of the enabled providers' names (their strategies are registered with passport). */
+export const OAUTH_ENABLED_PROVIDERS = 'OAUTH_ENABLED_PROVIDERS';
+
 /** The authorization-code flow with PKCE (S256) and our state store, for every provider. */
 function flowOptions(client: OAuthClient, endpoints: { authorizationURL: string; tokenURL: string }, scope: string, store: object): StrategyOptions {
   return {
