@@ -175,6 +175,17 @@ describe('domain events on the machine NATS (JetStream)', () => {
       expect(await request('users.verify_token', { token: user.accessToken })).toMatchObject({ error: { code: 'TOKEN_REVOKED' } });
     });
 
+    it('answers a body that is not JSON, or not an object, with VALIDATION_FAILED, and keeps serving', async () => {
+      const raw = async (subject: string, body: string) => json.decode((await nc.request(subject, new TextEncoder().encode(body), { timeout: 5000 })).data);
+      for (const subject of ['users.verify_token', 'users.get']) {
+        for (const body of ['not json', '', 'null', '42', '[]']) {
+          expect({ subject, body, reply: await raw(subject, body) }).toEqual({ subject, body, reply: { error: expect.objectContaining({ statusCode: 400, code: 'VALIDATION_FAILED' }) } });
+        }
+      }
+      const user = await createUser(t);
+      expect(await request('users.get', { id: user.id })).toMatchObject({ id: user.id });
+    });
+
     it('users.get answers the public view of an enabled user', async () => {
       const user = await createUser(t, { metadata: { team: 'nats' }, private_metadata: { plan: 'secret' } });
       const view = await request('users.get', { id: user.id });

@@ -1,5 +1,5 @@
 import { MicroserviceOptions, Transport } from '@nestjs/microservices';
-import { NatsRequestJSONDeserializer } from '@nestjs/microservices/deserializers';
+import { IncomingRequestDeserializer } from '@nestjs/microservices/deserializers';
 import { JSONCodec } from 'nats';
 import { EventsConfig } from '../config/events.config';
 import { natsConnectionOptions } from './nats-client';
@@ -9,9 +9,21 @@ const json = JSONCodec();
 /**
  * Requests from any NATS client: a plain JSON body on the pattern's subject, with a reply subject.
  * Nest takes a message without its `{pattern, data, id}` envelope for an event (no reply); here it
- * becomes a request whose id is the reply subject. Nest's own envelope is still understood.
+ * becomes a request whose id is the reply subject. Nest's own envelope is still understood. A body
+ * that is not JSON is a request without a payload, which validation refuses (Nest's own deserializer
+ * would throw out of the subscription, and that ends the process).
  */
-class PlainJsonRequestDeserializer extends NatsRequestJSONDeserializer {
+class PlainJsonRequestDeserializer extends IncomingRequestDeserializer {
+  override deserialize(value: Uint8Array, options?: Record<string, unknown>) {
+    let decoded: unknown;
+    try {
+      decoded = json.decode(value);
+    } catch {
+      // Not JSON: a request without a payload.
+    }
+    return super.deserialize(decoded, options);
+  }
+
   override mapToSchema(value: unknown, options?: Record<string, unknown>) {
     return { id: options?.replyTo as string | undefined, pattern: options?.channel as string, data: value };
   }
