@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { registerAs } from '@nestjs/config';
-import { IsIn, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
-import { Type } from 'class-transformer';
-import { validateConfig } from './validate-config';
+import { IsIn, IsOptional, IsString } from 'class-validator';
+import { ConfigError, IsIntegerBetween, IsReadableFile, validateConfig } from './validate-config';
 
 class AppEnv {
   @IsIn(['debug', 'info', 'warn', 'error'])
@@ -11,18 +10,13 @@ class AppEnv {
   @IsString()
   USERS_HTTP_HOST = 'localhost';
 
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  @Max(65535)
+  @IsIntegerBetween(0, 65535)
   USERS_HTTP_PORT = 9002;
 
-  @IsOptional()
-  @IsString()
+  @IsReadableFile()
   USERS_HTTP_SERVER_CERT?: string;
 
-  @IsOptional()
-  @IsString()
+  @IsReadableFile()
   USERS_HTTP_SERVER_KEY?: string;
 
   @IsOptional()
@@ -39,7 +33,7 @@ class AppEnv {
 export const appConfig = registerAs('app', () => {
   const env = validateConfig(process.env, AppEnv);
   if (Boolean(env.USERS_HTTP_SERVER_CERT) !== Boolean(env.USERS_HTTP_SERVER_KEY)) {
-    throw new Error('Invalid configuration:\n  USERS_HTTP_SERVER_CERT and USERS_HTTP_SERVER_KEY must be set together');
+    throw new ConfigError(['USERS_HTTP_SERVER_CERT and USERS_HTTP_SERVER_KEY must be set together']);
   }
   return {
     logLevel: env.USERS_LOG_LEVEL,

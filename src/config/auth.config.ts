@@ -1,13 +1,20 @@
 import { createSecretKey } from 'node:crypto';
 import { registerAs } from '@nestjs/config';
-import { Transform, Type } from 'class-transformer';
-import { IsBoolean, IsInt, IsString, Max, Min, MinLength } from 'class-validator';
-import { IsDuration, IsRegExp, durationMs, toBoolean, validateConfig } from './validate-config';
+import { Transform } from 'class-transformer';
+import { IsBoolean, IsString, ValidateIf } from 'class-validator';
+import { IsDuration, IsIntegerBetween, IsRegExp, IsSecret, durationMs, toBoolean, validateConfig } from './validate-config';
 
 class AuthEnv {
-  @IsString({ message: 'USERS_SECRET_KEY is required (at least 32 characters; generate one with `openssl rand -base64 48`)' })
-  @MinLength(32, { message: 'USERS_SECRET_KEY must be at least 32 characters long' })
+  @IsSecret()
   USERS_SECRET_KEY: string;
+
+  /**
+   * The key before the last rotation: tokens it signed and mail links it sealed keep working until they
+   * expire (nothing new is signed or sealed with it). Drop it once the longest lifetime has passed.
+   */
+  @ValidateIf((env: AuthEnv) => env.USERS_SECRET_KEY_PREVIOUS !== undefined)
+  @IsSecret()
+  USERS_SECRET_KEY_PREVIOUS?: string;
 
   @IsString()
   USERS_JWT_ISSUER = 'users';
@@ -25,21 +32,13 @@ class AuthEnv {
   USERS_PASS_REGEX = '^.{8,}$';
 
   /** argon2id memory cost in KiB; the default is OWASP's minimum for argon2id. */
-  @Type(() => Number)
-  @IsInt()
-  @Min(1024)
+  @IsIntegerBetween(1024)
   USERS_ARGON2_MEMORY_KIB = 19456;
 
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(20)
+  @IsIntegerBetween(1, 20)
   USERS_ARGON2_ITERATIONS = 2;
 
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(16)
+  @IsIntegerBetween(1, 16)
   USERS_ARGON2_PARALLELISM = 1;
 
   @Transform(toBoolean)
@@ -57,6 +56,9 @@ export const authConfig = registerAs('auth', () => {
     secretKey: env.USERS_SECRET_KEY,
     /** The HS256 key as a KeyObject, built once: given a string, jsonwebtoken first tries to parse it as a PEM key on every call. */
     jwtKey: createSecretKey(Buffer.from(env.USERS_SECRET_KEY)),
+    /** Set during a key rotation: still accepted for verifying and unsealing, never used to sign or seal. */
+    previousSecretKey: env.USERS_SECRET_KEY_PREVIOUS,
+    previousJwtKey: env.USERS_SECRET_KEY_PREVIOUS ? createSecretKey(Buffer.from(env.USERS_SECRET_KEY_PREVIOUS)) : undefined,
     issuer: env.USERS_JWT_ISSUER,
     audience: env.USERS_JWT_AUDIENCE,
     accessTokenTtlMs: durationMs(env.USERS_ACCESS_TOKEN_DURATION),

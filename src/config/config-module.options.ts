@@ -3,22 +3,60 @@ import { adminConfig } from './admin.config';
 import { appConfig } from './app.config';
 import { authConfig } from './auth.config';
 import { databaseConfig } from './database.config';
+import { EffectiveValue, effectiveConfiguration } from './effective-config';
+import { loadDevelopmentEnvFile } from './env-file';
 import { eventsConfig } from './events.config';
 import { mailConfig } from './mail.config';
 import { oauthConfig } from './oauth.config';
+import { productionProblems, productionWarnings } from './production-rules';
+import { RunMode, runMode } from './run-mode';
 import { schedulerConfig } from './scheduler.config';
+import { typoWarnings } from './typo-warnings';
+import { ConfigError, knownVariables } from './validate-config';
 
 const NAMESPACES = [appConfig, databaseConfig, authConfig, adminConfig, mailConfig, eventsConfig, schedulerConfig, oauthConfig];
 
-/** Every config namespace; each validates its own variables at boot and fails naming them. */
+/**
+ * Every config namespace; each validates its own variables. The `.env` file is read by
+ * loadConfiguration (in development only), never by ConfigModule.
+ */
 export const configModuleOptions: ConfigModuleOptions = {
   isGlobal: true,
-  // Tests set their whole environment themselves: the development .env must not leak into them.
-  ignoreEnvFile: process.env.NODE_ENV === 'test',
+  ignoreEnvFile: true,
   load: NAMESPACES,
 };
 
-/** Validates every namespace now, so that a bad variable stops the boot before Nest logs anything. */
-export function assertValidConfig(): void {
-  for (const namespace of NAMESPACES) namespace();
+export interface LoadedConfiguration {
+  mode: RunMode;
+  /** Ignored variables that look like typos, development leftovers: for the log. */
+  warnings: string[];
+  /** Every variable's value (secrets masked) and source, for the one startup line. */
+  effective: Record<string, EffectiveValue>;
+}
+
+/**
+ * Reads `.env` (development only), validates every namespace and, in production, refuses the
+ * development defaults. Throws one ConfigError naming every bad variable of every namespace at once,
+ * before Nest logs anything.
+ */
+export function loadConfiguration(cwd = process.cwd()): LoadedConfiguration {
+  loadDevelopmentEnvFile(process.env, cwd);
+  const mode = runMode();
+  const problems: string[] = [];
+  for (const namespace of NAMESPACES) {
+    try {
+      namespace();
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(...error.problems);
+    }
+  }
+  if (mode === 'production') problems.push(...productionProblems(process.env));
+  if (problems.length > 0) throw new ConfigError(problems);
+  const known = knownVariables();
+  return {
+    mode,
+    warnings: [...typoWarnings(process.env, new Set(known.keys())), ...(mode === 'production' ? productionWarnings(process.env, cwd) : [])],
+    effective: effectiveConfiguration(process.env, known),
+  };
 }

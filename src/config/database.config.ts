@@ -1,7 +1,7 @@
 import { registerAs } from '@nestjs/config';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
-import { validateConfig } from './validate-config';
+import { Transform } from 'class-transformer';
+import { IsBoolean, IsIn, IsOptional, IsString } from 'class-validator';
+import { IsDuration, IsIntegerBetween, IsReadableFile, durationMs, toBoolean, validateConfig } from './validate-config';
 
 class DatabaseEnv {
   @IsIn(['postgres', 'pglite'])
@@ -13,10 +13,7 @@ class DatabaseEnv {
   @IsString()
   USERS_DB_HOST = 'localhost';
 
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(65535)
+  @IsIntegerBetween(1, 65535)
   USERS_DB_PORT = 5432;
 
   @IsString()
@@ -32,23 +29,29 @@ class DatabaseEnv {
   @IsIn(['disable', 'require', 'verify-ca', 'verify-full'])
   USERS_DB_SSL_MODE: 'disable' | 'require' | 'verify-ca' | 'verify-full' = 'disable';
 
-  @IsOptional()
-  @IsString()
+  @IsReadableFile()
   USERS_DB_SSL_CERT?: string;
 
-  @IsOptional()
-  @IsString()
+  @IsReadableFile()
   USERS_DB_SSL_KEY?: string;
 
-  @IsOptional()
-  @IsString()
+  @IsReadableFile()
   USERS_DB_SSL_ROOT_CERT?: string;
 
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(200)
+  @IsIntegerBetween(1, 200)
   USERS_DB_POOL_SIZE = 20;
+
+  /** false: the schema is migrated by `node dist/src/migrate.js run` (e.g. a Kubernetes Job) and the service only checks it. */
+  @Transform(toBoolean)
+  @IsBoolean()
+  USERS_DB_MIGRATE_ON_BOOT = true;
+
+  /** Attempts to reach the database at startup before giving up (a database starting alongside the service). */
+  @IsIntegerBetween(1, 1000)
+  USERS_DB_CONNECT_ATTEMPTS = 10;
+
+  @IsDuration()
+  USERS_DB_CONNECT_RETRY_DELAY = '3s';
 }
 
 export function databaseConfigFrom(env: NodeJS.ProcessEnv) {
@@ -66,6 +69,9 @@ export function databaseConfigFrom(env: NodeJS.ProcessEnv) {
     sslKeyFile: db.USERS_DB_SSL_KEY,
     sslRootCertFile: db.USERS_DB_SSL_ROOT_CERT,
     poolSize: db.USERS_DB_POOL_SIZE,
+    migrateOnBoot: db.USERS_DB_MIGRATE_ON_BOOT,
+    connectAttempts: db.USERS_DB_CONNECT_ATTEMPTS,
+    connectRetryDelayMs: durationMs(db.USERS_DB_CONNECT_RETRY_DELAY),
   };
 }
 

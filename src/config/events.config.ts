@@ -1,6 +1,6 @@
 import { registerAs } from '@nestjs/config';
 import { IsOptional, IsString, Matches } from 'class-validator';
-import { unlessEmpty, validateConfig } from './validate-config';
+import { IsDuration, IsIntegerBetween, durationMs, unlessEmpty, validateConfig } from './validate-config';
 
 class EventsEnv {
   /** NATS server(s), comma-separated; set but empty: no NATS (events wait in the outbox). */
@@ -15,6 +15,14 @@ class EventsEnv {
   /** The JetStream stream the relay publishes into (on `<prefix>.>`), created at startup when missing. */
   @Matches(/^[A-Za-z0-9_-]{1,64}$/, { message: 'USERS_ES_STREAM must be a JetStream stream name (letters, digits, _ and -)' })
   USERS_ES_STREAM = 'USERS_EVENTS';
+
+  /** How long the stream keeps an event (they carry e-mail addresses): applied when the stream is created and on every start. */
+  @IsDuration()
+  USERS_ES_MAX_AGE = '720h';
+
+  /** The stream's size limit in bytes; the oldest events go first. 0: no limit but the age. */
+  @IsIntegerBetween(0)
+  USERS_ES_MAX_BYTES = 1024 * 1024 * 1024;
 }
 
 export const eventsConfig = registerAs('events', () => {
@@ -25,6 +33,8 @@ export const eventsConfig = registerAs('events', () => {
     servers: url?.split(','),
     subjectPrefix: env.USERS_ES_SUBJECT_PREFIX,
     stream: env.USERS_ES_STREAM,
+    maxAgeMs: durationMs(env.USERS_ES_MAX_AGE),
+    maxBytes: env.USERS_ES_MAX_BYTES,
     /** The queue group of the NATS API, so that replicas share its requests. */
     queueGroup: 'users',
   };

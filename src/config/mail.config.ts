@@ -1,23 +1,18 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { registerAs } from '@nestjs/config';
-import { Type } from 'class-transformer';
-import { IsEmail, IsInt, IsOptional, IsString, IsUrl, Max, Min, ValidateIf } from 'class-validator';
+import { IsEmail, IsOptional, IsString, IsUrl, ValidateIf } from 'class-validator';
 import { APP_ROOT } from './app-root';
-import { IsDuration, durationMs, unlessEmpty, validateConfig } from './validate-config';
+import { PublicUrlEnv, URL_OPTIONS, publicLink } from './public-url';
+import { ConfigError, IsDuration, IsIntegerBetween, durationMs, unlessEmpty, validateConfig } from './validate-config';
 
-const URL_OPTIONS = { require_tld: false, require_protocol: true, protocols: ['http', 'https'] };
-
-class MailEnv {
+class MailEnv extends PublicUrlEnv {
   /** `localhost` when unset; set but empty: mails are written to the log instead (the development default). */
   @IsOptional()
   @IsString()
   EMAIL_HOST?: string;
 
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(65535)
+  @IsIntegerBetween(1, 65535)
   EMAIL_PORT = 25;
 
   @IsOptional()
@@ -57,8 +52,10 @@ class MailEnv {
   @IsDuration()
   EMAIL_RETRY_DELAY = '5s';
 
+  /** USERS_PUBLIC_URL/verify-email when unset (this service answers the link itself). */
+  @ValidateIf((env: MailEnv) => env.VERIFICATION_URL_PREFIX !== undefined)
   @IsUrl(URL_OPTIONS)
-  VERIFICATION_URL_PREFIX = 'http://localhost:9002/verify-email';
+  VERIFICATION_URL_PREFIX?: string;
 
   @IsString()
   VERIFICATION_EMAIL_TEMPLATE = 'templates/verification-email.hbs';
@@ -99,7 +96,7 @@ export const mailConfig = registerAs('mail', () => {
   const templates = Object.fromEntries(TEMPLATE_VARIABLES.map((name) => [name, isAbsolute(env[name]) ? env[name] : resolve(APP_ROOT, env[name])]));
   const missing = TEMPLATE_VARIABLES.filter((name) => !existsSync(templates[name]));
   if (missing.length > 0) {
-    throw new Error(`Invalid configuration:\n${missing.map((name) => `  ${name}: no such file ${templates[name]}`).join('\n')}`);
+    throw new ConfigError(missing.map((name) => `${name}: no such file ${templates[name]}`));
   }
   const host = unlessEmpty(process.env, 'EMAIL_HOST', env.EMAIL_HOST ?? 'localhost');
   return {
@@ -114,7 +111,7 @@ export const mailConfig = registerAs('mail', () => {
       verification: {
         subject: env.EMAIL_VERIFICATION_SUBJECT,
         template: templates.VERIFICATION_EMAIL_TEMPLATE,
-        urlPrefix: env.VERIFICATION_URL_PREFIX,
+        urlPrefix: env.VERIFICATION_URL_PREFIX ?? publicLink(env.USERS_PUBLIC_URL, '/verify-email'),
         ttlMs: durationMs(env.USERS_VERIFICATION_TOKEN_DURATION),
       },
       password_reset: {

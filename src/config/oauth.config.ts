@@ -1,12 +1,12 @@
 import { registerAs } from '@nestjs/config';
 import { IsOptional, IsString, IsUrl, ValidateIf } from 'class-validator';
-import { validateConfig } from './validate-config';
+import { PublicUrlEnv, URL_OPTIONS, publicLink } from './public-url';
+import { ConfigError, validateConfig } from './validate-config';
 
-const URL_OPTIONS = { require_tld: false, require_protocol: true, protocols: ['http', 'https'] };
 export const OAUTH_PROVIDERS = ['google', 'github', 'oidc'] as const;
 export type OAuthProviderName = (typeof OAUTH_PROVIDERS)[number];
 
-class OAuthEnv {
+class OAuthEnv extends PublicUrlEnv {
   /** Where the browser lands after a successful login (a page of the UI). */
   @IsUrl(URL_OPTIONS)
   OAUTH_UI_REDIRECT_URL = 'http://localhost:9095/domains';
@@ -41,10 +41,6 @@ class OAuthEnv {
   @ValidateIf((env: OAuthEnv) => env.OIDC_REDIRECT_URL !== undefined) @IsUrl(URL_OPTIONS) OIDC_REDIRECT_URL?: string;
   /** Shown on sign-in buttons (GET /oauth/providers). */
   @IsString() OIDC_DISPLAY_NAME = 'OpenID Connect';
-
-  /** Where the defaults of the *_REDIRECT_URL variables point: this service's public URL. */
-  @IsUrl(URL_OPTIONS)
-  USERS_PUBLIC_URL = 'http://localhost:9002';
 }
 
 export interface OAuthClient {
@@ -57,25 +53,25 @@ export interface OAuthClient {
 export const oauthConfig = registerAs('oauth', () => {
   const env = validateConfig(process.env, OAuthEnv);
   const client = (provider: OAuthProviderName, id?: string, secret?: string, redirect?: string): OAuthClient | undefined =>
-    id && secret ? { clientId: id, clientSecret: secret, callbackUrl: redirect ?? `${env.USERS_PUBLIC_URL.replace(/\/$/, '')}/oauth/callback/${provider}` } : undefined;
+    id && secret ? { clientId: id, clientSecret: secret, callbackUrl: redirect ?? publicLink(env.USERS_PUBLIC_URL, `/oauth/callback/${provider}`) } : undefined;
   const problems: string[] = [];
   for (const [provider, id, secret] of [
     ['GOOGLE', env.GOOGLE_CLIENT_ID, env.GOOGLE_CLIENT_SECRET],
     ['GITHUB', env.GITHUB_CLIENT_ID, env.GITHUB_CLIENT_SECRET],
     ['OIDC', env.OIDC_CLIENT_ID, env.OIDC_CLIENT_SECRET],
   ]) {
-    if (Boolean(id) !== Boolean(secret)) problems.push(`  ${provider}_CLIENT_ID and ${provider}_CLIENT_SECRET must be set together`);
+    if (Boolean(id) !== Boolean(secret)) problems.push(`${provider}_CLIENT_ID and ${provider}_CLIENT_SECRET must be set together`);
   }
   const oidc = client('oidc', env.OIDC_CLIENT_ID, env.OIDC_CLIENT_SECRET, env.OIDC_REDIRECT_URL);
-  if (oidc && !env.OIDC_ISSUER_URL) problems.push('  OIDC_ISSUER_URL is required with OIDC_CLIENT_ID');
+  if (oidc && !env.OIDC_ISSUER_URL) problems.push('OIDC_ISSUER_URL is required with OIDC_CLIENT_ID');
   const allowedOrigins = (env.OAUTH_ALLOWED_REDIRECT_ORIGINS ?? new URL(env.OAUTH_UI_REDIRECT_URL).origin)
     .split(',')
     .map((origin) => origin.trim())
     .filter(Boolean);
   for (const origin of allowedOrigins) {
-    if (!/^https?:\/\/[^/\s]+$/.test(origin) || new URL(origin).origin !== origin) problems.push(`  OAUTH_ALLOWED_REDIRECT_ORIGINS: "${origin}" is not an origin such as https://app.example.com`);
+    if (!/^https?:\/\/[^/\s]+$/.test(origin) || new URL(origin).origin !== origin) problems.push(`OAUTH_ALLOWED_REDIRECT_ORIGINS: "${origin}" is not an origin such as https://app.example.com`);
   }
-  if (problems.length > 0) throw new Error(`Invalid configuration:\n${problems.join('\n')}`);
+  if (problems.length > 0) throw new ConfigError(problems);
   const ui = new URL(env.OAUTH_UI_REDIRECT_URL);
   return {
     uiRedirectUrl: env.OAUTH_UI_REDIRECT_URL,

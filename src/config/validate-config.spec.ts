@@ -67,6 +67,9 @@ describe('config namespaces: defaults with an empty environment', () => {
       sslKeyFile: undefined,
       sslRootCertFile: undefined,
       poolSize: 20,
+      migrateOnBoot: true,
+      connectAttempts: 10,
+      connectRetryDelayMs: 3000,
     });
   });
 
@@ -76,6 +79,8 @@ describe('config namespaces: defaults with an empty environment', () => {
     expect(auth).toEqual({
       secretKey: SECRET,
       jwtKey: expect.objectContaining({ type: 'secret', symmetricKeySize: SECRET.length }),
+      previousSecretKey: undefined,
+      previousJwtKey: undefined,
       issuer: 'users',
       audience: 'users',
       accessTokenTtlMs: 15 * 60_000,
@@ -127,12 +132,12 @@ describe('config namespaces: values from the environment', () => {
       USERS_LOG_LEVEL: 'debug',
       USERS_HTTP_HOST: '0.0.0.0',
       USERS_HTTP_PORT: '8080',
-      USERS_HTTP_SERVER_CERT: '/tls/cert.pem',
-      USERS_HTTP_SERVER_KEY: '/tls/key.pem',
+      USERS_HTTP_SERVER_CERT: __filename,
+      USERS_HTTP_SERVER_KEY: __filename,
       USERS_INSTANCE_ID: 'replica-1',
     });
     expect(appConfig()).toEqual(
-      expect.objectContaining({ logLevel: 'debug', host: '0.0.0.0', port: 8080, tls: { certFile: '/tls/cert.pem', keyFile: '/tls/key.pem' }, instanceId: 'replica-1' }),
+      expect.objectContaining({ logLevel: 'debug', host: '0.0.0.0', port: 8080, tls: { certFile: __filename, keyFile: __filename }, instanceId: 'replica-1' }),
     );
   });
 
@@ -202,8 +207,8 @@ describe('config namespaces: a bad value stops the boot naming the variable', ()
   });
 
   it.each([
-    ['only the certificate', { USERS_HTTP_SERVER_CERT: '/tls/cert.pem' }],
-    ['only the key', { USERS_HTTP_SERVER_KEY: '/tls/key.pem' }],
+    ['only the certificate', { USERS_HTTP_SERVER_CERT: __filename }],
+    ['only the key', { USERS_HTTP_SERVER_KEY: __filename }],
   ])('app: TLS with %s names both variables', (_name, env) => {
     useEnv(env);
     const message = configError(appConfig);

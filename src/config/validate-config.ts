@@ -1,22 +1,50 @@
-import { plainToInstance } from 'class-transformer';
-import { ValidationArguments, ValidationOptions, registerDecorator, validateSync } from 'class-validator';
+import { accessSync, constants, statSync } from 'node:fs';
+import { Transform, plainToInstance } from 'class-transformer';
+import { ValidationArguments, ValidationOptions, getMetadataStorage, registerDecorator, validateSync } from 'class-validator';
 import { parseDuration } from './duration';
 
 type Ctor<T> = new () => T;
 
 /**
+ * A configuration the service cannot start with: one line per bad variable, each naming it. main.ts
+ * prints the message as it is (no stack trace), and the namespaces' problems are gathered into one.
+ */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Every environment class validated so far, with its defaults: the known variables (for typo warnings and the startup line). */
+const SCHEMAS = new Map<Ctor<object>, object>();
+
+/**
  * Validates the environment for one config namespace. Unset and empty variables take the defaults
- * declared on the class; a bad value stops the boot with a message naming every bad variable.
+ * declared on the class; bad values throw a ConfigError naming every bad variable.
  */
 export function validateConfig<T extends object>(env: NodeJS.ProcessEnv, schema: Ctor<T>): T {
+  if (!SCHEMAS.has(schema)) SCHEMAS.set(schema, new schema());
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
   const config = plainToInstance(schema, present, { exposeDefaultValues: true });
   const errors = validateSync(config, { skipMissingProperties: false, forbidUnknownValues: false, stopAtFirstError: true });
   if (errors.length > 0) {
-    const problems = errors.map((e) => `  ${e.property}: ${Object.values(e.constraints ?? {}).join('; ')}`);
-    throw new Error(`Invalid configuration:\n${problems.join('\n')}`);
+    // Every message names its variable; most already start with it.
+    const problems = errors.map((e) => Object.values(e.constraints ?? {}).join('; ')).map((message, i) => (message.startsWith(errors[i].property) ? message : `${errors[i].property}: ${message}`));
+    throw new ConfigError(problems);
   }
   return config;
+}
+
+/** The variables of every namespace validated so far, each with its declared default (undefined: none). */
+export function knownVariables(): Map<string, unknown> {
+  const known = new Map<string, unknown>();
+  for (const [schema, defaults] of SCHEMAS) {
+    for (const { propertyName } of getMetadataStorage().getTargetValidationMetadatas(schema, '', true, false)) {
+      known.set(propertyName, (defaults as Record<string, unknown>)[propertyName]);
+    }
+  }
+  return known;
 }
 
 /**
@@ -60,6 +88,71 @@ export function IsRegExp(options?: ValidationOptions) {
             new RegExp(String(value));
             return true;
           } catch {
+            return false;
+          }
+        },
+      },
+    });
+}
+
+/**
+ * A whole number within [min, max], read from its decimal string. One message for every way it can be
+ * wrong (`USERS_DB_PORT=abc` is "must be a whole number from 1 to 65535", not "must not be greater").
+ */
+export function IsIntegerBetween(min: number, max = Number.MAX_SAFE_INTEGER) {
+  const toInteger = Transform(({ value }: { value: unknown }) => (typeof value === 'string' && /^\s*-?\d+\s*$/.test(value) ? Number(value) : value));
+  const range = max === Number.MAX_SAFE_INTEGER ? `${min} or more` : `from ${min} to ${max}`;
+  return (object: object, propertyName: string) => {
+    toInteger(object, propertyName);
+    registerDecorator({
+      name: 'isIntegerBetween',
+      target: object.constructor,
+      propertyName,
+      options: { message: (a: ValidationArguments) => `${a.property} must be a whole number ${range} (got "${a.value}")` },
+      validator: { validate: (value: unknown) => typeof value === 'number' && Number.isSafeInteger(value) && value >= min && value <= max },
+    });
+  };
+}
+
+/**
+ * A secret with no default: unset says how to make one, too short says how long (the value itself
+ * is never repeated).
+ */
+export function IsSecret(minLength = 32) {
+  return (object: object, propertyName: string) =>
+    registerDecorator({
+      name: 'isSecret',
+      target: object.constructor,
+      propertyName,
+      options: {
+        message: (a: ValidationArguments) =>
+          typeof a.value !== 'string'
+            ? `${a.property} is required (e.g. \`openssl rand -base64 48\`)`
+            : `${a.property} must be at least ${minLength} characters long (it has ${a.value.length}; e.g. \`openssl rand -base64 48\`)`,
+      },
+      validator: { validate: (value: unknown) => typeof value === 'string' && value.length >= minLength },
+    });
+}
+
+/** An optional path to a file the service reads at startup (TLS certificates and keys): it must exist and be readable. */
+export function IsReadableFile() {
+  let problem = '';
+  return (object: object, propertyName: string) =>
+    registerDecorator({
+      name: 'isReadableFile',
+      target: object.constructor,
+      propertyName,
+      options: { message: (a: ValidationArguments) => `${a.property} cannot be read: "${a.value}" (${problem})` },
+      validator: {
+        validate: (value: unknown) => {
+          if (value === undefined) return true;
+          try {
+            if (!statSync(String(value)).isFile()) throw Object.assign(new Error(), { code: 'EISDIR' });
+            accessSync(String(value), constants.R_OK);
+            return true;
+          } catch (error) {
+            const code = (error as NodeJS.ErrnoException).code;
+            problem = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'not a file' : String(code);
             return false;
           }
         },

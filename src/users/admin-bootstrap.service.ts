@@ -5,8 +5,10 @@ import { PasswordService } from './password.service';
 import { UsersRepository } from './users.repository';
 
 /**
- * Creates the configured admin at startup when no user has its e-mail. Replicas starting together race
- * on the unique index (INSERT … ON CONFLICT DO NOTHING), so exactly one admin is written.
+ * Creates the first admin at startup from USERS_ADMIN_EMAIL / USERS_ADMIN_PASSWORD — only while no
+ * admin exists, so that renaming the admin, or changing its password through the API, is not undone
+ * (or doubled) by the next restart: the variables are read for the first admin only. Replicas starting
+ * together race on the unique e-mail index (INSERT … ON CONFLICT DO NOTHING), so one admin is written.
  */
 @Injectable()
 export class AdminBootstrapService implements OnApplicationBootstrap {
@@ -19,12 +21,15 @@ export class AdminBootstrapService implements OnApplicationBootstrap {
   ) {}
 
   async onApplicationBootstrap() {
+    if (await this.users.anyAdminExists()) return;
+    if (this.admin.password === undefined) {
+      throw new Error('no admin exists yet and USERS_ADMIN_PASSWORD is not set: set it to create the first admin (it is read only then)');
+    }
     if (this.admin.password === DEFAULT_ADMIN_PASSWORD) {
       this.logger.warn(
-        '!!! USERS_ADMIN_PASSWORD is the default "12345678": anyone can sign in as the admin. Set a strong password before exposing this service. !!!',
+        '!!! USERS_ADMIN_PASSWORD is the development default "12345678": anyone can sign in as the admin. Production refuses it. !!!',
       );
     }
-    if (await this.users.findByEmail(this.admin.email)) return;
 
     const admin = {
       email: this.admin.email,
@@ -39,6 +44,7 @@ export class AdminBootstrapService implements OnApplicationBootstrap {
     const created =
       (await this.users.insertIfAbsent({ ...admin, username: 'admin' })) ||
       (!(await this.users.findByEmail(this.admin.email)) && (await this.users.insertIfAbsent({ ...admin, username: null })));
-    if (created) this.logger.log(`created the admin user ${this.admin.email}`);
+    if (created) this.logger.log(`created the first admin user ${this.admin.email}`);
+    else this.logger.error(`no admin exists, and ${this.admin.email} (USERS_ADMIN_EMAIL) belongs to a user who is not one: set another USERS_ADMIN_EMAIL`);
   }
 }
