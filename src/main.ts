@@ -1,18 +1,30 @@
 import './thread-pool';
 import { ConfigType } from '@nestjs/config';
 import { createApp, startNatsApi } from './app.factory';
+import { processLogger } from './common/logging/logger';
 import { appConfig } from './config/app.config';
+import { ConfigError } from './config/validate-config';
 
 async function bootstrap() {
   const app = await createApp();
   const { host, port } = app.get<ConfigType<typeof appConfig>>(appConfig.KEY);
   await app.init();
+  // Nest's start-up lines before Fastify's "Server listening at …": the log reads in the order things happened.
+  app.flushLogs();
   startNatsApi(app);
   await app.listen(port, host);
 }
 
 bootstrap().catch((error: unknown) => {
-  // Configuration errors name the bad variable; print them plainly rather than as a stack trace.
-  console.error(error instanceof Error && error.message.startsWith('Invalid configuration') ? error.message : error);
-  process.exit(1);
+  if (error instanceof ConfigError) {
+    // Every bad variable, named, one per line: for the person reading the terminal, no stack trace.
+    process.stderr.write(`${error.message}\n`);
+  } else {
+    const { message, code } = error as NodeJS.ErrnoException;
+    processLogger().fatal({ error: { message, code } }, 'the service could not start');
+    processLogger().flush();
+  }
+  process.exitCode = 1;
+  // Leave pino's asynchronous writes a moment to finish, then end whatever is still open.
+  setTimeout(() => process.exit(1), 100).unref();
 });
