@@ -11,9 +11,9 @@ import { version } from '../package.json';
 import { AppModule } from './app.module';
 import { AppError } from './common/errors/app-error';
 import { ERRORS } from './common/errors/error-codes';
-import { logRequest, requestId, rootLogger } from './common/logging/logger';
+import { logRequest, nestBootLogger, requestId, rootLogger } from './common/logging/logger';
 import { appConfig } from './config/app.config';
-import { assertValidConfig } from './config/config-module.options';
+import { LoadedConfiguration, loadConfiguration } from './config/config-module.options';
 import { eventsConfig } from './config/events.config';
 import { oauthConfig } from './config/oauth.config';
 import { natsApiOptions } from './events/nats-transport';
@@ -27,8 +27,9 @@ const BODY_LIMIT_BYTES = 64 * 1024;
  * `preview` builds the module graph without instantiating providers (no database), for the export.
  */
 export async function createApp({ preview = false } = {}): Promise<NestFastifyApplication> {
-  if (!preview) assertValidConfig();
+  const configuration = preview ? undefined : loadConfiguration();
   const { tls, logLevel } = preview ? { tls: undefined, logLevel: 'warn' } : appConfig();
+  if (configuration) logStart(rootLogger(logLevel), configuration);
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT_BYTES,
     loggerInstance: rootLogger(logLevel),
@@ -47,6 +48,7 @@ export async function createApp({ preview = false } = {}): Promise<NestFastifyAp
   adapter.getInstance().addHook('onResponse', logRequest);
   const app = await NestFactory.create<NestFastifyApplication>(AppModule, adapter, {
     bufferLogs: !preview,
+    ...(preview ? {} : { logger: nestBootLogger(logLevel) }),
     bodyParser: false,
     preview,
     abortOnError: false,
@@ -66,6 +68,13 @@ export async function createApp({ preview = false } = {}): Promise<NestFastifyAp
 export function startNatsApi(app: NestFastifyApplication): void {
   if (app.getMicroservices().length === 0) return;
   app.startAllMicroservices().catch((error: unknown) => app.get(Logger).error({ err: error }, 'the NATS API could not start'));
+}
+
+/** The first lines of a run: what starts, with which configuration (one JSON line, secrets masked), and what looks wrong in it. */
+function logStart(logger: ReturnType<typeof rootLogger>, { mode, warnings, effective }: LoadedConfiguration) {
+  logger.info({ version, commit: appConfig().commit, mode, node: process.version }, 'starting');
+  logger.info({ config: effective }, 'configuration');
+  for (const warning of warnings) logger.warn(warning);
 }
 
 export function buildOpenApiDocument(app: NestFastifyApplication): OpenAPIObject {

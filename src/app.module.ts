@@ -5,6 +5,7 @@ import { LoggerModule } from 'nestjs-pino';
 import { AuthModule } from './auth/auth.module';
 import { AllExceptionsFilter } from './common/filters/all-exceptions.filter';
 import { nestLoggerParams } from './common/logging/logger';
+import { ShutdownReport } from './common/logging/shutdown-report';
 import { createValidationPipe } from './common/pipes/validation.pipe';
 import { appConfig } from './config/app.config';
 import { configModuleOptions } from './config/config-module.options';
@@ -31,6 +32,7 @@ import { UsersModule } from './users/users.module';
   providers: [
     { provide: APP_PIPE, useFactory: createValidationPipe },
     { provide: APP_FILTER, useClass: AllExceptionsFilter },
+    ShutdownReport,
   ],
 })
 export class AppModule {}

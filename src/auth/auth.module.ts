@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { JwtModule } from '@nestjs/jwt';
+import { JwtModule, JwtSecretRequestType } from '@nestjs/jwt';
 import { PassportModule } from '@nestjs/passport';
 import { authConfig } from '../config/auth.config';
 import { EventsModule } from '../events/events.module';
@@ -15,6 +15,7 @@ import { PasswordResetService } from './password-reset.service';
 import { AuthGuard } from './guards/auth.guard';
 import { JwtStrategy } from './jwt.strategy';
 import { RefreshTokensRepository } from './refresh-tokens.repository';
+import { verificationKey } from './signing-keys';
 import { TokensService } from './tokens.service';
 
 @Module({
@@ -28,6 +29,10 @@ import { TokensService } from './tokens.service';
       useFactory: (auth: ReturnType<typeof authConfig>) => ({
         privateKey: auth.jwtKey,
         publicKey: auth.jwtKey,
+        // During a key rotation, tokens signed with USERS_SECRET_KEY_PREVIOUS still verify (the NATS API's users.verify_token).
+        ...(auth.previousJwtKey
+          ? { secretOrKeyProvider: (type: JwtSecretRequestType, token: string | object) => (type === JwtSecretRequestType.VERIFY ? verificationKey(token as string, auth) : auth.jwtKey) }
+          : {}),
         signOptions: { algorithm: 'HS256' },
         verifyOptions: { algorithms: ['HS256'], issuer: auth.issuer, audience: auth.audience },
       }),

@@ -7,6 +7,7 @@ import { authConfig } from '../config/auth.config';
 import { User } from '../users/entities/user.entity';
 import { ACCESS_TOKEN_CLAIMS, AccessTokenClaims } from './access-token';
 import { AccessTokenVerifier } from './access-token-verifier.service';
+import { verificationKey } from './signing-keys';
 import { ACCESS_COOKIE, readCookie } from '../common/session-cookies';
 
 /**
@@ -31,7 +32,10 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   ) {
     super({
       jwtFromRequest: ExtractJwt.fromExtractors([ExtractJwt.fromAuthHeaderAsBearerToken(), accessCookieOnSafeRequests]),
-      secretOrKey: auth.jwtKey as unknown as string,
+      // During a key rotation (USERS_SECRET_KEY_PREVIOUS), tokens signed before it still verify until they expire.
+      ...(auth.previousJwtKey
+        ? { secretOrKeyProvider: (_request: unknown, token: string, done: (error: null, key: string) => void) => done(null, verificationKey(token, auth) as unknown as string) }
+        : { secretOrKey: auth.jwtKey as unknown as string }),
       algorithms: ['HS256'],
       issuer: auth.issuer,
       audience: auth.audience,

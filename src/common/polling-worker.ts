@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { recordDrained } from './logging/shutdown-report';
 
 /**
  * Runs `work` until it reports that nothing is left, then sleeps until woken (`wake()`, e.g. by a
@@ -46,7 +47,10 @@ export class PollingWorker {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    const since = Date.now();
+    const inFlight = this.running !== undefined;
     await this.running;
+    recordDrained(this.name, { batch_in_flight: inFlight, waited_ms: Date.now() - since });
   }
 
   private async drain(): Promise<void> {

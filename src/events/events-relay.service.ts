@@ -88,12 +88,18 @@ export class EventsRelay implements OnApplicationBootstrap, OnModuleDestroy {
     const manager = await connection.jetstreamManager();
     const subjects = [`${this.events.subjectPrefix}.>`];
     const existing = await manager.streams.info(this.events.stream).catch(() => undefined);
+    // Events carry personal data: the stream keeps them USERS_ES_MAX_AGE at most (and USERS_ES_MAX_BYTES in all).
+    const limits = { max_age: nanos(this.events.maxAgeMs), max_bytes: this.events.maxBytes || -1 };
     if (!existing) {
-      await manager.streams.add({ name: this.events.stream, subjects, storage: StorageType.File, duplicate_window: nanos(DUPLICATE_WINDOW_MS) });
-      this.logger.log(`created the JetStream stream ${this.events.stream} on ${subjects[0]}`);
+      const duplicateWindow = nanos(Math.min(DUPLICATE_WINDOW_MS, this.events.maxAgeMs));
+      await manager.streams.add({ name: this.events.stream, subjects, storage: StorageType.File, duplicate_window: duplicateWindow, ...limits });
+      this.logger.log({ stream: this.events.stream, subject: subjects[0], max_age_ms: this.events.maxAgeMs, max_bytes: limits.max_bytes }, 'created the JetStream stream');
     } else if (!existing.config.subjects?.includes(subjects[0])) {
       // Someone else's stream of that name: publishing would fail until they agree, so say why.
       this.logger.error(`the JetStream stream ${this.events.stream} does not take ${subjects[0]} (it has ${existing.config.subjects?.join(', ')}): set USERS_ES_STREAM or USERS_ES_SUBJECT_PREFIX`);
+    } else if (existing.config.max_age !== limits.max_age || existing.config.max_bytes !== limits.max_bytes) {
+      await manager.streams.update(this.events.stream, { ...existing.config, ...limits, duplicate_window: Math.min(existing.config.duplicate_window, limits.max_age) });
+      this.logger.log({ stream: this.events.stream, max_age_ms: this.events.maxAgeMs, max_bytes: limits.max_bytes }, 'updated the JetStream stream limits');
     }
     this.jetstream = connection.jetstream();
     return this.jetstream;

@@ -1,4 +1,4 @@
-import { Controller, Get, Header, Inject, Res, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, Header, Inject, Logger, Res, ServiceUnavailableException } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckResult, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
@@ -6,17 +6,21 @@ import { FastifyReply } from 'fastify';
 import { version } from '../../package.json';
 import { appConfig } from '../config/app.config';
 import { Public } from '../common/decorators/auth.decorators';
-import { EventsHealthIndicator } from './events.health';
+import { DependenciesHealth, DependencyReport } from './dependencies.health';
 import { HealthInfoDto } from './health-info.dto';
 
 @ApiTags('health')
 @Public()
 @Controller('health')
 export class HealthController {
+  private readonly logger = new Logger(HealthController.name);
+  /** The last answer of the readiness probe, so that a change is logged once, not every failed probe. */
+  private wasReady = true;
+
   constructor(
     private readonly health: HealthCheckService,
     private readonly database: TypeOrmHealthIndicator,
-    private readonly events: EventsHealthIndicator,
+    private readonly dependencies: DependenciesHealth,
     @Inject(appConfig.KEY) private readonly app: ConfigType<typeof appConfig>,
   ) {}
 
@@ -42,21 +46,36 @@ export class HealthController {
     return this.health.check([]);
   }
 
-  /** Readiness: PostgreSQL and (when configured) NATS answer, 503 when one does not; reports the outbox backlog */
+  /**
+   * Readiness: 503 only when PostgreSQL does not answer. NATS (when configured), SMTP, and the backlogs
+   * of unsent events and mails are reported in `details` without failing it: events and mails wait in
+   * their tables while those are down, and HTTP keeps working.
+   */
   @Get('ready')
   @HealthCheck()
-  async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
+  async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<Omit<HealthCheckResult, 'details'> & { details: HealthCheckResult['details'] | DependencyReport }> {
+    const [database, dependencies] = await Promise.all([this.databaseCheck(), this.dependencies.report()]);
+    const ready = database.status === 'ok';
+    if (!ready) reply.status(503);
+    this.noteChange(ready, database);
+    return { ...database, details: { ...database.details, ...dependencies } };
+  }
+
+  private async databaseCheck(): Promise<HealthCheckResult> {
     try {
-      return await this.health.check([
-        () => this.database.pingCheck('database', { timeout: 1000 }),
-        ...(this.events.enabled ? [() => this.events.nats()] : []),
-        () => this.events.outbox(),
-      ]);
+      return await this.health.check([() => this.database.pingCheck('database', { timeout: 1000 })]);
     } catch (error) {
-      // Terminus reports the failing checks in the 503's body: keep its shape for probes and dashboards.
+      // Terminus reports the failing check in the 503's body: keep its shape for probes and dashboards.
       if (!(error instanceof ServiceUnavailableException)) throw error;
-      reply.status(503);
       return error.getResponse() as HealthCheckResult;
     }
+  }
+
+  /** One line when readiness changes (probes themselves log at debug level only). */
+  private noteChange(ready: boolean, result: HealthCheckResult): void {
+    if (ready === this.wasReady) return;
+    this.wasReady = ready;
+    if (ready) this.logger.log('ready again: PostgreSQL answers');
+    else this.logger.warn({ database: result.error?.database ?? result.details.database }, 'not ready: PostgreSQL does not answer');
   }
 }

@@ -1,12 +1,13 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { EventsModule } from '../events/events.module';
-import { EventsHealthIndicator } from './events.health';
+import { MailModule } from '../mail/mail.module';
+import { DependenciesHealth } from './dependencies.health';
 import { HealthController } from './health.controller';
 
 @Module({
-  imports: [TerminusModule.forRoot({ errorLogStyle: 'json', logger: false }), EventsModule],
+  imports: [TerminusModule.forRoot({ errorLogStyle: 'json', logger: false }), EventsModule, MailModule],
   controllers: [HealthController],
-  providers: [EventsHealthIndicator],
+  providers: [DependenciesHealth],
 })
 export class HealthModule {}

@@ -36,7 +36,7 @@ export class MailQueue {
     @Inject(mailConfig.KEY) private readonly mail: ConfigType<typeof mailConfig>,
     @Inject(authConfig.KEY) auth: ConfigType<typeof authConfig>,
   ) {
-    this.box = new SealedBox(auth.secretKey, 'mail-queue');
+    this.box = new SealedBox(auth.secretKey, 'mail-queue', auth.previousSecretKey);
   }
 
   async enqueue(manager: EntityManager, mail: OutgoingMail): Promise<void> {

@@ -4,6 +4,7 @@ import { MailerService } from '@nestjs-modules/mailer';
 import { DataSource, EntityManager } from 'typeorm';
 import { MailKind, mailConfig } from '../config/mail.config';
 import { PollingWorker } from '../common/polling-worker';
+import { UnopenableBoxError } from '../common/utils/sealed-box';
 import { PgNotifications } from '../database/pg-notifications';
 import { QueuedMail } from './entities/queued-mail.entity';
 import { MAIL_CHANNEL, MailContext, MailQueue } from './mail-queue.service';
@@ -12,6 +13,14 @@ const BATCH_SIZE = 10;
 /** Also the latency of the queue when no NOTIFY can wake it (PGlite) and the pause after a failed run. */
 const POLL_INTERVAL_MS = 1000;
 const MAX_RETRY_DELAY_MS = 10 * 60_000;
+
+/** What readiness reports about SMTP: the outcome of the last delivery attempt (no probe connection of its own). */
+export interface SmtpStatus {
+  /** `log`: EMAIL_HOST is empty; `unknown`: nothing sent since the start. */
+  status: 'up' | 'down' | 'log' | 'unknown';
+  last_attempt_at?: string;
+  last_error?: string;
+}
 
 /** "15 minutes", "24 hours", "3 days": how long a link lives, for the mail's text (days from two on). */
 export function humanDuration(ms: number): string {
@@ -37,6 +46,7 @@ export function humanDuration(ms: number): string {
 export class MailSender implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(MailSender.name);
   private readonly worker = new PollingWorker(MailSender.name, POLL_INTERVAL_MS, () => this.sendBatch(), this.logger);
+  private lastAttempt?: { at: Date; error?: string };
 
   constructor(
     private readonly dataSource: DataSource,
@@ -50,6 +60,13 @@ export class MailSender implements OnApplicationBootstrap, OnModuleDestroy {
     if (!this.mail.smtp) this.logger.warn('EMAIL_HOST is empty: mails are written to the log, not sent');
     await this.notifications.listen(MAIL_CHANNEL, () => this.worker.wake());
     this.worker.start();
+  }
+
+  get smtpStatus(): SmtpStatus {
+    if (!this.mail.smtp) return { status: 'log' };
+    if (!this.lastAttempt) return { status: 'unknown' };
+    const { at, error } = this.lastAttempt;
+    return { status: error ? 'down' : 'up', last_attempt_at: at.toISOString(), ...(error ? { last_error: error } : {}) };
   }
 
   /** Lets the batch in flight finish while the database is still there. */
@@ -81,10 +98,22 @@ export class MailSender implements OnApplicationBootstrap, OnModuleDestroy {
       this.logger.warn({ mailId: mail.id, kind: mail.kind }, 'mail dropped: its link expired before it could be sent');
       return;
     }
+    let context: MailContext;
     try {
-      await this.send(mail.kind as MailKind, mail.recipient, JSON.parse(this.queue.box.open(mail.sealedContext)) as MailContext);
-      await repository.update(mail.id, { sentAt: () => 'now()', sealedContext: null, attempts: mail.attempts + 1, lastError: null });
+      context = JSON.parse(this.queue.box.open(mail.sealedContext)) as MailContext;
     } catch (error) {
+      if (!(error instanceof UnopenableBoxError)) throw error;
+      // No retry can help: the key it was sealed with is gone (USERS_SECRET_KEY changed without USERS_SECRET_KEY_PREVIOUS).
+      await repository.update(mail.id, { failedAt: () => 'now()', sealedContext: null, lastError: error.message });
+      this.logger.error({ mailId: mail.id, kind: mail.kind }, `mail dropped: ${error.message}; the user must ask for a new link`);
+      return;
+    }
+    try {
+      await this.send(mail.kind as MailKind, mail.recipient, context);
+      await repository.update(mail.id, { sentAt: () => 'now()', sealedContext: null, attempts: mail.attempts + 1, lastError: null });
+      this.lastAttempt = { at: new Date() };
+    } catch (error) {
+      this.lastAttempt = { at: new Date(), error: String((error as Error).message ?? error).slice(0, 200) };
       const delayMs = Math.min(this.mail.retryDelayMs * 2 ** mail.attempts, MAX_RETRY_DELAY_MS);
       await repository
         .createQueryBuilder()

@@ -46,6 +46,6 @@ function plainTextPart(mail: { data: { html?: unknown; text?: unknown } }, done:
     }),
   ],
   providers: [MailQueue, MailSender, LinkTokensService, LinkMailer],
-  exports: [MailQueue, LinkTokensService, LinkMailer],
+  exports: [MailQueue, MailSender, LinkTokensService, LinkMailer],
 })
 export class MailModule {}

@@ -24,7 +24,7 @@ import { OAUTH_ENABLED_PROVIDERS, createStrategies } from './strategies';
       provide: OAUTH_ENABLED_PROVIDERS,
       inject: [oauthConfig.KEY, authConfig.KEY, DataSource],
       useFactory: (oauth: ConfigType<typeof oauthConfig>, auth: ConfigType<typeof authConfig>, dataSource: DataSource) => {
-        const box = new SealedBox(auth.secretKey, 'oauth-state');
+        const box = new SealedBox(auth.secretKey, 'oauth-state', auth.previousSecretKey);
         return createStrategies(oauth, (provider) => new CookieStateStore(provider, box, dataSource));
       },
     },

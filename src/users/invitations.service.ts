@@ -12,7 +12,8 @@ import { toUser } from './users.mapper';
 /**
  * Invitations (after GoTrue's invite): an admin creates an enabled user without a password, who is
  * mailed a set-password link (an invite token, 72 h by default). PUT /password/reset with that token
- * sets the password and verifies the address.
+ * sets the password and verifies the address. Inviting an address again while its invitation was
+ * never taken up (no password, not verified, no sign-in provider) mails a new link instead of a 409.
  */
 @Injectable()
 export class InvitationsService {
@@ -23,8 +24,15 @@ export class InvitationsService {
     private readonly events: EventsService,
   ) {}
 
-  invite(dto: InviteUserDto, actor: User, audit: Audit): Promise<UserDto> {
+  /** The invited user, and whether this re-sent a pending invitation rather than creating the user. */
+  invite(dto: InviteUserDto, actor: User, audit: Audit): Promise<{ user: UserDto; resent: boolean }> {
     return this.dataSource.transaction(async (manager) => {
+      const pending = await this.users.findPendingInvitation(manager, dto.email);
+      if (pending) {
+        await this.linkMailer.send(manager, 'invite', pending);
+        await this.events.record(manager, { operation: 'user.invite', userId: pending.id, audit, data: { email: pending.email, role: pending.role, invited_by: actor.id } });
+        return { user: toUser(pending), resent: true };
+      }
       const user = await this.users.insert(
         {
           email: dto.email,
@@ -45,7 +53,7 @@ export class InvitationsService {
         { operation: 'user.create', userId: user.id, audit, data: { ...view } },
         { operation: 'user.invite', userId: user.id, audit, data: { email: user.email, role: user.role, invited_by: actor.id } },
       );
-      return view;
+      return { user: view, resent: false };
     });
   }
 }

@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Patch, Post, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiExtraModels, ApiOkResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiExtraModels, ApiOkResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import { FastifyReply } from 'fastify';
 import { AUTH_ERRORS, ApiErrors, BODY_ERRORS } from '../common/decorators/api-errors.decorator';
 import { Audit, RequestAudit } from '../common/decorators/audit.decorator';
@@ -65,14 +65,18 @@ export class UsersController {
    * Invite a user (admin)
    *
    * Creates an enabled user without a password and mails them a link to set one (PUT /password/reset
-   * with its token), which also verifies the address.
+   * with its token), which also verifies the address: 201. An address whose invitation was never taken
+   * up gets a new link (the old one stops working): 200 with that user. Any other taken address: 409.
    */
   @Post('invite')
   @Roles('admin')
+  @ApiCreatedResponse({ type: UserDto, description: 'The user was created and invited' })
+  @ApiOkResponse({ type: UserDto, description: 'The address had a pending invitation: a new link was mailed' })
   @ApiErrors(...BODY_ERRORS, ...AUTH_ERRORS, 'FORBIDDEN', 'EMAIL_TAKEN')
   async invite(@Body() dto: InviteUserDto, @CurrentUser() actor: User, @RequestAudit() audit: Audit, @Res({ passthrough: true }) reply: FastifyReply): Promise<UserDto> {
-    const user = await this.invitations.invite(dto, actor, audit);
+    const { user, resent } = await this.invitations.invite(dto, actor, audit);
     reply.header('Location', `/users/${user.id}`);
+    if (resent) reply.status(200);
     return user;
   }
 

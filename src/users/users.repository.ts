@@ -123,6 +123,22 @@ export class UsersRepository {
     return user;
   }
 
+  /** The user with this address if it is an invitation nobody took up yet (no password, unverified, no provider), row-locked. */
+  findPendingInvitation(manager: EntityManager, email: string): Promise<User | null> {
+    return manager
+      .getRepository(User)
+      .createQueryBuilder('u')
+      .where(`u.email = lower(:email) AND u.passwordHash IS NULL AND u.verifiedAt IS NULL AND u.authProvider IS NULL AND u.status = 'enabled'`, { email })
+      .setLock('pessimistic_write')
+      .getOne();
+  }
+
+  /** Whether any admin account exists (enabled or disabled; deleted ones do not count). */
+  async anyAdminExists(): Promise<boolean> {
+    const rows: unknown[] = await this.users.query(`SELECT 1 FROM users WHERE role = 'admin' AND status <> 'deleted' LIMIT 1`);
+    return rows.length > 0;
+  }
+
   /** Locks the enabled admins (in the caller's transaction) and returns their ids. */
   async lockEnabledAdmins(manager: EntityManager): Promise<string[]> {
     const rows: { id: string }[] = await manager.query(

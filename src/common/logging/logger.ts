@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { IncomingMessage } from 'node:http';
 import { FastifyReply, FastifyRequest } from 'fastify';
-import { Params } from 'nestjs-pino';
+import { Logger as NestPinoLogger, Params, PinoLogger } from 'nestjs-pino';
 import pino, { Logger } from 'pino';
 
 const SAFE_REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -24,8 +24,23 @@ let root: Logger | undefined;
  * never waits for stdout; pino flushes what is left at exit.
  */
 export function rootLogger(level: string): Logger {
-  root ??= pino(
+  root ??= createRootLogger();
+  root.level = level;
+  return root;
+}
+
+/** The process's logger for code that runs before or outside Nest (database start, shutdown); info level until configured. */
+export function processLogger(): Logger {
+  root ??= createRootLogger();
+  return root;
+}
+
+/** JSON lines with an ISO-8601 `time` and the level's name (`"level":"warn"`), for people and log shippers alike. */
+function createRootLogger(): Logger {
+  return pino(
     {
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
       serializers: {
         req: (request: FastifyRequest) => ({
           method: request.method,
@@ -38,14 +53,19 @@ export function rootLogger(level: string): Logger {
     },
     pino.destination({ sync: false }),
   );
-  root.level = level;
-  return root;
 }
 
-/** One line per answered request (Fastify's onResponse hook); 5xx at error level. */
+/** Probes (load balancers, Kubernetes) call these every few seconds: their requests are logged at debug level only. */
+const PROBE_PATH = /^\/health(\/(live|ready))?(\?|$)/;
+
+/**
+ * One line per answered request (Fastify's onResponse hook); 5xx at error level. Probe requests only
+ * at debug, also a 503 of readiness (the health controller logs once when readiness changes).
+ */
 export function logRequest(request: FastifyRequest, reply: FastifyReply, done: () => void): void {
   const line = { req: request, res: reply, responseTime: Math.round(reply.elapsedTime) };
-  if (reply.statusCode >= 500) request.log.error(line, 'request failed');
+  if (PROBE_PATH.test(request.url) && reply.statusCode !== 500) request.log.debug(line, 'probe answered');
+  else if (reply.statusCode >= 500) request.log.error(line, 'request failed');
   else request.log.info(line, 'request completed');
   done();
 }
@@ -56,4 +76,14 @@ export function logRequest(request: FastifyRequest, reply: FastifyReply, done: (
  */
 export function nestLoggerParams(level: string): Params {
   return { pinoHttp: { logger: rootLogger(level) }, useExisting: true, forRoutes: [] };
+}
+
+/**
+ * Nest's logger from the very first line (NestFactory.create's `logger`): what Nest logs before the
+ * LoggerModule exists — module start-up, or the error that stopped it — is a JSON line too, never
+ * Nest's coloured console output.
+ */
+export function nestBootLogger(level: string): NestPinoLogger {
+  const params = nestLoggerParams(level);
+  return new NestPinoLogger(new PinoLogger(params), params);
 }

@@ -1,4 +1,4 @@
-import { SealedBox } from './sealed-box';
+import { SealedBox, UnopenableBoxError } from './sealed-box';
 
 describe('SealedBox', () => {
   const box = new SealedBox('unit-test-secret-key-that-is-long-enough', 'mail');
@@ -21,5 +21,24 @@ describe('SealedBox', () => {
     const sealed = box.seal('secret');
     expect(() => new SealedBox('another-secret-key-that-is-long-enough!', 'mail').open(sealed)).toThrow();
     expect(() => new SealedBox('unit-test-secret-key-that-is-long-enough', 'other').open(sealed)).toThrow();
+  });
+});
+
+describe('SealedBox during a key rotation', () => {
+  const OLD = 'the-secret-key-before-the-rotation-0123456789';
+  const NEW = 'the-secret-key-after-the-rotation-0123456789a';
+
+  it('opens boxes sealed with the previous secret, and seals new ones with the current secret only', () => {
+    const sealedBefore = new SealedBox(OLD, 'mail').seal('old link');
+    const rotated = new SealedBox(NEW, 'mail', OLD);
+    expect(rotated.open(sealedBefore)).toBe('old link');
+    const sealedAfter = rotated.seal('new link');
+    expect(new SealedBox(NEW, 'mail').open(sealedAfter)).toBe('new link');
+    expect(() => new SealedBox(OLD, 'mail').open(sealedAfter)).toThrow(UnopenableBoxError);
+  });
+
+  it('says so when no key opens a box', () => {
+    const sealed = new SealedBox(OLD, 'mail').seal('lost');
+    expect(() => new SealedBox(NEW, 'mail').open(sealed)).toThrow(UnopenableBoxError);
   });
 });
