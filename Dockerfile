@@ -1,7 +1,9 @@
 # syntax=docker/dockerfile:1
 # Build: docker build --build-arg COMMIT=$(git rev-parse --short HEAD) --build-arg BUILD_TIME=$(date -u +%F_%T) -t users-service .
+# Node.js 22 (an LTS line; Node 20 reached its end of life in April 2026). The code also runs on Node >= 20.11.
+# Migrations from the image: docker run --rm -e USERS_DB_... users-service node dist/src/migrate.js status|run|revert
 
-FROM node:20-bookworm-slim AS build
+FROM node:22-bookworm-slim AS build
 WORKDIR /app
 # python3/make/g++ only in case argon2 has to compile (its prebuilt binary normally loads).
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
@@ -12,7 +14,7 @@ COPY src ./src
 COPY migrations ./migrations
 RUN npm run build && npm prune --omit=dev && node -e "require('argon2')"
 
-FROM node:20-bookworm-slim
+FROM node:22-bookworm-slim
 ARG COMMIT=ffffffff
 ARG BUILD_TIME=1970-01-01_00:00:00
 # Memory: a 2 MiB young generation (V8's default of 16 MiB semi-spaces bought no throughput here, only

@@ -411,16 +411,20 @@ describe('HTTP edge', () => {
       expect(res.body).toEqual({ status: 'ok', info: {}, error: {}, details: {} });
     });
 
-    it('GET /health/ready answers 200 with the database up, and reports the unsent events (no NATS configured here)', async () => {
+    it('GET /health/ready answers 200 with the database up, and reports SMTP and the unsent events and mails (no NATS configured here)', async () => {
       const res = await t.http.get('/health/ready');
       expect(res.status).toBe(200);
       expect(res.headers['content-type']).toMatch(/^application\/json\b/);
-      const outbox = { status: 'up', pending: expect.any(Number) };
       expect(res.body).toEqual({
         status: 'ok',
-        info: { database: { status: 'up' }, outbox },
+        info: { database: { status: 'up' } },
         error: {},
-        details: { database: { status: 'up' }, outbox },
+        details: {
+          database: { status: 'up' },
+          smtp: { status: 'log' },
+          outbox: { status: 'up', pending: expect.any(Number) },
+          mail: { status: 'up', pending: expect.any(Number), failed: expect.any(Number) },
+        },
       });
     });
 
@@ -464,9 +468,14 @@ describe('HTTP edge', () => {
         expect(res.headers['content-type']).toMatch(/^application\/json\b/);
         expect(res.body).toEqual({
           status: 'error',
-          info: { outbox: { status: 'up', pending: null } },
+          info: {},
           error: { database: expect.objectContaining({ status: 'down' }) },
-          details: { database: expect.objectContaining({ status: 'down' }), outbox: { status: 'up', pending: null } },
+          details: {
+            database: expect.objectContaining({ status: 'down' }),
+            smtp: { status: 'log' },
+            outbox: { status: 'up', pending: null },
+            mail: { status: 'up', pending: null, failed: null },
+          },
         });
         expectNoStackTrace(res);
       });

@@ -282,6 +282,23 @@ describe('e-mail flows through a real SMTP server', () => {
       expect(await operations(t, invited.body.id)).toEqual(['user.create', 'user.invite', 'user.reset_secret', 'user.verify_email', 'user.issue_token']);
     });
 
+    it('inviting a pending invitee again mails a new link (200, same user) and the old link stops working; once taken up, the address is taken (409)', async () => {
+      const email = `again.${Date.now()}@example.com`;
+      const first = await t.http.post('/users/invite').set(bearer(admin)).send({ email, first_name: 'Dorothy' }).expect(201);
+      const firstLink = linkIn(await smtp.waitFor(email));
+      const second = await t.http.post('/users/invite').set(bearer(admin)).send({ email, first_name: 'Dorothy' }).expect(200);
+      expect(second.body).toMatchObject({ id: first.body.id, email, first_name: 'Dorothy' });
+      expect(second.headers.location).toBe(`/users/${first.body.id}`);
+      const secondLink = linkIn(await smtp.waitFor(email, 2));
+      expect(tokenOf(secondLink)).not.toBe(tokenOf(firstLink));
+
+      const body = { password: 'invited-again', confirm_password: 'invited-again' };
+      expect((await t.http.put('/password/reset').send({ ...body, token: tokenOf(firstLink) })).status).toBe(400);
+      await t.http.put('/password/reset').send({ ...body, token: tokenOf(secondLink) }).expect(201);
+      expect(errorOf(await t.http.post('/users/invite').set(bearer(admin)).send({ email }))).toEqual({ status: 409, code: 'EMAIL_TAKEN' });
+      expect(await operations(t, first.body.id)).toEqual(['user.create', 'user.invite', 'user.invite', 'user.reset_secret', 'user.verify_email']);
+    });
+
     it('is for admins only, refuses a taken address, and names the invitee after the address by default', async () => {
       const user = await createUser(t);
       expect(errorOf(await t.http.post('/users/invite').set(bearer(user.accessToken)).send({ email: 'x@example.com' }))).toEqual({ status: 403, code: 'FORBIDDEN' });
