@@ -8,8 +8,10 @@ import { join } from 'node:path';
 import { Browser, chromium } from 'playwright-core';
 import { freePort } from './support/built-app';
 import { OidcProvider } from './support/oauth-providers';
+import { SmtpSink, linkIn } from './support/smtp-sink';
 import { serveFolder } from './support/static-server';
 import { TestApp, startTestApp } from './support/test-app';
+import { bearer, createUser, login, loginAdmin } from './support/users';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const OUTPUT = join(__dirname, '..', 'test-output', 'browser');
@@ -82,5 +84,75 @@ describe('signing in from the example frontend in Chromium', () => {
     await page.screenshot({ path: join(OUTPUT, '3-signed-out.png') });
     expect((await page.context().cookies(api)).filter((c) => c.name === 'refresh_token')).toEqual([]);
     await page.close();
+  });
+});
+
+describe('the password pages of the example frontend in Chromium (the links of reset and invitation mails)', () => {
+  const smtp = new SmtpSink();
+  let ui: Awaited<ReturnType<typeof serveFolder>>;
+  let t: TestApp;
+  let api: string;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    mkdirSync(OUTPUT, { recursive: true });
+    await smtp.start();
+    ui = await serveFolder(join(__dirname, '..', 'examples', 'frontend'));
+    const port = await freePort();
+    api = `http://127.0.0.1:${port}`;
+    t = await startTestApp({
+      port,
+      env: {
+        EMAIL_HOST: '127.0.0.1',
+        EMAIL_PORT: String(smtp.port),
+        // As docker-compose.yml points them, plus where this service is.
+        PASSWORD_RESET_URL_PREFIX: `${ui.url}/reset-password.html?api=${encodeURIComponent(api)}`,
+        INVITE_URL_PREFIX: `${ui.url}/set-password.html?api=${encodeURIComponent(api)}`,
+        OAUTH_UI_REDIRECT_URL: `${ui.url}/index.html`,
+      },
+    });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--no-first-run'] });
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+    await ui?.close();
+    await smtp.stop();
+  });
+
+  async function choosePassword(link: URL, password: string, screenshot: string) {
+    const page = await browser.newPage();
+    await page.goto(link.toString());
+    await page.getByLabel('New password').fill(password);
+    await page.getByLabel('Repeat it').fill(password);
+    await page.getByRole('button', { name: 'Save the password' }).click();
+    const outcome = await Promise.race([
+      page.getByRole('status').waitFor().then(() => 'done'),
+      page.getByRole('alert').waitFor().then(async () => `error: ${await page.getByRole('alert').innerText()}`),
+    ]);
+    await page.screenshot({ path: join(OUTPUT, screenshot) });
+    await page.close();
+    return outcome;
+  }
+
+  it('a password reset: the mailed link opens reset-password.html, which sets the new password; the link then says it was used', async () => {
+    const user = await createUser(t);
+    await t.http.post('/password/reset-request').send({ email: user.email }).expect(201);
+    // Registration mailed a verification link first; the reset link comes with the second mail.
+    const links = [linkIn(await smtp.waitFor(user.email, 1)), linkIn(await smtp.waitFor(user.email, 2))];
+    const link = links.find((candidate) => candidate.pathname === '/reset-password.html')!;
+    expect(link).toBeDefined();
+    expect(await choosePassword(link, 'reset-in-the-browser', '4-reset-password.png')).toBe('done');
+    await login(t, user.email, 'reset-in-the-browser');
+    expect(await choosePassword(link, 'once-more-please', '5-reset-link-used.png')).toMatch(/^error: This link (was already used|is not valid)/);
+  });
+
+  it('an invitation: the mailed link opens set-password.html; the invitee then signs in', async () => {
+    const email = `browser.invite.${Date.now()}@example.com`;
+    await t.http.post('/users/invite').set(bearer(await loginAdmin(t))).send({ email }).expect(201);
+    const link = linkIn(await smtp.waitFor(email));
+    expect(link.pathname).toBe('/set-password.html');
+    expect(await choosePassword(link, 'invited-in-the-browser', '6-set-password.png')).toBe('done');
+    await login(t, email, 'invited-in-the-browser');
   });
 });
