@@ -34,6 +34,14 @@ export interface LoadedConfiguration {
   effective: Record<string, EffectiveValue>;
 }
 
+/** A namespace's ConfigError, or a plain Error in the same `Invalid configuration:\n  …` form, as its lines; anything else is rethrown. */
+export function problemsOf(error: unknown): string[] {
+  if (error instanceof ConfigError) return error.problems;
+  const message = error instanceof Error ? error.message : '';
+  if (!message.startsWith('Invalid configuration:')) throw error;
+  return message.split('\n').slice(1).map((line) => line.trim()).filter(Boolean);
+}
+
 /**
  * Reads `.env` (development only), validates every namespace and, in production, refuses the
  * development defaults. Throws one ConfigError naming every bad variable of every namespace at once,
@@ -47,8 +55,7 @@ export function loadConfiguration(cwd = process.cwd()): LoadedConfiguration {
     try {
       namespace();
     } catch (error) {
-      if (!(error instanceof ConfigError)) throw error;
-      problems.push(...error.problems);
+      problems.push(...problemsOf(error));
     }
   }
   if (mode === 'production') problems.push(...productionProblems(process.env));

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { adminConfig } from './admin.config';
-import { loadConfiguration } from './config-module.options';
+import { loadConfiguration, problemsOf as namespaceProblems } from './config-module.options';
 import { FROM_ENV_FILE, loadDevelopmentEnvFile } from './env-file';
 import { eventsConfig } from './events.config';
 import { mailConfig } from './mail.config';
@@ -88,6 +88,16 @@ describe('every bad variable at once, with a message that fits', () => {
       'EMAIL_PORT must be a whole number from 1 to 65535 (got "2.5")',
       'USERS_ES_MAX_AGE must be a duration such as 500ms, 30s, 15m or 24h (got "forever")',
     ]);
+  });
+
+  it('gathers problems across namespaces, ConfigErrors and plain "Invalid configuration" Errors alike', () => {
+    useEnv({ NODE_ENV: 'test', USERS_SECRET_KEY: SECRET, USERS_DB_PORT: 'abc', GITHUB_CLIENT_ID: 'id-without-secret' });
+    expect(problemsOf()).toEqual([
+      'USERS_DB_PORT must be a whole number from 1 to 65535 (got "abc")',
+      'GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET must be set together',
+    ]);
+    expect(namespaceProblems(new Error('Invalid configuration:\n  USERS_X must be set\n  USERS_Y too'))).toEqual(['USERS_X must be set', 'USERS_Y too']);
+    expect(() => namespaceProblems(new Error('something else'))).toThrow('something else');
   });
 
   it('a short secret says how long it must be, without repeating it', () => {
