@@ -366,7 +366,7 @@ describe('HTTP edge', () => {
         const res = await send(broken);
         expect(res.status).toBe(500);
         expect(res.headers['content-type']).toMatch(/^application\/json\b/);
-        expect(res.body).toEqual({ statusCode: 500, code: 'INTERNAL', message: expect.any(String) });
+        expect(res.body).toEqual({ statusCode: 500, code: 'INTERNAL', message: expect.any(String), error: expect.any(String) });
         expectNoStackTrace(res);
         for (const internal of [/users_gone/i, /relation/i, /select /i, /insert /i, /QueryFailed/i, /does not exist/i, /typeorm/i, /postgres/i]) {
           expect(res.text).not.toMatch(internal);
