@@ -22,30 +22,34 @@ const credentials: GoStruct = {
   ],
 };
 
+type GoField = GoStruct['fields'][number];
+
+/** The User struct of `pkg/sdk`; the older `pkg/sdk/go` has `username` after `id` and neither `private_metadata` nor `auth_provider`. */
+const USER_FIELDS: GoField[] = [
+  ['id', 'string', false],
+  ['first_name', 'string', true],
+  ['last_name', 'string', true],
+  ['email', 'string', true],
+  ['credentials', credentials, false],
+  ['tags', 'strings', true],
+  ['metadata', 'map', true],
+  ['private_metadata', 'map', true],
+  ['created_at', 'time', true],
+  ['updated_at', 'time', true],
+  ['status', 'string', true],
+  ['role', 'string', true],
+  ['profile_picture', 'string', true],
+  ['auth_provider', 'string', true],
+];
+const OLDER_USER_FIELDS: GoField[] = USER_FIELDS.filter(([json]) => json !== 'private_metadata' && json !== 'auth_provider');
+OLDER_USER_FIELDS.splice(1, 0, ['username', 'string', true]);
+
 /** The two generations of the SDK's structs. */
 export const GENERATIONS = {
   /** `pkg/sdk` (SuperMQ today): logs in with `{username, password}`. */
   current: {
     name: 'SuperMQ pkg/sdk',
-    user: {
-      name: 'User',
-      fields: [
-        ['id', 'string', false],
-        ['first_name', 'string', true],
-        ['last_name', 'string', true],
-        ['email', 'string', true],
-        ['credentials', credentials, false],
-        ['tags', 'strings', true],
-        ['metadata', 'map', true],
-        ['private_metadata', 'map', true],
-        ['created_at', 'time', true],
-        ['updated_at', 'time', true],
-        ['status', 'string', true],
-        ['role', 'string', true],
-        ['profile_picture', 'string', true],
-        ['auth_provider', 'string', true],
-      ],
-    } as GoStruct,
+    user: { name: 'User', fields: USER_FIELDS } as GoStruct,
     login: {
       name: 'Login',
       fields: [
@@ -59,24 +63,7 @@ export const GENERATIONS = {
   /** `pkg/sdk/go` (Magistrala's era, seed 001): logs in with `{identity, secret}`; its User has `username`. */
   older: {
     name: 'pkg/sdk/go (Magistrala era)',
-    user: {
-      name: 'User',
-      fields: [
-        ['id', 'string', false],
-        ['username', 'string', true],
-        ['first_name', 'string', true],
-        ['last_name', 'string', true],
-        ['email', 'string', true],
-        ['credentials', credentials, false],
-        ['tags', 'strings', true],
-        ['metadata', 'map', true],
-        ['created_at', 'time', true],
-        ['updated_at', 'time', true],
-        ['status', 'string', true],
-        ['role', 'string', true],
-        ['profile_picture', 'string', true],
-      ],
-    } as GoStruct,
+    user: { name: 'User', fields: OLDER_USER_FIELDS } as GoStruct,
     login: {
       name: 'Login',
       fields: [
