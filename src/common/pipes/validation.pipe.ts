@@ -1,4 +1,4 @@
-import { ArgumentMetadata, ValidationError, ValidationPipe } from '@nestjs/common';
+import { ArgumentMetadata, ValidationError, ValidationPipe, ValidationPipeOptions } from '@nestjs/common';
 import { AppError, ErrorDetail } from '../errors/app-error';
 import { pathOfNul } from '../validation/validators';
 
@@ -16,7 +16,7 @@ function details(errors: ValidationError[], parent = ''): ErrorDetail[] {
  * query parameter given twice (`?limit=1&limit=2`) is refused rather than guessed at, and a NUL
  * character in any string of a body, query or path parameter is refused (#8 finding 7).
  */
-class AppValidationPipe extends ValidationPipe {
+export class AppValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata) {
     const nul = metadata.type === 'custom' ? undefined : pathOfNul(value, metadata.data ?? '');
     if (nul !== undefined) {
@@ -32,12 +32,14 @@ class AppValidationPipe extends ValidationPipe {
   }
 }
 
+export const VALIDATION_OPTIONS: ValidationPipeOptions = {
+  whitelist: true,
+  forbidNonWhitelisted: true,
+  transform: true,
+  validationError: { target: false, value: false },
+  exceptionFactory: (errors) => new AppError('VALIDATION_FAILED', undefined, details(errors)),
+};
+
 export function createValidationPipe(): ValidationPipe {
-  return new AppValidationPipe({
-    whitelist: true,
-    forbidNonWhitelisted: true,
-    transform: true,
-    validationError: { target: false, value: false },
-    exceptionFactory: (errors) => new AppError('VALIDATION_FAILED', undefined, details(errors)),
-  });
+  return new AppValidationPipe(VALIDATION_OPTIONS);
 }
