@@ -29,37 +29,37 @@ describe('NUL characters in input (#8 finding 7)', () => {
 
   it('in a registration body, nested or not, and in a login', async () => {
     const nulName = await t.http.post('/users').send(newUserBody({ first_name: 'Ad\u0000a' }));
-    expect({ status: nulName.status, body: nulName.body }).toEqual({ status: 400, body: refusal('first_name') });
+    expect({ status: nulName.status, body: nulName.body }).toEqual({ status: 400, body: expect.objectContaining(refusal('first_name')) });
     const body = newUserBody();
     const nulSecret = await t.http.post('/users').send({ ...body, credentials: { ...body.credentials, secret: 'pass\u0000word-long' } });
-    expect(nulSecret.body).toEqual(refusal('credentials.secret'));
+    expect(nulSecret.body).toMatchObject(refusal('credentials.secret'));
     const nulTag = await t.http.post('/users').send(newUserBody({ tags: ['ok', 'b\u0000d'] }));
-    expect(nulTag.body).toEqual(refusal('tags.1'));
+    expect(nulTag.body).toMatchObject(refusal('tags.1'));
     const nulKey = await t.http.post('/users').send(newUserBody({ metadata: { nested: { 'k\u0000': 1 } } }));
-    expect(nulKey.body).toEqual(refusal('metadata.nested.k\u0000'));
+    expect(nulKey.body).toMatchObject(refusal('metadata.nested.k\u0000'));
 
     const login = await t.http.post('/users/tokens/issue').send({ identity: 'ada\u0000@example.com', secret: 'whatever-secret' });
-    expect({ status: login.status, body: login.body }).toEqual({ status: 400, body: refusal('identity') });
+    expect({ status: login.status, body: login.body }).toEqual({ status: 400, body: expect.objectContaining(refusal('identity')) });
   });
 
   it('in a change of the user', async () => {
     const user = await createUser(t);
     const patch = await t.http.patch(`/users/${user.id}`).set(bearer(user.accessToken)).send({ last_name: '\u0000' });
-    expect({ status: patch.status, body: patch.body }).toEqual({ status: 400, body: refusal('last_name') });
+    expect({ status: patch.status, body: patch.body }).toEqual({ status: 400, body: expect.objectContaining(refusal('last_name')) });
   });
 
   it('in query parameters and path parameters', async () => {
     const admin = await loginAdmin(t);
     const list = await t.http.get('/users?name=%00').set(bearer(admin));
-    expect({ status: list.status, body: list.body }).toEqual({ status: 400, body: refusal('name') });
+    expect({ status: list.status, body: list.body }).toEqual({ status: 400, body: expect.objectContaining(refusal('name')) });
     const search = await t.http.get('/users/search?username=ada%00').set(bearer(admin));
-    expect(search.body).toEqual(refusal('username'));
+    expect(search.body).toMatchObject(refusal('username'));
     const verify = await t.http.get('/verify-email?token=abc%00def');
-    expect(verify.body).toEqual(refusal('token'));
+    expect(verify.body).toMatchObject(refusal('token'));
     const id = await t.http.get('/users/%00').set(bearer(admin));
-    expect(id.body).toEqual(refusal('id'));
+    expect(id.body).toMatchObject(refusal('id'));
     const provider = await t.http.get('/oauth/authorize/goo%00gle');
-    expect({ status: provider.status, body: provider.body }).toEqual({ status: 400, body: refusal('provider') });
+    expect({ status: provider.status, body: provider.body }).toEqual({ status: 400, body: expect.objectContaining(refusal('provider')) });
   });
 });
 
@@ -92,7 +92,7 @@ describe('the log of requests and unhandled errors (#8 findings 7 and 10)', () =
       expect(answer.status).toBe(500);
       const requestId = answer.headers.get('x-request-id')!;
       expect(requestId).toMatch(UUID);
-      expect(await answer.json()).toEqual({ statusCode: 500, code: 'INTERNAL', message: `internal error (request id ${requestId})` });
+      expect(await answer.json()).toMatchObject({ statusCode: 500, code: 'INTERNAL', message: `internal error (request id ${requestId})` });
 
       let logged: { err?: Record<string, unknown>; requestId?: string } | undefined;
       await expectEventually(() => {

@@ -18,7 +18,9 @@ function details(errors: ValidationError[], parent = ''): ErrorDetail[] {
  */
 export class AppValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata) {
-    const nul = metadata.type === 'custom' ? undefined : pathOfNul(value, metadata.data ?? '');
+    // Custom decorators' values (the current user, the audit) are not input, unless validated as such (ObjectBody).
+    const input = metadata.type !== 'custom' || this.validateCustomDecorators;
+    const nul = input ? pathOfNul(value, metadata.data ?? '') : undefined;
     if (nul !== undefined) {
       throw new AppError('VALIDATION_FAILED', 'strings must not contain NUL characters', [{ field: nul || metadata.type, problem: 'must not contain NUL characters' }]);
     }
