@@ -173,7 +173,8 @@ export class UsersService {
           status,
           updatedBy: actor.id,
           deletedAt: status === 'deleted' ? () => 'now()' : null,
-          ...(revoke ? { tokensRevokedAt: () => 'now()' } : {}),
+          // The clock under the row lock, as refresh tokens are dated (RefreshTokensRepository).
+          ...(revoke ? { tokensRevokedAt: () => 'clock_timestamp()' } : {}),
         },
         { manager },
       );
