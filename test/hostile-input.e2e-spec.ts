@@ -112,7 +112,7 @@ describe('the log of requests and unhandled errors (#8 findings 7 and 10)', () =
       await db.end();
       await database.drop();
     }
-  });
+  }, 120_000); // the built service boots in a few seconds, more on a loaded machine
 });
 
 describe('X-Request-Id in the events’ audit data (#8 finding 10)', () => {
