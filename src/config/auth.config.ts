@@ -48,6 +48,10 @@ class AuthEnv {
   @Transform(toBoolean)
   @IsBoolean()
   USERS_ALLOW_UNVERIFIED_USER = false;
+
+  /** A self-service e-mail change needs a login this recent, or the current password (#8 finding 3). */
+  @IsDuration()
+  USERS_REAUTH_WINDOW = '10m';
 }
 
 export const authConfig = registerAs('auth', () => {
@@ -67,6 +71,7 @@ export const authConfig = registerAs('auth', () => {
     argon2: { memoryCost: env.USERS_ARGON2_MEMORY_KIB, timeCost: env.USERS_ARGON2_ITERATIONS, parallelism: env.USERS_ARGON2_PARALLELISM },
     allowSelfRegister: env.USERS_ALLOW_SELF_REGISTER,
     allowUnverifiedUser: env.USERS_ALLOW_UNVERIFIED_USER,
+    reauthWindowMs: durationMs(env.USERS_REAUTH_WINDOW),
   };
 });
 

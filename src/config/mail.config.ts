@@ -55,6 +55,17 @@ class MailEnv extends PublicUrlEnv {
   @IsString()
   EMAIL_INVITE_SUBJECT = 'You are invited';
 
+  @IsString()
+  EMAIL_CHANGED_SUBJECT = 'Your e-mail address was changed';
+
+  @IsString()
+  EMAIL_CHANGED_EMAIL_TEMPLATE = 'templates/email-changed-email.hbs';
+
+  /** Where the notice of an e-mail change sends someone who did not make it (your support page); none when unset. */
+  @ValidateIf((env: MailEnv) => env.EMAIL_CHANGE_REPORT_URL !== undefined)
+  @IsUrl(URL_OPTIONS)
+  EMAIL_CHANGE_REPORT_URL?: string;
+
   /** At most one mail of a kind to an address per interval (GoTrue's SMTP_MAX_FREQUENCY); 0: no throttle. */
   @IsDuration({ zeroMeans: 'no throttle' })
   EMAIL_MIN_INTERVAL = '60s';
@@ -100,7 +111,10 @@ class MailEnv extends PublicUrlEnv {
   USERS_INVITE_TOKEN_DURATION = '72h';
 }
 
-const TEMPLATE_VARIABLES = ['VERIFICATION_EMAIL_TEMPLATE', 'PASSWORD_RESET_EMAIL_TEMPLATE', 'INVITE_EMAIL_TEMPLATE'] as const;
+/** How long a notice of an e-mail change may wait in the queue (an SMTP outage) before it is dropped. */
+const EMAIL_CHANGED_NOTICE_TTL_MS = 72 * 3_600_000;
+
+const TEMPLATE_VARIABLES = ['VERIFICATION_EMAIL_TEMPLATE', 'PASSWORD_RESET_EMAIL_TEMPLATE', 'INVITE_EMAIL_TEMPLATE', 'EMAIL_CHANGED_EMAIL_TEMPLATE'] as const;
 
 export const mailConfig = registerAs('mail', () => {
   const env = validateConfig(process.env, MailEnv);
@@ -139,9 +153,18 @@ export const mailConfig = registerAs('mail', () => {
         urlPrefix: env.INVITE_URL_PREFIX ?? env.PASSWORD_RESET_URL_PREFIX,
         ttlMs: durationMs(env.USERS_INVITE_TOKEN_DURATION),
       },
+      /** A notice to the old address (no token): its link is where to report a change one did not make. */
+      email_changed: {
+        subject: env.EMAIL_CHANGED_SUBJECT,
+        template: templates.EMAIL_CHANGED_EMAIL_TEMPLATE,
+        urlPrefix: env.EMAIL_CHANGE_REPORT_URL ?? '',
+        ttlMs: EMAIL_CHANGED_NOTICE_TTL_MS,
+      },
     },
   };
 });
 
 export type MailConfig = ReturnType<typeof mailConfig>;
 export type MailKind = keyof MailConfig['kinds'];
+/** The kinds that carry a single-use link token. */
+export type LinkMailKind = Exclude<MailKind, 'email_changed'>;

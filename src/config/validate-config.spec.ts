@@ -90,6 +90,7 @@ describe('config namespaces: defaults with an empty environment', () => {
       argon2: { memoryCost: 19456, timeCost: 2, parallelism: 1 },
       allowSelfRegister: true,
       allowUnverifiedUser: false,
+      reauthWindowMs: 10 * 60_000,
     });
     expect(auth.passwordPattern.source).toBe('^.{8,}$');
     expect(auth.passwordPattern.test('1234567')).toBe(false);

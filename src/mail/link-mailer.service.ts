@@ -1,12 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import { EntityManager } from 'typeorm';
-import { MailKind, mailConfig } from '../config/mail.config';
+import { LinkMailKind, mailConfig } from '../config/mail.config';
 import { LinkPurpose } from './entities/link-token.entity';
 import { LinkTokensService } from './link-tokens.service';
 import { MailQueue } from './mail-queue.service';
 
-const PURPOSE: Record<MailKind, LinkPurpose> = { verification: 'verification', password_reset: 'recovery', invite: 'invite' };
+const PURPOSE: Record<LinkMailKind, LinkPurpose> = { verification: 'verification', password_reset: 'recovery', invite: 'invite' };
 
 export interface LinkRecipient {
   id: string;
@@ -22,6 +22,9 @@ export function withToken(urlPrefix: string, token: string): string {
   return url.toString();
 }
 
+/** The name a mail greets: the user's names, or their address while they have none. */
+const greeting = (user: LinkRecipient) => [user.firstName, user.lastName].filter(Boolean).join(' ') || user.email;
+
 /**
  * Mails a user a link carrying a new single-use token of the kind's purpose and lifetime (replacing
  * their unused ones), in the caller's transaction.
@@ -34,15 +37,28 @@ export class LinkMailer {
     @Inject(mailConfig.KEY) private readonly mail: ConfigType<typeof mailConfig>,
   ) {}
 
-  async send(manager: EntityManager, kind: MailKind, user: LinkRecipient): Promise<void> {
+  async send(manager: EntityManager, kind: LinkMailKind, user: LinkRecipient): Promise<void> {
     const { urlPrefix, ttlMs } = this.mail.kinds[kind];
     const { token, expiresAt } = await this.linkTokens.issue(manager, { userId: user.id, purpose: PURPOSE[kind], email: user.email, ttlMs });
     await this.queue.enqueue(manager, {
       kind,
       to: user.email,
-      // The name a mail greets: the user's names, or their address while they have none.
-      context: { name: [user.firstName, user.lastName].filter(Boolean).join(' ') || user.email, email: user.email, link: withToken(urlPrefix, token) },
+      context: { name: greeting(user), email: user.email, link: withToken(urlPrefix, token) },
       expiresAt,
+    });
+  }
+
+  /**
+   * Tells the old address that the account's address changed to `newEmail`, and where to report a
+   * change its owner did not make (EMAIL_CHANGE_REPORT_URL); in the caller's transaction.
+   */
+  async sendEmailChanged(manager: EntityManager, user: LinkRecipient, newEmail: string): Promise<void> {
+    const { urlPrefix, ttlMs } = this.mail.kinds.email_changed;
+    await this.queue.enqueue(manager, {
+      kind: 'email_changed',
+      to: user.email,
+      context: { name: greeting(user), email: user.email, new_email: newEmail, link: urlPrefix },
+      expiresAt: new Date(Date.now() + ttlMs),
     });
   }
 }

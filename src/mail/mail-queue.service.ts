@@ -14,6 +14,8 @@ export interface MailContext {
   name: string;
   email: string;
   link: string;
+  /** The notice of an e-mail change: the address the account has now. */
+  new_email?: string;
 }
 
 export interface OutgoingMail {

@@ -5,6 +5,7 @@ import { AUTH_ERRORS, ApiErrors, BODY_ERRORS } from '../common/decorators/api-er
 import { Audit, RequestAudit } from '../common/decorators/audit.decorator';
 import { AllowUnverified, CurrentUser, OptionalAuth, Roles } from '../common/decorators/auth.decorators';
 import { IdParam } from '../common/decorators/id-param.decorator';
+import { CurrentSessionId } from '../auth/current-session.decorator';
 import { MessageDto } from '../common/dto/message.dto';
 import { CreateUserDto } from './dto/create-user.dto';
 import { InviteUserDto } from './dto/invite-user.dto';
@@ -120,12 +121,25 @@ export class UsersController {
     return this.users.update(actor, id, dto, audit);
   }
 
-  /** Change the e-mail address (self or admin); the new address is unverified */
+  /**
+   * Change the e-mail address (self or admin); the new address is unverified
+   *
+   * A verification link goes to the new address and a notice to the old one. Changing one's own
+   * address needs a session signed in within USERS_REAUTH_WINDOW (10 minutes by default), or the
+   * current `password` in the body: else 401 REAUTHENTICATION_REQUIRED. An admin changing another
+   * user's address needs neither.
+   */
   @Patch(':id/email')
   @AllowUnverified()
-  @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'FORBIDDEN', 'USER_NOT_FOUND', 'EMAIL_TAKEN')
-  updateEmail(@IdParam() id: string, @UserObjectBody() dto: UpdateEmailDto, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<UserDto> {
-    return this.users.updateEmail(actor, id, dto.email, audit);
+  @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'REAUTHENTICATION_REQUIRED', 'FORBIDDEN', 'USER_NOT_FOUND', 'EMAIL_TAKEN')
+  updateEmail(
+    @IdParam() id: string,
+    @UserObjectBody() dto: UpdateEmailDto,
+    @CurrentUser() actor: User,
+    @CurrentSessionId() sessionId: string | undefined,
+    @RequestAudit() audit: Audit,
+  ): Promise<UserDto> {
+    return this.users.updateEmail(actor, id, dto, sessionId, audit);
   }
 
   /** Change the username (self or admin) */

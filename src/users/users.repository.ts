@@ -133,6 +133,19 @@ export class UsersRepository {
       .getOne();
   }
 
+  /**
+   * Whether the user's session (refresh-token family `sessionId`, whose first token is dated by its
+   * login) is live and began within the last `windowMs`, by the database's clock.
+   */
+  async sessionIsRecent(userId: string, sessionId: string, windowMs: number): Promise<boolean> {
+    const rows: unknown[] = await this.users.query(
+      `SELECT 1 FROM refresh_tokens
+       WHERE id = $1 AND family_id = $1 AND user_id = $2 AND revoked_at IS NULL AND created_at > now() - $3 * interval '1 millisecond'`,
+      [sessionId, userId, windowMs],
+    );
+    return rows.length > 0;
+  }
+
   /** Whether any admin account exists (enabled or disabled; deleted ones do not count). */
   async anyAdminExists(): Promise<boolean> {
     const rows: unknown[] = await this.users.query(`SELECT 1 FROM users WHERE role = 'admin' AND status <> 'deleted' LIMIT 1`);

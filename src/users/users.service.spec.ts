@@ -1,3 +1,4 @@
+import { LinkMailer } from '../mail/link-mailer.service';
 import { Test } from '@nestjs/testing';
 import { DataSource } from 'typeorm';
 import { authConfig } from '../config/auth.config';
@@ -67,6 +68,7 @@ describe('UsersService', () => {
         { provide: DataSource, useValue: { transaction: (work: (manager: object) => unknown) => work({}) } },
         { provide: EventsService, useValue: { record } },
         { provide: EmailVerificationService, useValue: { queue: jest.fn(async (_manager: object, user: User) => ({ event: { operation: 'user.send_verification', userId: user.id } })) } },
+        { provide: LinkMailer, useValue: { sendEmailChanged: jest.fn() } },
         { provide: authConfig.KEY, useFactory: () => ({ get allowSelfRegister() { return allowSelfRegister; } }) },
       ],
     }).compile();

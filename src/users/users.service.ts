@@ -5,10 +5,11 @@ import { authConfig } from '../config/auth.config';
 import { Audit } from '../common/decorators/audit.decorator';
 import { AppError } from '../common/errors/app-error';
 import { EventOperation } from '../events/event-operations';
+import { LinkMailer } from '../mail/link-mailer.service';
 import { DomainEvent, EventsService } from '../events/events.service';
 import { CreateUserDto } from './dto/create-user.dto';
 import { ListUsersQueryDto, SearchUsersQueryDto } from './dto/list-users.dto';
-import { UpdateUserDto } from './dto/update-user.dto';
+import { UpdateEmailDto, UpdateUserDto } from './dto/update-user.dto';
 import { PublicUserDto, PublicUsersPageDto, UserDto, UsersPageDto } from './dto/user-response.dto';
 import { User, UserRole, UserStatus } from './entities/user.entity';
 import { EmailVerificationService } from './email-verification.service';
@@ -28,6 +29,7 @@ export class UsersService {
     private readonly dataSource: DataSource,
     private readonly events: EventsService,
     private readonly verification: EmailVerificationService,
+    private readonly linkMailer: LinkMailer,
     @Inject(authConfig.KEY) private readonly auth: ConfigType<typeof authConfig>,
   ) {}
 
@@ -121,14 +123,36 @@ export class UsersService {
     return this.change(actor, id, defined, audit, 'user.update', fields);
   }
 
-  /** A new address is unverified until the user verifies it again: a verification mail goes to it. */
-  updateEmail(actor: User, id: string, email: string, audit: Audit): Promise<UserDto> {
-    // In an UPDATE the right-hand `email` is the old value: verification survives only a no-op change.
-    const changes: UserChanges = { email, verifiedAt: () => 'CASE WHEN email = :email THEN verified_at END' };
-    return this.change(actor, id, changes, audit, 'user.update_email', ['email', 'verified_at'], {
-      parameters: { email },
-      then: (manager, user) => this.verificationEvents(manager, user, audit),
+  /**
+   * A new address is unverified until the user verifies it again: a verification mail goes to it, and
+   * a notice to the old one (with where to report a change its owner did not make). Changing one's
+   * own address needs a recent login or the current password (#8 finding 3): a leaked access token
+   * alone must not be enough to move the account to another mailbox. An admin changing another
+   * user's address needs neither.
+   */
+  async updateEmail(actor: User, id: string, dto: UpdateEmailDto, sessionId: string | undefined, audit: Audit): Promise<UserDto> {
+    this.assertSelfOrAdmin(actor, id);
+    if (actor.id === id) await this.assertRecentlyAuthenticated(actor, sessionId, dto.password);
+    return this.dataSource.transaction(async (manager) => {
+      const before = await this.users.findForUpdate(manager, id);
+      if (!before) throw new AppError('USER_NOT_FOUND');
+      // In an UPDATE the right-hand `email` is the old value: verification survives only a no-op change.
+      const changes: UserChanges = { email: dto.email, verifiedAt: () => 'CASE WHEN email = :email THEN verified_at END', updatedBy: actor.id };
+      const user = (await this.users.update(id, changes, { manager, parameters: { email: dto.email } })) as User;
+      if (before.email !== user.email) await this.linkMailer.sendEmailChanged(manager, before, user.email);
+      return this.recorded(manager, 'user.update_email', user, audit, ['email', 'verified_at'], await this.verificationEvents(manager, user, audit));
     });
+  }
+
+  /** A login within USERS_REAUTH_WINDOW (the session the token belongs to), or the right current password. */
+  private async assertRecentlyAuthenticated(actor: User, sessionId: string | undefined, password: string | undefined): Promise<void> {
+    if (password !== undefined) {
+      const current = await this.users.findByIdWithHash(actor.id);
+      if (await this.passwords.verify(current?.passwordHash, password)) return;
+      throw new AppError('REAUTHENTICATION_REQUIRED', 'password does not match');
+    }
+    if (sessionId && (await this.users.sessionIsRecent(actor.id, sessionId, this.auth.reauthWindowMs))) return;
+    throw new AppError('REAUTHENTICATION_REQUIRED', 'changing your own e-mail address needs a recent sign-in: sign in again, or give your current password as `password`');
   }
 
   updateUsername(actor: User, id: string, username: string, audit: Audit): Promise<UserDto> {

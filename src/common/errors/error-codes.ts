@@ -17,6 +17,7 @@ export const ERRORS = {
   TOKEN_INVALID: { status: HttpStatus.UNAUTHORIZED, message: 'invalid token' },
   TOKEN_EXPIRED: { status: HttpStatus.UNAUTHORIZED, message: 'token expired' },
   TOKEN_REVOKED: { status: HttpStatus.UNAUTHORIZED, message: 'token revoked' },
+  REAUTHENTICATION_REQUIRED: { status: HttpStatus.UNAUTHORIZED, message: 'sign in again, or give your current password, to do this' },
   INVALID_CREDENTIALS: { status: HttpStatus.UNAUTHORIZED, message: 'invalid identity or secret' },
   ACCOUNT_DISABLED: { status: HttpStatus.UNAUTHORIZED, message: 'account is disabled' },
   REFRESH_TOKEN_INVALID: { status: HttpStatus.UNAUTHORIZED, message: 'invalid or expired refresh token' },

@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsUrl, MaxLength } from 'class-validator';
+import { IsIn, IsOptional, IsString, IsUrl, MaxLength } from 'class-validator';
 import {
   IsMetadata,
   IsName,
@@ -38,6 +38,15 @@ export class UpdateEmailDto {
   /** @example ada@example.org */
   @IsNormalizedEmail()
   email: string;
+
+  /**
+   * The caller's current password: needed to change one's own address when the session's login is
+   * older than USERS_REAUTH_WINDOW (not needed by an admin changing another user's address).
+   */
+  @IsOptional()
+  @IsString()
+  @MaxLength(1024)
+  password?: string;
 }
 
 export class UpdateUsernameDto {
