@@ -89,6 +89,7 @@ export class UsersService {
 
   async list(query: ListUsersQueryDto): Promise<UsersPageDto> {
     if (query.metadata !== undefined) query.metadata = this.parseMetadataFilter(query.metadata);
+    query.tags ??= query.tag;
     if (query.tags !== undefined && parseTags(query.tags).tags.length === 0) {
       throw new AppError('VALIDATION_FAILED', 'tags must name at least one tag', [{ field: 'tags', problem: 'must name at least one tag' }]);
     }
