@@ -4,9 +4,9 @@
  * outage and arrive once each, in order per user, also with two relays at once.
  */
 import { randomUUID } from 'node:crypto';
-import { JSONCodec, NatsConnection, connect } from 'nats';
+import { JSONCodec, NatsConnection, connect, nanos } from 'nats';
 import { SmtpSink, linkIn } from './support/smtp-sink';
-import { MACHINE_NATS, NatsServer, StreamMessage, asyncApiValidators, deleteStream, isolatedStream, waitForStream } from './support/nats';
+import { MACHINE_NATS, NatsServer, StreamMessage, asyncApiValidators, deleteStream, isolatedStream, readStream, waitForStream } from './support/nats';
 import { TestApp, createTestDatabase, startTestApp } from './support/test-app';
 import { PASSWORD, bearer, createUser, login, loginAdmin, newUserBody } from './support/users';
 import { expectEventually } from './support/eventually';
@@ -56,7 +56,24 @@ describe('domain events on the machine NATS (JetStream)', () => {
     await waitForStream(nc, stream, (messages) => messages.length > 0);
     const info = await (await nc.jetstreamManager()).streams.info(stream);
     expect(info.config.subjects).toEqual([`${prefix}.>`]);
-    expect(info.config.duplicate_window).toBeGreaterThan(0);
+    // Ten minutes, as the README promises (NATS' own default is two).
+    expect(info.config.duplicate_window).toBe(nanos(10 * 60_000));
+  });
+
+  it('stores an event published again (a relay that died before marking it sent) once', async () => {
+    const user = await createUser(t);
+    await waitForStream(nc, stream, (all) => byUser(all, user.id).length >= 3);
+    const { rows } = await t.db.query<{ id: string }>(`SELECT id FROM outbox_events WHERE user_id = $1 AND operation = 'user.create'`, [user.id]);
+    const eventId = rows[0].id;
+    await t.db.query(`UPDATE outbox_events SET sent_at = NULL WHERE id = $1`, [eventId]);
+    // The relay publishes it again (a second acknowledged publish)…
+    await expectEventually(async () => {
+      const again = await t.db.query(`SELECT sent_at IS NOT NULL AS sent, attempts FROM outbox_events WHERE id = $1`, [eventId]);
+      expect(again.rows[0]).toEqual({ sent: true, attempts: 2 });
+    });
+    // …and JetStream, knowing its Nats-Msg-Id, kept the first copy only.
+    const messages = await readStream(nc, stream);
+    expect(messages.filter((m) => m.payload.event_id === eventId)).toHaveLength(1);
   });
 
   it('publishes every operation on a user exactly once, in order, with its documented payload and nothing secret', async () => {
