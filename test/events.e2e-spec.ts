@@ -5,6 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { JSONCodec, NatsConnection, connect, nanos } from 'nats';
+import { OutboxEvent } from '../src/events/entities/outbox-event.entity';
+import { EventsRelay } from '../src/events/events-relay.service';
 import { SmtpSink, linkIn } from './support/smtp-sink';
 import { MACHINE_NATS, NatsServer, StreamMessage, asyncApiValidators, deleteStream, isolatedStream, readStream, waitForStream } from './support/nats';
 import { TestApp, createTestDatabase, startTestApp } from './support/test-app';
@@ -275,10 +277,10 @@ describe('two relays at once', () => {
   const { stream, env } = isolatedStream();
   const server = new NatsServer();
 
+  beforeAll(() => server.start());
   afterAll(() => server.destroy());
 
   it('lose nothing and keep each user’s order', async () => {
-    await server.start();
     const database = await createTestDatabase();
     const replicas = [await startTestApp({ database: database.name, env: env(server.url) }), await startTestApp({ database: database.name, env: env(server.url) })];
     try {
@@ -299,7 +301,55 @@ describe('two relays at once', () => {
       for (const replica of replicas.reverse()) await replica.close();
       await database.drop();
     }
-  });
+  }, 120_000);
+
+  it('keep each user’s order while one relay is held between claiming a batch and publishing it', async () => {
+    const database = await createTestDatabase();
+    const replicas = [await startTestApp({ database: database.name, env: env(server.url) }), await startTestApp({ database: database.name, env: env(server.url) })];
+    const nc = await connect({ servers: server.url });
+    let release = () => {};
+    try {
+      const users = await Promise.all(Array.from({ length: 4 }, (_, i) => createUser(replicas[i % 2])));
+      await expectEventually(async () => {
+        const { rows } = await replicas[0].db.query(`SELECT count(*)::int AS n FROM outbox_events WHERE sent_at IS NULL`);
+        expect(rows[0].n).toBe(0);
+      });
+      // From now on, the first relay to claim events stays there (its rows locked) until released.
+      const released = new Promise<void>((resolve) => (release = resolve));
+      const claims = [0, 0];
+      let held: { by: number; events: readonly OutboxEvent[] } | undefined;
+      replicas.forEach((replica, i) => {
+        replica.app.get(EventsRelay).afterClaimForTests = async (batch) => {
+          claims[i]++;
+          if (held || batch.length === 0) return;
+          held = { by: i, events: batch };
+          await released;
+        };
+      });
+      // Many events of few users, while the other relay keeps claiming.
+      for (let round = 0; round < 10; round++) {
+        await Promise.all(users.map((user, i) => replicas[(i + round) % 2].http.patch(`/users/${user.id}/tags`).set(bearer(user.accessToken)).send({ tags: [`r${round}`] }).expect(200)));
+      }
+      await expectEventually(() => expect(held).toBeDefined());
+      // Two more claims by the other relay: the second began after every change above had committed.
+      const other = 1 - held!.by;
+      const seen = claims[other];
+      await expectEventually(() => expect(claims[other]).toBeGreaterThanOrEqual(seen + 2));
+      release();
+
+      const messages = await waitForStream(nc, stream, (all) => users.every((u) => byUser(all, u.id).length >= 13));
+      const { rows } = await replicas[0].db.query<{ user_id: string; id: string }>(`SELECT user_id, id FROM outbox_events ORDER BY seq`);
+      for (const user of users) {
+        const recorded = rows.filter((row) => row.user_id === user.id).map((row) => row.id);
+        expect(byUser(messages, user.id).map((m) => m.payload.event_id)).toEqual(recorded);
+      }
+    } finally {
+      release();
+      await nc.close();
+      for (const replica of replicas.reverse()) await replica.close();
+      await database.drop();
+    }
+  }, 120_000);
 });
 
 describe('without NATS (USERS_ES_URL empty)', () => {
