@@ -64,14 +64,28 @@ export function toBoolean({ value }: { value: unknown }): unknown {
   return value;
 }
 
-export function IsDuration(options?: ValidationOptions) {
+/**
+ * A Go-style duration. Zero is refused, with a message saying so, unless the setting declares what a
+ * zero turns off (`zeroMeans`, e.g. "no throttle"): a zero token lifetime or job interval makes no sense.
+ */
+export function IsDuration({ zeroMeans }: { zeroMeans?: string } = {}) {
   return (object: object, propertyName: string) =>
     registerDecorator({
       name: 'isDuration',
       target: object.constructor,
       propertyName,
-      options: { message: (a: ValidationArguments) => `${a.property} must be a duration such as 500ms, 30s, 15m or 24h (got "${a.value}")`, ...options },
-      validator: { validate: (value: unknown) => typeof value === 'string' && parseDuration(value) !== undefined },
+      options: {
+        message: (a: ValidationArguments) =>
+          typeof a.value === 'string' && parseDuration(a.value) === 0
+            ? `${a.property} must be more than zero (got "${a.value}")`
+            : `${a.property} must be a duration such as 500ms, 30s, 15m or 24h (got "${a.value}")`,
+      },
+      validator: {
+        validate: (value: unknown) => {
+          const ms = typeof value === 'string' ? parseDuration(value) : undefined;
+          return ms !== undefined && (ms > 0 || zeroMeans !== undefined);
+        },
+      },
     });
 }
 
