@@ -36,6 +36,17 @@ function cookiesOf(response: Response): Record<string, Cookie> {
   );
 }
 
+/** The GitHub provider at `github` (a double on loopback), and where the UI gets the outcome. */
+const githubEnv = (github: GithubDouble) => ({
+  GITHUB_URL: github.url,
+  GITHUB_API_URL: github.url,
+  GITHUB_CLIENT_ID: GITHUB_CLIENT.id,
+  GITHUB_CLIENT_SECRET: GITHUB_CLIENT.secret,
+  GITHUB_REDIRECT_URL: CALLBACK('github'),
+  OAUTH_UI_REDIRECT_URL: `${UI}/signed-in`,
+  OAUTH_UI_ERROR_URL: `${UI}/error`,
+});
+
 const errorOf = (response: Response) => new URL(response.headers.location).searchParams.get('error');
 
 describe('OAuth sign-in', () => {
@@ -57,13 +68,7 @@ describe('OAuth sign-in', () => {
         GOOGLE_CLIENT_ID: GOOGLE_CLIENT.client_id,
         GOOGLE_CLIENT_SECRET: GOOGLE_CLIENT.client_secret,
         GOOGLE_REDIRECT_URL: CALLBACK('google'),
-        GITHUB_URL: github.url,
-        GITHUB_API_URL: github.url,
-        GITHUB_CLIENT_ID: GITHUB_CLIENT.id,
-        GITHUB_CLIENT_SECRET: GITHUB_CLIENT.secret,
-        GITHUB_REDIRECT_URL: CALLBACK('github'),
-        OAUTH_UI_REDIRECT_URL: `${UI}/signed-in`,
-        OAUTH_UI_ERROR_URL: `${UI}/error`,
+        ...githubEnv(github),
         OAUTH_ALLOWED_REDIRECT_ORIGINS: `${UI},https://app.example.com`,
       },
     });
@@ -438,13 +443,7 @@ describe('OAuth with self-registration off (USERS_ALLOW_SELF_REGISTER=false)', (
     t = await startTestApp({
       env: {
         USERS_ALLOW_SELF_REGISTER: 'false',
-        GITHUB_URL: github.url,
-        GITHUB_API_URL: github.url,
-        GITHUB_CLIENT_ID: GITHUB_CLIENT.id,
-        GITHUB_CLIENT_SECRET: GITHUB_CLIENT.secret,
-        GITHUB_REDIRECT_URL: CALLBACK('github'),
-        OAUTH_UI_REDIRECT_URL: `${UI}/signed-in`,
-        OAUTH_UI_ERROR_URL: `${UI}/error`,
+        ...githubEnv(github),
       },
     });
   });
