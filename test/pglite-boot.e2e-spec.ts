@@ -39,7 +39,7 @@ describe('PGlite (USERS_DB_DRIVER=pglite)', () => {
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
   it('boots on an empty data directory, serves the API, and keeps its data across a restart', async () => {
-    const first = await startBuiltApp({ ...ENV, USERS_DB_PGLITE_DIR: dataDir }, 120_000);
+    const first = await startBuiltApp({ ...ENV, USERS_DB_PGLITE_DIR: dataDir }, 240_000);
     try {
       const created = await fetch(`${first.url}/users`, json({ first_name: 'Grace', last_name: 'Hopper', email: 'grace@example.com', credentials: { username: 'grace', secret: 'cobol-forever' }, tags: ['navy', 'cobol'] }));
       expect(created.status).toBe(201);
@@ -56,7 +56,7 @@ describe('PGlite (USERS_DB_DRIVER=pglite)', () => {
       await first.stop();
     }
 
-    const second = await startBuiltApp({ ...ENV, USERS_DB_PGLITE_DIR: dataDir }, 120_000);
+    const second = await startBuiltApp({ ...ENV, USERS_DB_PGLITE_DIR: dataDir }, 240_000);
     try {
       const login = await fetch(`${second.url}/users/tokens/issue`, json({ identity: 'grace', secret: 'cobol-forever' }));
       expect(login.status).toBe(201);
@@ -79,5 +79,5 @@ describe('PGlite (USERS_DB_DRIVER=pglite)', () => {
     expect(byName).toContain('Bitmap Index Scan on users_first_name_trgm');
     expect(anyTag).toContain('Bitmap Index Scan on users_tags_gin');
     expect(allTags).toContain('Bitmap Index Scan on users_tags_gin');
-  }, 180_000);
+  }, 600_000);
 });
