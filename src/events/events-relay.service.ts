@@ -8,7 +8,7 @@ import { PollingWorker } from '../common/polling-worker';
 import { PgNotifications } from '../database/pg-notifications';
 import { OutboxEvent } from './entities/outbox-event.entity';
 import { OUTBOX_CHANNEL, eventPayload } from './events.service';
-import { NATS_CLIENT } from './nats-client';
+import { NATS_CLIENT, natsFailure } from './nats-client';
 
 const BATCH_SIZE = 256;
 /** The latency when no NOTIFY can wake the relay, and the pause after a failed run. */
@@ -37,6 +37,11 @@ export class EventsRelay implements OnApplicationBootstrap, OnModuleDestroy {
   /** Set while NATS cannot be reached, so that an outage is logged once, not every second. */
   private unreachableSince?: number;
   private lastAttemptAt = 0;
+  /**
+   * Test seam, never set in production: awaited between claiming a batch and publishing it, in the
+   * claiming transaction, so that a test can hold one relay there while another claims.
+   */
+  afterClaimForTests?: (batch: readonly OutboxEvent[]) => Promise<void>;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -79,7 +84,7 @@ export class EventsRelay implements OnApplicationBootstrap, OnModuleDestroy {
     try {
       connection = (await this.client.connect()) as NatsConnection;
     } catch (error) {
-      if (this.unreachableSince === undefined) this.logger.warn({ err: error }, 'NATS unreachable; events wait in the outbox until it answers');
+      if (this.unreachableSince === undefined) this.logger.warn({ err: error }, natsFailure(error, 'events wait in the outbox until NATS takes them'));
       this.unreachableSince ??= Date.now();
       return undefined;
     }
@@ -111,6 +116,7 @@ export class EventsRelay implements OnApplicationBootstrap, OnModuleDestroy {
     if (!jetstream) return false;
     return this.dataSource.transaction(async (manager) => {
       const batch = await this.claim(manager);
+      await this.afterClaimForTests?.(batch);
       const byUser = new Map<string, OutboxEvent[]>();
       for (const event of batch) byUser.set(event.userId, [...(byUser.get(event.userId) ?? []), event]);
       const sent: string[] = [];
