@@ -54,12 +54,12 @@ describe('HealthController readiness', () => {
 
 describe('request log lines', () => {
   const levels = (url: string, statusCode: number) => {
-    const log = { debug: jest.fn(), info: jest.fn(), error: jest.fn() };
+    const log = { debug: jest.fn(), info: jest.fn(), warn: jest.fn(), error: jest.fn() };
     logRequest({ url, log } as unknown as FastifyRequest, { statusCode, elapsedTime: 1 } as FastifyReply, () => undefined);
     return Object.entries(log).filter(([, fn]) => fn.mock.calls.length > 0).map(([level]) => level);
   };
 
-  it('probes at debug, also a 503 of readiness; other requests at info, 5xx at error', () => {
+  it('probes at debug, also a 503 of readiness; other requests at info, 503 at warn, other 5xx at error', () => {
     expect(levels('/health/ready', 200)).toEqual(['debug']);
     expect(levels('/health/ready', 503)).toEqual(['debug']);
     expect(levels('/health/live', 200)).toEqual(['debug']);
@@ -67,6 +67,7 @@ describe('request log lines', () => {
     expect(levels('/health/ready', 500)).toEqual(['error']);
     expect(levels('/users/profile', 200)).toEqual(['info']);
     expect(levels('/healthy-looking-user-path', 200)).toEqual(['info']);
-    expect(levels('/users', 503)).toEqual(['error']);
+    expect(levels('/users', 503)).toEqual(['warn']);
+    expect(levels('/users', 500)).toEqual(['error']);
   });
 });
