@@ -13,6 +13,7 @@ import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { OAuthModule } from './oauth/oauth.module';
 import { SchedulerModule } from './scheduler/scheduler.module';
+import { ShutdownModule } from './shutdown/shutdown.module';
 import { UsersModule } from './users/users.module';
 
 @Module({
@@ -28,6 +29,7 @@ import { UsersModule } from './users/users.module';
     HealthModule,
     SchedulerModule,
     OAuthModule,
+    ShutdownModule,
   ],
   providers: [
     { provide: APP_PIPE, useFactory: createValidationPipe },

@@ -64,14 +64,16 @@ export function toBoolean({ value }: { value: unknown }): unknown {
   return value;
 }
 
-export function IsDuration(options?: ValidationOptions) {
+/** A duration such as 500ms, 30s, 15m or 24h; zero (`0s`) only with `allowZero`. */
+export function IsDuration({ allowZero = false, ...options }: ValidationOptions & { allowZero?: boolean } = {}) {
+  const examples = allowZero ? '0s, 500ms, 30s, 15m or 24h' : '500ms, 30s, 15m or 24h';
   return (object: object, propertyName: string) =>
     registerDecorator({
       name: 'isDuration',
       target: object.constructor,
       propertyName,
-      options: { message: (a: ValidationArguments) => `${a.property} must be a duration such as 500ms, 30s, 15m or 24h (got "${a.value}")`, ...options },
-      validator: { validate: (value: unknown) => typeof value === 'string' && parseDuration(value) !== undefined },
+      options: { message: (a: ValidationArguments) => `${a.property} must be a duration such as ${examples} (got "${a.value}")`, ...options },
+      validator: { validate: (value: unknown) => typeof value === 'string' && parseDuration(value, allowZero) !== undefined },
     });
 }
 
@@ -162,5 +164,5 @@ export function IsReadableFile() {
 
 /** Milliseconds of a duration that validation has already accepted. */
 export function durationMs(value: string): number {
-  return parseDuration(value) as number;
+  return parseDuration(value, true) as number;
 }

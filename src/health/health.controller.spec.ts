@@ -4,6 +4,7 @@ import { FastifyReply, FastifyRequest } from 'fastify';
 import { logRequest } from '../common/logging/logger';
 import { AppConfig } from '../config/app.config';
 import { DependenciesHealth, DependencyReport } from './dependencies.health';
+import { GracefulShutdown } from '../shutdown/graceful-shutdown.service';
 import { HealthController } from './health.controller';
 
 const UP: HealthCheckResult = { status: 'ok', info: { database: { status: 'up' } }, error: {}, details: { database: { status: 'up' } } };
@@ -14,13 +15,15 @@ describe('HealthController readiness', () => {
   let databaseUp: boolean;
   let controller: HealthController;
   let lines: { level: string; message: string }[];
+  let shutdown: { draining: boolean };
 
   beforeEach(() => {
     databaseUp = true;
+    shutdown = { draining: false };
     lines = [];
     const health = { check: async () => (databaseUp ? UP : Promise.reject(new ServiceUnavailableException(DOWN))) } as unknown as HealthCheckService;
     const dependencies = { report: async () => REPORT } as unknown as DependenciesHealth;
-    controller = new HealthController(health, {} as TypeOrmHealthIndicator, dependencies, {} as AppConfig);
+    controller = new HealthController(health, {} as TypeOrmHealthIndicator, dependencies, shutdown as GracefulShutdown, {} as AppConfig);
     for (const level of ['log', 'warn', 'error'] as const) {
       jest.spyOn(Logger.prototype, level).mockImplementation((...args: unknown[]) => void lines.push({ level, message: String(args.find((a) => typeof a === 'string')) }));
     }
@@ -37,6 +40,15 @@ describe('HealthController readiness', () => {
     expect(await probe()).toEqual({ status: 200, body: { ...UP, details: { database: { status: 'up' }, ...REPORT } } });
     databaseUp = false;
     expect(await probe()).toEqual({ status: 503, body: { ...DOWN, details: { database: { status: 'down' }, ...REPORT } } });
+  });
+
+  it('is 503 from SIGTERM on, with a failing `shutdown` check beside the database', async () => {
+    shutdown.draining = true;
+    const shutdownCheck = { status: 'down', message: 'shutting down' };
+    expect(await probe()).toEqual({
+      status: 503,
+      body: { status: 'error', info: UP.info, error: { shutdown: shutdownCheck }, details: { database: { status: 'up' }, shutdown: shutdownCheck, ...REPORT } },
+    });
   });
 
   it('logs a change of readiness once (warn, then info), never an error line per failed probe', async () => {
