@@ -71,11 +71,12 @@ describe('request log lines', () => {
     return Object.entries(log).filter(([, fn]) => fn.mock.calls.length > 0).map(([level]) => level);
   };
 
-  it('probes at debug, also a 503 of readiness; other requests at info, 503 at warn, other 5xx at error', () => {
+  it('probes and scrapes at debug, also a 503 of readiness; other requests at info, 503 at warn, other 5xx at error', () => {
     expect(levels('/health/ready', 200)).toEqual(['debug']);
     expect(levels('/health/ready', 503)).toEqual(['debug']);
     expect(levels('/health/live', 200)).toEqual(['debug']);
     expect(levels('/health', 200)).toEqual(['debug']);
+    expect(levels('/metrics', 200)).toEqual(['debug']);
     expect(levels('/health/ready', 500)).toEqual(['error']);
     expect(levels('/users/profile', 200)).toEqual(['info']);
     expect(levels('/healthy-looking-user-path', 200)).toEqual(['info']);

@@ -55,8 +55,8 @@ function createRootLogger(): Logger {
   );
 }
 
-/** Probes (load balancers, Kubernetes) call these every few seconds: their requests are logged at debug level only. */
-const PROBE_PATH = /^\/health(\/(live|ready))?(\?|$)/;
+/** Probes (load balancers, Kubernetes) and Prometheus call these every few seconds: their requests are logged at debug level only. */
+const PROBE_PATH = /^\/(health(\/(live|ready))?|metrics)(\?|$)/;
 
 /**
  * One line per answered request (Fastify's onResponse hook); 5xx at error level, but a 503 (a
