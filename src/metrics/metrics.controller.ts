@@ -1,6 +1,6 @@
 import { Controller, Get, Header, Inject } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
-import { ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { ApiErrors } from '../common/decorators/api-errors.decorator';
 import { Public } from '../common/decorators/auth.decorators';
 import { AppError } from '../common/errors/app-error';
@@ -27,7 +27,6 @@ export class MetricsController {
    */
   @Get()
   @Header('Content-Type', PROMETHEUS_CONTENT_TYPE)
-  @ApiProduces(PROMETHEUS_CONTENT_TYPE)
   @ApiOkResponse({ description: 'Prometheus text exposition format', content: { [PROMETHEUS_CONTENT_TYPE]: { schema: { type: 'string' } } } })
   @ApiErrors('ROUTE_NOT_FOUND')
   render(): Promise<string> {
