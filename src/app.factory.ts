@@ -11,6 +11,7 @@ import { version } from '../package.json';
 import { AppModule } from './app.module';
 import { AppError } from './common/errors/app-error';
 import { ERRORS } from './common/errors/error-codes';
+import { httpErrorBody } from './common/filters/all-exceptions.filter';
 import { logRequest, nestBootLogger, requestId, rootLogger } from './common/logging/logger';
 import { appConfig } from './config/app.config';
 import { LoadedConfiguration, loadConfiguration } from './config/config-module.options';
@@ -142,7 +143,7 @@ function allowUiOrigins(fastify: FastifyInstance, origins: string[]) {
 /** Errors Fastify raises before routing (a malformed URL) get our body and headers too. */
 function answerFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   const message = error.code === 'FST_ERR_BAD_URL' ? 'malformed URL' : ERRORS.BAD_REQUEST.message;
-  void reply.code(400).headers(SECURITY_HEADERS).header('X-Request-Id', request.id).send({ statusCode: 400, code: 'BAD_REQUEST', message });
+  void reply.code(400).headers(SECURITY_HEADERS).header('X-Request-Id', request.id).send(httpErrorBody({ statusCode: 400, code: 'BAD_REQUEST', message }));
 }
 
 /**

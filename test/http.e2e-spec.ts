@@ -11,7 +11,7 @@ import { bearer, createUser, login, loginAdmin, newUserBody } from './support/us
  */
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const ERROR_KEYS = ['code', 'details', 'message', 'statusCode'];
+const ERROR_KEYS = ['code', 'details', 'error', 'message', 'statusCode'];
 /** A V8 stack frame (`    at fn (/path/file.js:12:34)`), or the traces of our files and dependencies. */
 const STACK_FRAME = /^\s*at\s+\S.*(:\d+:\d+\)?|\(native\)|\(<anonymous>\))\s*$/m;
 const CODE_LOCATION = /node_modules|\/(src|dist)\/\S+\.(ts|js)|\.(ts|js):\d+:\d+/;
@@ -35,7 +35,7 @@ function expectNoStackTrace(res: Response) {
   expect(text).not.toMatch(CODE_LOCATION);
 }
 
-/** Our error body `{statusCode, code, message, details?}` as JSON, and nothing else. */
+/** Our error body `{statusCode, code, message, error, details?}` as JSON, and nothing else. */
 function expectError(res: Response, status: number, code: string) {
   expect({ status: res.status, body: res.body }).toEqual({ status, body: expect.objectContaining({ statusCode: status, code }) });
   expect(res.headers['content-type']).toMatch(/^application\/json\b/);
@@ -46,6 +46,7 @@ function expectError(res: Response, status: number, code: string) {
     ...Object.keys(body).filter((key) => !ERROR_KEYS.includes(key)).map((key) => `unexpected key "${key}" in ${quoted}`),
     ...(Object.keys(ERRORS).includes(String(body.code)) ? [] : [`code ${JSON.stringify(body.code)} is not one of ours in ${quoted}`]),
     ...(typeof body.message === 'string' && /\S/.test(body.message) ? [] : [`no message in ${quoted}`]),
+    ...(typeof body.error === 'string' && /\S/.test(body.error) ? [] : [`no error line (what SuperMQ's SDKs show) in ${quoted}`]),
   ];
   expect(problems).toEqual([]);
   expectNoStackTrace(res);
@@ -366,7 +367,7 @@ describe('HTTP edge', () => {
         const res = await send(broken);
         expect(res.status).toBe(500);
         expect(res.headers['content-type']).toMatch(/^application\/json\b/);
-        expect(res.body).toEqual({ statusCode: 500, code: 'INTERNAL', message: expect.any(String) });
+        expect(res.body).toEqual({ statusCode: 500, code: 'INTERNAL', message: expect.any(String), error: expect.any(String) });
         expectNoStackTrace(res);
         for (const internal of [/users_gone/i, /relation/i, /select /i, /insert /i, /QueryFailed/i, /does not exist/i, /typeorm/i, /postgres/i]) {
           expect(res.text).not.toMatch(internal);

@@ -92,6 +92,13 @@ describe('OAuth sign-in', () => {
     return callback(back, state.value);
   }
 
+  /** A whole sign-in at the GitHub double as its current `account`, up to our answer. */
+  async function githubSignIn() {
+    const { location, state } = await authorize('github');
+    const back = await fetch(location, { redirect: 'manual' });
+    return callback(new URL(back.headers.get('location')!), state.value);
+  }
+
   const identityOf = async (userId: string) => (await t.db.query('SELECT provider, subject FROM user_identities WHERE user_id = $1 ORDER BY provider', [userId])).rows;
   const lastOauthLogin = async (userId: string) =>
     (await t.db.query(`SELECT data FROM outbox_events WHERE user_id = $1 AND operation = 'user.oauth_login' ORDER BY seq DESC LIMIT 1`, [userId])).rows[0]?.data;
@@ -172,8 +179,8 @@ describe('OAuth sign-in', () => {
     expect(await identityOf(id)).toEqual([{ provider: 'oidc', subject: account }]);
   });
 
-  it('links to an existing account by e-mail when the provider verified the address', async () => {
-    const user = await createUser(t, {}, { verified: false });
+  it('links to an existing verified account by e-mail when the provider verified the address; its password stays', async () => {
+    const user = await createUser(t);
     const account = newLogin('linker');
     await provider.setAccount(account, { email: user.email.toUpperCase(), email_verified: true, name: 'Someone Else' });
     const response = await signIn('oidc', account, `?redirect_to=${encodeURIComponent('https://app.example.com/welcome?tab=1')}`);
@@ -183,6 +190,63 @@ describe('OAuth sign-in', () => {
     expect(profile.body).toMatchObject({ id: user.id, first_name: 'Ada', verified_at: expect.any(String) });
     expect(await lastOauthLogin(user.id)).toEqual({ provider: 'oidc', outcome: 'linked' });
     await login(t, user.email, PASSWORD);
+    await t.http.post('/users/tokens/refresh').send({ refresh_token: user.refreshToken }).expect(201);
+  });
+
+  describe('an unverified account with the address is taken over by its provider-verified owner (#8 finding 1)', () => {
+    const unusedLinks = async (userId: string) => (await t.db.query(`SELECT purpose FROM link_tokens WHERE user_id = $1 AND used_at IS NULL ORDER BY purpose`, [userId])).rows;
+
+    it('the squatter who registered it with a password loses the password, every session and every pending link', async () => {
+      // The attacker registers the victim's address with a password of their own, logs in, asks for a reset link.
+      const squatter = await createUser(t, {}, { verified: false });
+      await t.http.post('/password/reset-request').send({ email: squatter.email }).expect(201);
+      await t.http.get('/users/profile').set(bearer(squatter.accessToken)).expect(200);
+      expect(await unusedLinks(squatter.id)).toEqual([{ purpose: 'recovery' }, { purpose: 'verification' }]);
+
+      // The owner of the address signs in with a provider that verified it.
+      const account = newLogin('owner');
+      await provider.setAccount(account, { email: squatter.email, email_verified: true, name: 'Real Owner' });
+      const response = await signIn('oidc', account);
+      expect(response.status).toBe(302);
+      const owner = cookiesOf(response);
+      const profile = await t.http.get('/users/profile').set('Cookie', `access_token=${owner.access_token.value}`).expect(200);
+      expect(profile.body).toMatchObject({ id: squatter.id, email: squatter.email, verified_at: expect.any(String) });
+
+      // Nothing the squatter had works any more.
+      expect((await t.http.post('/users/tokens/issue').send({ identity: squatter.email, secret: PASSWORD })).body.code).toBe('INVALID_CREDENTIALS');
+      expect((await t.http.post('/users/tokens/refresh').send({ refresh_token: squatter.refreshToken })).status).toBe(401);
+      const stale = await t.http.get('/users/profile').set(bearer(squatter.accessToken));
+      expect({ status: stale.status, code: stale.body.code }).toEqual({ status: 401, code: 'TOKEN_REVOKED' });
+      expect(await unusedLinks(squatter.id)).toEqual([]);
+      expect((await t.db.query('SELECT password_hash FROM users WHERE id = $1', [squatter.id])).rows).toEqual([{ password_hash: null }]);
+
+      // The owner's session works, refresh included; the takeover is an event of the documented shape.
+      await t.http.post('/users/tokens/refresh').send({ refresh_token: owner.refresh_token.value }).expect(201);
+      expect(await lastOauthLogin(squatter.id)).toEqual({ provider: 'oidc', outcome: 'taken_over' });
+      const { rows: [event] } = await t.db.query(
+        `SELECT id, operation, created_at, actor_id, request_id, user_id, data FROM outbox_events WHERE user_id = $1 AND operation = 'user.oauth_login'`,
+        [squatter.id],
+      );
+      const validate = asyncApiValidators().get('user.oauth_login')!;
+      expect(validate({ event_id: event.id, operation: event.operation, occurred_at: event.created_at.toISOString(), actor_id: event.actor_id, request_id: event.request_id, user_id: event.user_id, ...event.data })).toBe(true);
+    });
+
+    it('an identity the squatter attached through a provider that did not verify the address is unlinked', async () => {
+      const email = `${newLogin('victim')}@example.com`;
+      github.account = { id: 717171, login: 'squatter', name: null, emails: [{ email, primary: true, verified: false }] };
+      expect((await githubSignIn()).status).toBe(302);
+      const { rows: [squatted] } = await t.db.query('SELECT id, verified_at FROM users WHERE email = $1', [email]);
+      expect(squatted.verified_at).toBeNull();
+      expect(await identityOf(squatted.id)).toEqual([{ provider: 'github', subject: '717171' }]);
+
+      const account = newLogin('owner');
+      await provider.setAccount(account, { email, email_verified: true });
+      expect((await signIn('oidc', account)).status).toBe(302);
+      expect(await identityOf(squatted.id)).toEqual([{ provider: 'oidc', subject: account }]);
+      expect(await lastOauthLogin(squatted.id)).toEqual({ provider: 'oidc', outcome: 'taken_over' });
+      // The squatter's GitHub sign-in no longer reaches the account: it is the unverified address again.
+      expect(errorOf(await githubSignIn())).toBe('EMAIL_NOT_VERIFIED_BY_PROVIDER');
+    });
   });
 
   it('refuses to link an address the provider has not verified', async () => {
@@ -214,12 +278,6 @@ describe('OAuth sign-in', () => {
   });
 
   describe('GitHub', () => {
-    async function githubSignIn() {
-      const { location, state } = await authorize('github');
-      const back = await fetch(location, { redirect: 'manual' });
-      return callback(new URL(back.headers.get('location')!), state.value);
-    }
-
     it('takes the primary verified address from /user/emails', async () => {
       github.account = {
         id: 424242,

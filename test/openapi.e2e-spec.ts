@@ -301,9 +301,9 @@ describe('OpenAPI contract', () => {
     expect([...(schema.properties?.code?.enum ?? [])].sort()).toEqual(Object.keys(ERRORS).sort());
   });
 
-  it('describes the error body as {statusCode, code, message, details?}', () => {
+  it('describes the error body as {statusCode, code, message, error, details?}', () => {
     const schema = doc.components.schemas.ErrorResponseDto as { properties?: Record<string, unknown>; required?: string[] };
-    expect(Object.keys(schema.properties ?? {}).sort()).toEqual(['code', 'details', 'message', 'statusCode']);
-    expect([...(schema.required ?? [])].sort()).toEqual(['code', 'message', 'statusCode']);
+    expect(Object.keys(schema.properties ?? {}).sort()).toEqual(['code', 'details', 'error', 'message', 'statusCode']);
+    expect([...(schema.required ?? [])].sort()).toEqual(['code', 'error', 'message', 'statusCode']);
   });
 });

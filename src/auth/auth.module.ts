@@ -39,7 +39,7 @@ import { TokensService } from './tokens.service';
     }),
   ],
   controllers: [AuthController, PasswordController, AuthRpcController],
-  exports: [TokensService, AccessTokenVerifier],
+  exports: [TokensService, AccessTokenVerifier, RefreshTokensRepository],
   providers: [AuthService, AccessTokenVerifier, PasswordResetService, TokensService, RefreshTokensRepository, JwtStrategy, { provide: APP_GUARD, useClass: AuthGuard }],
 })
 export class AuthModule {}

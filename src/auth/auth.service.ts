@@ -73,12 +73,12 @@ export class AuthService {
   async logout(actor: User, audit: Audit): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
       await this.refreshTokens.revokeAll(actor.id, undefined, manager);
-      await this.users.update(actor.id, { tokensRevokedAt: () => 'now()' }, { manager });
+      await this.users.update(actor.id, { tokensRevokedAt: () => 'clock_timestamp()' }, { manager });
       await this.events.record(manager, { operation: 'user.logout', userId: actor.id, audit, data: {} });
     });
   }
 
-  /** Changes the caller's password and revokes every other session. */
+  /** Changes the caller's password and revokes every other session (hashed before the transaction: no lock is held while argon2 runs). */
   async changeSecret(actor: User, sessionId: string | undefined, dto: UpdateSecretDto, audit: Audit): Promise<UserDto> {
     const current = await this.users.findByIdWithHash(actor.id);
     if (!(await this.passwords.verify(current?.passwordHash, dto.old_secret))) throw new AppError('WRONG_SECRET');

@@ -5,6 +5,7 @@ import { Audit } from '../common/decorators/audit.decorator';
 import { MessageDto } from '../common/dto/message.dto';
 import { AppError } from '../common/errors/app-error';
 import { DomainEvent, EventsService } from '../events/events.service';
+import { LinkPurpose } from '../mail/entities/link-token.entity';
 import { LinkMailer } from '../mail/link-mailer.service';
 import { LinkTokensService } from '../mail/link-tokens.service';
 import { MailQueue } from '../mail/mail-queue.service';
@@ -19,6 +20,8 @@ import { RefreshTokensRepository } from './refresh-tokens.repository';
  */
 const RESET_REQUEST_MIN_MS = 150;
 const RESET_REQUESTED: MessageDto = { msg: 'Email with reset link is sent' };
+/** The links that set a password. */
+const RESET_PURPOSES: LinkPurpose[] = ['recovery', 'invite'];
 
 @Injectable()
 export class PasswordResetService {
@@ -63,21 +66,24 @@ export class PasswordResetService {
       throw new AppError('VALIDATION_FAILED', 'passwords do not match', [{ field: 'confirm_password', problem: 'must equal password' }]);
     }
     this.passwords.assertAcceptable(password, 'password');
+    // Hashed only for a link that can be spent (an anonymous caller cannot make the service hash at
+    // will), and before the transaction: no row stays locked while argon2 runs.
+    await this.linkTokens.check(this.dataSource.manager, token, RESET_PURPOSES);
+    const passwordHash = await this.passwords.hash(password);
     await this.dataSource.transaction(async (manager) => {
-      const link = await this.linkTokens.consume(manager, token, ['recovery', 'invite']);
+      const link = await this.linkTokens.consume(manager, token, RESET_PURPOSES);
       const before = await this.users.findForUpdate(manager, link.userId);
       if (!before || before.status !== 'enabled' || before.email !== link.email) {
         throw new AppError('LINK_TOKEN_INVALID', 'this link is for an address or account that no longer exists');
       }
-      // Hashed only for a valid link: an anonymous caller cannot make the service hash at will.
-      const passwordHash = await this.passwords.hash(password);
+      // The user row is locked (consume took it first), then the sessions are revoked: see RefreshTokensRepository.rotate.
+      await this.refreshTokens.revokeAll(before.id, undefined, manager);
       const user = (await this.users.update(
         before.id,
-        { passwordHash, verifiedAt: () => 'COALESCE(verified_at, now())', tokensRevokedAt: () => 'now()', updatedBy: before.id },
+        { passwordHash, verifiedAt: () => 'COALESCE(verified_at, now())', tokensRevokedAt: () => 'clock_timestamp()', updatedBy: before.id },
         { manager },
       )) as User;
-      await this.refreshTokens.revokeAll(user.id, undefined, manager);
-      await this.linkTokens.revoke(manager, user.id, ['recovery', 'invite']);
+      await this.linkTokens.revoke(manager, user.id, RESET_PURPOSES);
       const actor = { ...audit, actorId: audit.actorId ?? user.id };
       const events: DomainEvent[] = [{ operation: 'user.reset_secret', userId: user.id, audit: actor, data: { via: link.purpose } }];
       if (!before.verifiedAt) {

@@ -23,17 +23,29 @@ export interface SessionRow {
 /**
  * The refresh-token store. A token is alive while it is unused, unrevoked and unexpired, its user is
  * enabled, and it was issued after the user's last revocation (`users.tokens_revoked_at`).
+ *
+ * Lock order, everywhere: the user row first, then its tokens. Issuing and rotating take the user row
+ * FOR SHARE (sessions of one user go on side by side); every revocation takes it FOR UPDATE and only
+ * then revokes, so a revoking statement sees every token that a rotation committed before it.
  */
 @Injectable()
 export class RefreshTokensRepository {
   constructor(private readonly dataSource: DataSource) {}
 
-  async insertFamilyHead(manager: EntityManager, token: { id: string; userId: string; hash: Buffer; description: string; ttlMs: number }): Promise<void> {
-    await manager.query(
-      `INSERT INTO refresh_tokens (id, family_id, user_id, token_hash, description, expires_at)
-       VALUES ($1, $1, $2, $3, $4, now() + $5 * interval '1 millisecond')`,
+  /**
+   * Starts a session: its first refresh token. The user row is taken first (FOR SHARE, as rotate does),
+   * and the row is dated by the clock at that moment, so that it orders with `tokens_revoked_at`
+   * (set under the user row's FOR UPDATE) as the locks did. False when the user is not enabled (any more).
+   */
+  async insertFamilyHead(manager: EntityManager, token: { id: string; userId: string; hash: Buffer; description: string; ttlMs: number }): Promise<boolean> {
+    const inserted = await manager.query<unknown[]>(
+      `WITH owner AS (SELECT id FROM users WHERE id = $2 AND status = 'enabled' FOR SHARE)
+       INSERT INTO refresh_tokens (id, family_id, user_id, token_hash, description, created_at, expires_at)
+       SELECT $1, $1, id, $3, $4, clock_timestamp(), now() + $5 * interval '1 millisecond' FROM owner
+       RETURNING id`,
       [token.id, token.userId, token.hash, token.description, token.ttlMs],
     );
+    return inserted.length > 0;
   }
 
   /**
@@ -41,6 +53,12 @@ export class RefreshTokensRepository {
    * event, in one statement (the refresh is the hottest write): the `used_at IS NULL` condition is
    * the reuse check, so two replicas cannot both spend one token. The event is written as
    * EventsService.record writes one, under the same per-user lock.
+   *
+   * The `owner` CTE takes the user row FOR SHARE before the UPDATE touches the token row: a rotation
+   * either commits before a revocation (whose statement then sees the successor) or waits for it and
+   * finds its token revoked, so no successor outlives "log out everywhere"; and no rotation holds a
+   * token row while it waits for the user row (the deadlock with a password reset). The successor is
+   * dated by the clock under that lock, like `tokens_revoked_at` under the revocation's.
    */
   async rotate(
     spent: { id: string; hash: Buffer },
@@ -50,17 +68,21 @@ export class RefreshTokensRepository {
     const [row] = await queryPrepared<{ family_id: string; expires_at: Date; user_id: string; role: UserRole; verified: boolean }>(
       this.dataSource,
       'refresh_tokens_rotate',
-      `WITH spent AS (
+      `WITH owner AS (
+         SELECT id, role, status, verified_at, tokens_revoked_at FROM users
+         WHERE id = (SELECT user_id FROM refresh_tokens WHERE id = $1)
+         FOR SHARE
+       ), spent AS (
          UPDATE refresh_tokens rt SET used_at = now()
-         FROM users u
+         FROM owner u
          WHERE rt.id = $1 AND rt.token_hash = $2
            AND rt.used_at IS NULL AND rt.revoked_at IS NULL AND rt.expires_at > now()
            AND u.id = rt.user_id AND u.status = 'enabled'
            AND (u.tokens_revoked_at IS NULL OR rt.created_at > u.tokens_revoked_at)
          RETURNING rt.family_id, rt.user_id, rt.description, u.role, u.verified_at IS NOT NULL AS verified
        ), successor AS (
-         INSERT INTO refresh_tokens (id, family_id, user_id, token_hash, description, expires_at)
-         SELECT $3, family_id, user_id, $4, description, now() + $5 * interval '1 millisecond' FROM spent
+         INSERT INTO refresh_tokens (id, family_id, user_id, token_hash, description, created_at, expires_at)
+         SELECT $3, family_id, user_id, $4, description, clock_timestamp(), now() + $5 * interval '1 millisecond' FROM spent
          RETURNING family_id, expires_at
        ), event AS (
          INSERT INTO outbox_events (id, user_id, operation, actor_id, request_id, data)
@@ -74,28 +96,41 @@ export class RefreshTokensRepository {
     return row && { familyId: row.family_id, expiresAt: row.expires_at, userId: row.user_id, role: row.role, verified: row.verified };
   }
 
-  /** When this token was already spent, revokes its whole family; true if that happened. */
-  async revokeFamilyOfSpentToken(token: { id: string; hash: Buffer }): Promise<boolean> {
-    return this.updated(
-      `UPDATE refresh_tokens SET revoked_at = now()
-       WHERE revoked_at IS NULL AND family_id = (
-         SELECT family_id FROM refresh_tokens WHERE id = $1 AND token_hash = $2 AND used_at IS NOT NULL
-       )`,
-      [token.id, token.hash],
-    );
+  /**
+   * When this token was already spent, revokes its whole family (in the caller's transaction, with
+   * the user row locked first); the user and session when that happened.
+   */
+  async revokeFamilyOfSpentToken(manager: EntityManager, token: { id: string; hash: Buffer }): Promise<{ userId: string; familyId: string } | undefined> {
+    return this.revokeFamilyOfToken(manager, token, 'AND used_at IS NOT NULL');
   }
 
-  /** Revokes the whole session a refresh token belongs to; its user and session when there was one to revoke. */
-  async revokeFamilyOf(manager: EntityManager, token: { id: string; hash: Buffer }): Promise<{ userId: string; familyId: string } | undefined> {
-    const result = await manager.queryRunner!.query(
-      `UPDATE refresh_tokens SET revoked_at = now()
-       WHERE revoked_at IS NULL AND family_id = (SELECT family_id FROM refresh_tokens WHERE id = $1 AND token_hash = $2)
-       RETURNING user_id, family_id`,
+  /** Revokes the whole session a refresh token belongs to (user row locked first); its user and session when there was one to revoke. */
+  revokeFamilyOf(manager: EntityManager, token: { id: string; hash: Buffer }): Promise<{ userId: string; familyId: string } | undefined> {
+    return this.revokeFamilyOfToken(manager, token, '');
+  }
+
+  private async revokeFamilyOfToken(manager: EntityManager, token: { id: string; hash: Buffer }, condition: string): Promise<{ userId: string; familyId: string } | undefined> {
+    const [found] = await manager.query<{ user_id: string; family_id: string }[]>(
+      `SELECT user_id, family_id FROM refresh_tokens WHERE id = $1 AND token_hash = $2 ${condition}`,
       [token.id, token.hash],
-      true,
     );
-    const [row] = result.records as { user_id: string; family_id: string }[];
-    return row && { userId: row.user_id, familyId: row.family_id };
+    if (!found) return undefined;
+    await this.lockUser(manager, found.user_id);
+    const revoked = await this.updated(
+      `UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL`,
+      [found.family_id],
+      manager,
+    );
+    return revoked ? { userId: found.user_id, familyId: found.family_id } : undefined;
+  }
+
+  /**
+   * Locks the user row FOR UPDATE in the caller's transaction: the first step of every revocation
+   * (see rotate). The revoking statements that follow take their snapshot after the lock, so they
+   * see every successor that a rotation committed before it.
+   */
+  private async lockUser(manager: EntityManager, userId: string): Promise<void> {
+    await manager.query(`SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, [userId]);
   }
 
   /** The user's live sessions: one row per family, dated from the login that started it. */
@@ -112,8 +147,9 @@ export class RefreshTokensRepository {
     );
   }
 
-  /** Revokes one of the user's sessions; false when the user has no such live session. */
+  /** Revokes one of the user's sessions (user row locked first); false when the user has no such live session. */
   async revokeFamily(manager: EntityManager, userId: string, familyId: string): Promise<boolean> {
+    await this.lockUser(manager, userId);
     return this.updated(
       `UPDATE refresh_tokens SET revoked_at = now()
        WHERE user_id = $1 AND family_id = $2 AND revoked_at IS NULL AND used_at IS NULL AND expires_at > now()`,
@@ -122,23 +158,19 @@ export class RefreshTokensRepository {
     );
   }
 
-  /** Runs an UPDATE; true when it changed a row (TypeORM's plain query() hides the row count). */
-  private async updated(sql: string, parameters: unknown[], manager?: EntityManager): Promise<boolean> {
-    const runner = manager?.queryRunner ?? this.dataSource.createQueryRunner();
-    try {
-      const result = await runner.query(sql, parameters, true);
-      return (result.affected ?? 0) > 0;
-    } finally {
-      if (!manager) await runner.release();
-    }
-  }
-
-  /** Revokes every session of the user except `keepFamilyId` (when given). */
-  async revokeAll(userId: string, keepFamilyId?: string, manager: EntityManager = this.dataSource.manager): Promise<void> {
+  /** Revokes every session of the user except `keepFamilyId` (when given), with the user row locked first. */
+  async revokeAll(userId: string, keepFamilyId: string | undefined, manager: EntityManager): Promise<void> {
+    await this.lockUser(manager, userId);
     await manager.query(
       `UPDATE refresh_tokens SET revoked_at = now()
        WHERE user_id = $1 AND revoked_at IS NULL AND family_id IS DISTINCT FROM $2`,
       [userId, keepFamilyId ?? null],
     );
+  }
+
+  /** Runs an UPDATE in the caller's transaction; true when it changed a row (TypeORM's plain query() hides the row count). */
+  private async updated(sql: string, parameters: unknown[], manager: EntityManager): Promise<boolean> {
+    const result = await manager.queryRunner!.query(sql, parameters, true);
+    return (result.affected ?? 0) > 0;
   }
 }

@@ -36,13 +36,15 @@ export class TokensService {
   async issue(user: TokenSubject, description: string, audit: Audit, manager?: EntityManager): Promise<TokenPairDto> {
     if (!manager) return this.dataSource.transaction((own) => this.issue(user, description, audit, own));
     const refresh = newOpaqueToken();
-    await this.refreshTokens.insertFamilyHead(manager, {
+    const started = await this.refreshTokens.insertFamilyHead(manager, {
       id: refresh.id,
       userId: user.id,
       hash: refresh.hash,
       description,
       ttlMs: this.auth.refreshTokenTtlMs,
     });
+    // Disabled or deleted between the caller's check and now.
+    if (!started) throw new AppError('ACCOUNT_DISABLED');
     await this.events.record(manager, {
       operation: 'user.issue_token',
       userId: user.id,
@@ -60,7 +62,8 @@ export class TokensService {
     if (rotated) {
       return this.pair({ id: rotated.userId, role: rotated.role, verified: rotated.verified }, rotated.familyId, successor.token);
     }
-    if (await this.refreshTokens.revokeFamilyOfSpentToken(spent)) throw new AppError('REFRESH_TOKEN_REUSED');
+    const reused = await this.dataSource.transaction((manager) => this.refreshTokens.revokeFamilyOfSpentToken(manager, spent));
+    if (reused) throw new AppError('REFRESH_TOKEN_REUSED');
     throw new AppError('REFRESH_TOKEN_INVALID');
   }
 

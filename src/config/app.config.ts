@@ -30,7 +30,7 @@ class AppEnv {
   USERS_BUILD_TIME = '1970-01-01_00:00:00';
 
   /** After SIGTERM: how long the service keeps serving while readiness says 503 (load balancers drop it meanwhile). */
-  @IsDuration({ allowZero: true })
+  @IsDuration({ zeroMeans: 'no delay' })
   USERS_SHUTDOWN_DELAY = '5s';
 
   /** Then, with no new connections accepted: how long requests in flight may take before their connections are cut. */

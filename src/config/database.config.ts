@@ -50,7 +50,7 @@ class DatabaseEnv {
   @IsIntegerBetween(1, 1000)
   USERS_DB_CONNECT_ATTEMPTS = 10;
 
-  @IsDuration()
+  @IsDuration({ zeroMeans: 'the next attempt at once' })
   USERS_DB_CONNECT_RETRY_DELAY = '3s';
 }
 

@@ -12,6 +12,9 @@ describe('parseDuration', () => {
     ['2h45m10s500ms', 2 * 3_600_000 + 45 * 60_000 + 10_000 + 500],
     ['1.5h', 90 * 60_000],
     ['0h15m', 15 * 60_000],
+    ['0', 0],
+    ['0s', 0],
+    ['0ms', 0],
   ])('parses %s as %d ms', (value, ms) => {
     expect(parseDuration(value)).toBe(ms);
   });
@@ -22,8 +25,7 @@ describe('parseDuration', () => {
     ['m', 'no amount'],
     ['-1s', 'negative'],
     ['1d', 'unknown unit (days)'],
-    ['0s', 'zero'],
-    ['0ms', 'zero'],
+    ['00', 'a bare number other than 0'],
     ['1w', 'unknown unit (weeks)'],
     ['15M', 'upper-case unit'],
     [' 15m', 'leading space'],

@@ -44,8 +44,8 @@ class MailEnv extends PublicUrlEnv {
   @IsString()
   EMAIL_INVITE_SUBJECT = 'You are invited';
 
-  /** At most one mail of a kind to an address per interval (GoTrue's SMTP_MAX_FREQUENCY). */
-  @IsDuration()
+  /** At most one mail of a kind to an address per interval (GoTrue's SMTP_MAX_FREQUENCY); 0: no throttle. */
+  @IsDuration({ zeroMeans: 'no throttle' })
   EMAIL_MIN_INTERVAL = '60s';
 
   /** Wait before the first retry of a mail the SMTP server did not take; doubles up to 10 minutes. */

@@ -7,7 +7,7 @@ class SchedulerEnv {
   USERS_DELETE_INTERVAL = '24h';
 
   /** How long a user stays `deleted` (and can be enabled again) before being purged for good. */
-  @IsDuration()
+  @IsDuration({ zeroMeans: 'purged at the next run' })
   USERS_DELETE_AFTER = '720h';
 
   /** How often expired tokens and old sent events and mails are cleaned up. */
@@ -15,7 +15,7 @@ class SchedulerEnv {
   USERS_CLEANUP_INTERVAL = '1h';
 
   /** How long sent events and mails are kept (for inspection) before the cleanup removes them. */
-  @IsDuration()
+  @IsDuration({ zeroMeans: 'removed at the next cleanup' })
   USERS_OUTBOX_RETENTION = '24h';
 }
 

@@ -3,13 +3,14 @@ import { appConfig } from './app.config';
 import { authConfig } from './auth.config';
 import { databaseConfig } from './database.config';
 import { mailConfig } from './mail.config';
+import { schedulerConfig } from './scheduler.config';
 import { validateConfig } from './validate-config';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SECRET = 'unit-test-secret-key-that-is-long-enough-0123';
 
 type Factory = () => unknown;
-const NAMESPACES: Record<string, Factory> = { app: appConfig, database: databaseConfig, auth: authConfig, admin: adminConfig, mail: mailConfig };
+const NAMESPACES: Record<string, Factory> = { app: appConfig, database: databaseConfig, auth: authConfig, admin: adminConfig, mail: mailConfig, scheduler: schedulerConfig };
 
 /** The registerAs factories read process.env: each test sets exactly the environment it means. */
 const originalEnv = process.env;
@@ -222,6 +223,27 @@ describe('config namespaces: a bad value stops the boot naming the variable', ()
     const message = configError(appConfig);
     expect(message).toContain('USERS_HTTP_SERVER_CERT');
     expect(message).toContain('USERS_HTTP_SERVER_KEY');
+  });
+
+  it.each<[string, string, Record<string, string>]>([
+    ['auth', 'USERS_ACCESS_TOKEN_DURATION', { USERS_SECRET_KEY: SECRET, USERS_ACCESS_TOKEN_DURATION: '0' }],
+    ['auth', 'USERS_REFRESH_TOKEN_DURATION', { USERS_SECRET_KEY: SECRET, USERS_REFRESH_TOKEN_DURATION: '0s' }],
+    ['mail', 'EMAIL_RETRY_DELAY', { EMAIL_RETRY_DELAY: '0ms' }],
+    ['mail', 'USERS_VERIFICATION_TOKEN_DURATION', { USERS_VERIFICATION_TOKEN_DURATION: '0h' }],
+    ['mail', 'USERS_RESET_TOKEN_DURATION', { USERS_RESET_TOKEN_DURATION: '0s' }],
+    ['mail', 'USERS_INVITE_TOKEN_DURATION', { USERS_INVITE_TOKEN_DURATION: '0m' }],
+    ['scheduler', 'USERS_DELETE_INTERVAL', { USERS_DELETE_INTERVAL: '0s' }],
+    ['scheduler', 'USERS_CLEANUP_INTERVAL', { USERS_CLEANUP_INTERVAL: '0' }],
+  ])('%s: a zero %s makes no sense and is refused as such (%j)', (namespace, variable, env) => {
+    useEnv(env);
+    expect(configError(NAMESPACES[namespace])).toContain(`${variable} must be more than zero (got "${Object.values(env).at(-1)}")`);
+  });
+
+  it('a zero turns off what it means to: the mail throttle, the wait between connection attempts, the grace before purge, the outbox retention', () => {
+    useEnv({ EMAIL_MIN_INTERVAL: '0s', USERS_DB_CONNECT_RETRY_DELAY: '0', USERS_DELETE_AFTER: '0h', USERS_OUTBOX_RETENTION: '0ms' });
+    expect(mailConfig().minIntervalMs).toBe(0);
+    expect(databaseConfig().connectRetryDelayMs).toBe(0);
+    expect(schedulerConfig()).toEqual(expect.objectContaining({ deleteAfterMs: 0, outboxRetentionMs: 0 }));
   });
 
   it('names every bad variable of a namespace at once', () => {

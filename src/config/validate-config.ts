@@ -64,16 +64,28 @@ export function toBoolean({ value }: { value: unknown }): unknown {
   return value;
 }
 
-/** A duration such as 500ms, 30s, 15m or 24h; zero (`0s`) only with `allowZero`. */
-export function IsDuration({ allowZero = false, ...options }: ValidationOptions & { allowZero?: boolean } = {}) {
-  const examples = allowZero ? '0s, 500ms, 30s, 15m or 24h' : '500ms, 30s, 15m or 24h';
+/**
+ * A Go-style duration. Zero is refused, with a message saying so, unless the setting declares what a
+ * zero turns off (`zeroMeans`, e.g. "no throttle"): a zero token lifetime or job interval makes no sense.
+ */
+export function IsDuration({ zeroMeans }: { zeroMeans?: string } = {}) {
   return (object: object, propertyName: string) =>
     registerDecorator({
       name: 'isDuration',
       target: object.constructor,
       propertyName,
-      options: { message: (a: ValidationArguments) => `${a.property} must be a duration such as ${examples} (got "${a.value}")`, ...options },
-      validator: { validate: (value: unknown) => typeof value === 'string' && parseDuration(value, allowZero) !== undefined },
+      options: {
+        message: (a: ValidationArguments) =>
+          typeof a.value === 'string' && parseDuration(a.value) === 0
+            ? `${a.property} must be more than zero (got "${a.value}")`
+            : `${a.property} must be a duration such as 500ms, 30s, 15m or 24h (got "${a.value}")`,
+      },
+      validator: {
+        validate: (value: unknown) => {
+          const ms = typeof value === 'string' ? parseDuration(value) : undefined;
+          return ms !== undefined && (ms > 0 || zeroMeans !== undefined);
+        },
+      },
     });
 }
 
@@ -164,5 +176,5 @@ export function IsReadableFile() {
 
 /** Milliseconds of a duration that validation has already accepted. */
 export function durationMs(value: string): number {
-  return parseDuration(value, true) as number;
+  return parseDuration(value) as number;
 }

@@ -29,21 +29,27 @@ export class LinkTokensService {
    * The caller may go on to change the user, whose row it then already holds.
    */
   async consume(manager: EntityManager, presented: string, purposes: LinkPurpose[]): Promise<LinkToken> {
+    const found = await this.find(manager, presented, false);
+    await manager.query(`SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, [found.userId]);
+    const row = spendable(await this.find(manager, presented, true), purposes);
+    await manager.update(LinkToken, { id: row.id }, { usedAt: () => 'now()' });
+    return row;
+  }
+
+  /**
+   * Throws what consume would throw for this token now, locking nothing: a check before costly work
+   * that must not wait inside the transaction (hashing the new password), which consume repeats.
+   */
+  async check(manager: EntityManager, presented: string, purposes: LinkPurpose[]): Promise<void> {
+    spendable(await this.find(manager, presented, false), purposes);
+  }
+
+  private async find(manager: EntityManager, presented: string, lock: boolean): Promise<LinkToken> {
     const parsed = parseOpaqueToken(presented);
     if (!parsed) throw new AppError('LINK_TOKEN_INVALID');
-    const find = (lock: boolean) => {
-      const query = manager.getRepository(LinkToken).createQueryBuilder('t').where('t.id = :id AND t.tokenHash = :hash', parsed);
-      return (lock ? query.setLock('pessimistic_write') : query).getOne();
-    };
-    const found = await find(false);
-    if (!found) throw new AppError('LINK_TOKEN_INVALID');
-    await manager.query(`SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, [found.userId]);
-    const row = await find(true);
+    const query = manager.getRepository(LinkToken).createQueryBuilder('t').where('t.id = :id AND t.tokenHash = :hash', parsed);
+    const row = await (lock ? query.setLock('pessimistic_write') : query).getOne();
     if (!row) throw new AppError('LINK_TOKEN_INVALID');
-    if (!purposes.includes(row.purpose)) throw new AppError('LINK_TOKEN_WRONG_TYPE', `this is a ${row.purpose} token`);
-    if (row.usedAt) throw new AppError('LINK_TOKEN_USED');
-    if (row.expiresAt.getTime() <= Date.now()) throw new AppError('LINK_TOKEN_EXPIRED');
-    await manager.update(LinkToken, { id: row.id }, { usedAt: () => 'now()' });
     return row;
   }
 
@@ -51,4 +57,12 @@ export class LinkTokensService {
   async revoke(manager: EntityManager, userId: string, purposes: LinkPurpose[]): Promise<void> {
     await manager.query(`DELETE FROM link_tokens WHERE user_id = $1 AND purpose = ANY($2) AND used_at IS NULL`, [userId, purposes]);
   }
+}
+
+/** The token if it can be spent for one of `purposes`, else the precise reason why not. */
+function spendable(row: LinkToken, purposes: LinkPurpose[]): LinkToken {
+  if (!purposes.includes(row.purpose)) throw new AppError('LINK_TOKEN_WRONG_TYPE', `this is a ${row.purpose} token`);
+  if (row.usedAt) throw new AppError('LINK_TOKEN_USED');
+  if (row.expiresAt.getTime() <= Date.now()) throw new AppError('LINK_TOKEN_EXPIRED');
+  return row;
 }

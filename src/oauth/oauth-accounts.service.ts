@@ -7,14 +7,17 @@ import { USERNAME_PATTERN } from '../common/validation/validators';
 import { authConfig } from '../config/auth.config';
 import { DomainEvent, EventsService } from '../events/events.service';
 import { TokenPairDto } from '../auth/dto/token-pair.dto';
+import { RefreshTokensRepository } from '../auth/refresh-tokens.repository';
 import { TokensService } from '../auth/tokens.service';
+import { LinkTokensService } from '../mail/link-tokens.service';
 import { User } from '../users/entities/user.entity';
 import { UsersRepository } from '../users/users.repository';
 import { toUser } from '../users/users.mapper';
 import { UserIdentity } from './entities/user-identity.entity';
 import { OAuthFailure, OAuthProfile } from './oauth-profile';
 
-export type SignInOutcome = 'returning' | 'created' | 'linked';
+/** `taken_over`: linked to an account whose address was unverified, which the one who registered it lost. */
+export type SignInOutcome = 'returning' | 'created' | 'linked' | 'taken_over';
 
 /** A valid username from what the provider calls the person, e.g. "Ada.Lovelace@x" → "Ada_Lovelace". */
 export function usernameBase(profile: Pick<OAuthProfile, 'username' | 'email'>): string {
@@ -32,7 +35,13 @@ export function usernameBase(profile: Pick<OAuthProfile, 'username' | 'email'>):
  * Who an OAuth sign-in is: the user already linked to the provider's subject; else the user with
  * the same e-mail address, linked now, but only when the provider says the address is verified;
  * else a new user (verified when the provider verified the address), with auth_provider set and a
- * generated username. All in one transaction with the session's tokens and the events.
+ * generated username. The account's changes and their events are one transaction; the session is
+ * issued right after it commits.
+ *
+ * Linking to an account whose address was never verified is a takeover (#8 finding 1): whoever
+ * registered it may not own the address (a pre-registered `victim@example.com` with the attacker's
+ * password), so the provider-verified owner gets the account alone — no password, no session, no
+ * pending link, no other identity of the one who registered it survives.
  */
 @Injectable()
 export class OAuthAccountsService {
@@ -40,48 +49,73 @@ export class OAuthAccountsService {
     private readonly dataSource: DataSource,
     private readonly users: UsersRepository,
     private readonly tokens: TokensService,
+    private readonly refreshTokens: RefreshTokensRepository,
+    private readonly linkTokens: LinkTokensService,
     private readonly events: EventsService,
     @Inject(authConfig.KEY) private readonly auth: ConfigType<typeof authConfig>,
   ) {}
 
-  signIn(profile: OAuthProfile, audit: Audit): Promise<{ user: User; outcome: SignInOutcome; tokens: TokenPairDto }> {
-    return this.dataSource.transaction(async (manager) => {
-      const identities = manager.getRepository(UserIdentity);
-      const identity = await identities.findOne({ where: { provider: profile.provider, subject: profile.subject }, lock: { mode: 'pessimistic_write' } });
-      const events: DomainEvent[] = [];
-      let user: User | null;
-      let outcome: SignInOutcome;
-      if (identity) {
-        user = await this.users.findForUpdate(manager, identity.userId);
-        outcome = 'returning';
+  async signIn(profile: OAuthProfile, audit: Audit): Promise<{ user: User; outcome: SignInOutcome; tokens: TokenPairDto }> {
+    const { user, outcome } = await this.dataSource.transaction((manager) => this.resolve(manager, profile, audit));
+    // After the commit: a takeover refuses every token issued up to its transaction's instant
+    // (tokens_revoked_at), and the new session must be younger than that.
+    const tokens = await this.tokens.issue({ id: user.id, role: user.role, verified: user.verifiedAt !== null }, `oauth:${profile.provider}`, { ...audit, actorId: user.id });
+    return { user, outcome, tokens };
+  }
+
+  /** Finds, links, takes over or creates the user, with the events; in the caller's transaction. */
+  private async resolve(manager: EntityManager, profile: OAuthProfile, audit: Audit): Promise<{ user: User; outcome: SignInOutcome }> {
+    const identities = manager.getRepository(UserIdentity);
+    const identity = await identities.findOne({ where: { provider: profile.provider, subject: profile.subject }, lock: { mode: 'pessimistic_write' } });
+    const events: DomainEvent[] = [];
+    let user: User | null;
+    let outcome: SignInOutcome;
+    if (identity) {
+      user = await this.users.findForUpdate(manager, identity.userId);
+      outcome = 'returning';
+    } else {
+      if (!profile.email) throw new OAuthFailure('EMAIL_MISSING', `${profile.provider} gave no e-mail address`);
+      user = await this.users.findByEmail(profile.email, manager);
+      if (user) {
+        if (!profile.emailVerified) throw new OAuthFailure('EMAIL_NOT_VERIFIED_BY_PROVIDER', `${profile.provider} has not verified ${profile.email}`);
+        user = await this.users.findForUpdate(manager, user.id);
+        outcome = user?.verifiedAt ? 'linked' : 'taken_over';
       } else {
-        if (!profile.email) throw new OAuthFailure('EMAIL_MISSING', `${profile.provider} gave no e-mail address`);
-        user = await this.users.findByEmail(profile.email, manager);
-        if (user) {
-          if (!profile.emailVerified) throw new OAuthFailure('EMAIL_NOT_VERIFIED_BY_PROVIDER', `${profile.provider} has not verified ${profile.email}`);
-          outcome = 'linked';
-        } else {
-          if (!this.auth.allowSelfRegister) throw new OAuthFailure('SELF_REGISTER_DISABLED');
-          user = await this.create(manager, profile);
-          events.push({ operation: 'user.create', userId: user.id, audit, data: { ...toUser(user) } });
-          outcome = 'created';
-        }
+        if (!this.auth.allowSelfRegister) throw new OAuthFailure('SELF_REGISTER_DISABLED');
+        user = await this.create(manager, profile);
+        events.push({ operation: 'user.create', userId: user.id, audit, data: { ...toUser(user) } });
+        outcome = 'created';
       }
-      if (!user || user.status !== 'enabled') throw new OAuthFailure('ACCOUNT_DISABLED');
+    }
+    if (!user || user.status !== 'enabled') throw new OAuthFailure('ACCOUNT_DISABLED');
+    if (outcome === 'taken_over') {
+      user = await this.takeOver(manager, user);
+    } else if (profile.emailVerified && profile.email === user.email && !user.verifiedAt) {
       // The provider vouches for the address it verified: so does the account, from now on.
-      if (profile.emailVerified && profile.email === user.email && !user.verifiedAt) {
-        user = (await this.users.markVerified(manager, user.id, user.email)) as User;
-      }
-      await identities.upsert(
-        { provider: profile.provider, subject: profile.subject, userId: user.id, email: profile.email ?? null, lastLoginAt: () => 'now()' },
-        ['provider', 'subject'],
-      );
-      const actor = { ...audit, actorId: user.id };
-      events.push({ operation: 'user.oauth_login', userId: user.id, audit: actor, data: { provider: profile.provider, outcome } });
-      await this.events.record(manager, ...events);
-      const tokens = await this.tokens.issue({ id: user.id, role: user.role, verified: user.verifiedAt !== null }, `oauth:${profile.provider}`, actor, manager);
-      return { user, outcome, tokens };
-    });
+      user = (await this.users.markVerified(manager, user.id, user.email)) as User;
+    }
+    await identities.upsert(
+      { provider: profile.provider, subject: profile.subject, userId: user.id, email: profile.email ?? null, lastLoginAt: () => 'now()' },
+      ['provider', 'subject'],
+    );
+    events.push({ operation: 'user.oauth_login', userId: user.id, audit: { ...audit, actorId: user.id }, data: { provider: profile.provider, outcome } });
+    await this.events.record(manager, ...events);
+    return { user, outcome };
+  }
+
+  /**
+   * Hands an unverified account (row-locked by the caller) to the provider-verified owner of its
+   * address: the password is dropped, every refresh token revoked and every access token issued so
+   * far refused (tokens_revoked_at), the pending verification, reset and invitation links deleted,
+   * the identities linked before (which only the one who registered can have added) unlinked, and
+   * the address marked verified.
+   */
+  private async takeOver(manager: EntityManager, user: User): Promise<User> {
+    await this.refreshTokens.revokeAll(user.id, undefined, manager);
+    await this.linkTokens.revoke(manager, user.id, ['verification', 'recovery', 'invite']);
+    await manager.delete(UserIdentity, { userId: user.id });
+    const changes = { passwordHash: null, verifiedAt: () => 'now()', tokensRevokedAt: () => 'now()', updatedBy: user.id };
+    return (await this.users.update(user.id, changes, { manager })) as User;
   }
 
   private async create(manager: EntityManager, profile: OAuthProfile): Promise<User> {

@@ -6,6 +6,7 @@ import { SealedBox } from '../common/utils/sealed-box';
 import { authConfig } from '../config/auth.config';
 import { oauthConfig } from '../config/oauth.config';
 import { EventsModule } from '../events/events.module';
+import { MailModule } from '../mail/mail.module';
 import { UsersModule } from '../users/users.module';
 import { OAuthAccountsService } from './oauth-accounts.service';
 import { OAuthController } from './oauth.controller';
@@ -14,7 +15,7 @@ import { CookieStateStore } from './state-store';
 import { OAUTH_ENABLED_PROVIDERS, createStrategies } from './strategies';
 
 @Module({
-  imports: [UsersModule, AuthModule, EventsModule],
+  imports: [UsersModule, AuthModule, EventsModule, MailModule],
   controllers: [OAuthController],
   providers: [
     OAuthService,

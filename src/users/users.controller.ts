@@ -17,6 +17,7 @@ import {
   UpdateUserDto,
   UpdateUsernameDto,
 } from './dto/update-user.dto';
+import { UserObjectBody } from './dto/user-object.dto';
 import { PublicUserDto, PublicUsersPageDto, UserDto, UsersPageDto } from './dto/user-response.dto';
 import { User } from './entities/user.entity';
 import { EmailVerificationService } from './email-verification.service';
@@ -42,7 +43,7 @@ export class UsersController {
   @Post()
   @OptionalAuth()
   @ApiErrors(...BODY_ERRORS, ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', 'EMAIL_TAKEN', 'USERNAME_TAKEN')
-  async create(@Body() dto: CreateUserDto, @CurrentUser() actor: User | undefined, @RequestAudit() audit: Audit, @Res({ passthrough: true }) reply: FastifyReply): Promise<UserDto> {
+  async create(@UserObjectBody() dto: CreateUserDto, @CurrentUser() actor: User | undefined, @RequestAudit() audit: Audit, @Res({ passthrough: true }) reply: FastifyReply): Promise<UserDto> {
     const user = await this.users.register(dto, actor, audit);
     reply.header('Location', `/users/${user.id}`);
     return user;
@@ -115,7 +116,7 @@ export class UsersController {
   /** Update names, metadata and user type (self or admin) */
   @Patch(':id')
   @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', 'USER_NOT_FOUND')
-  update(@IdParam() id: string, @Body() dto: UpdateUserDto, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<UserDto> {
+  update(@IdParam() id: string, @UserObjectBody() dto: UpdateUserDto, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<UserDto> {
     return this.users.update(actor, id, dto, audit);
   }
 
@@ -123,28 +124,28 @@ export class UsersController {
   @Patch(':id/email')
   @AllowUnverified()
   @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'FORBIDDEN', 'USER_NOT_FOUND', 'EMAIL_TAKEN')
-  updateEmail(@IdParam() id: string, @Body() dto: UpdateEmailDto, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<UserDto> {
+  updateEmail(@IdParam() id: string, @UserObjectBody() dto: UpdateEmailDto, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<UserDto> {
     return this.users.updateEmail(actor, id, dto.email, audit);
   }
 
   /** Change the username (self or admin) */
   @Patch(':id/username')
   @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', 'USER_NOT_FOUND', 'USERNAME_TAKEN')
-  updateUsername(@IdParam() id: string, @Body() dto: UpdateUsernameDto, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<UserDto> {
+  updateUsername(@IdParam() id: string, @UserObjectBody() dto: UpdateUsernameDto, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<UserDto> {
     return this.users.updateUsername(actor, id, dto.username, audit);
   }
 
   /** Change the profile picture URL (self or admin) */
   @Patch(':id/picture')
   @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', 'USER_NOT_FOUND')
-  updatePicture(@IdParam() id: string, @Body() dto: UpdatePictureDto, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<UserDto> {
+  updatePicture(@IdParam() id: string, @UserObjectBody() dto: UpdatePictureDto, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<UserDto> {
     return this.users.updatePicture(actor, id, dto.profile_picture, audit);
   }
 
   /** Replace the tags (self or admin) */
   @Patch(':id/tags')
   @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', 'USER_NOT_FOUND')
-  updateTags(@IdParam() id: string, @Body() dto: UpdateTagsDto, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<UserDto> {
+  updateTags(@IdParam() id: string, @UserObjectBody() dto: UpdateTagsDto, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<UserDto> {
     return this.users.updateTags(actor, id, dto.tags, audit);
   }
 
@@ -152,7 +153,7 @@ export class UsersController {
   @Patch(':id/role')
   @Roles('admin')
   @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'FORBIDDEN', 'USER_NOT_FOUND', 'LAST_ADMIN')
-  updateRole(@IdParam() id: string, @Body() dto: UpdateRoleDto, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<UserDto> {
+  updateRole(@IdParam() id: string, @UserObjectBody() dto: UpdateRoleDto, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<UserDto> {
     return this.users.updateRole(actor, id, dto.role, audit);
   }
 

@@ -89,6 +89,7 @@ export class UsersService {
 
   async list(query: ListUsersQueryDto): Promise<UsersPageDto> {
     if (query.metadata !== undefined) query.metadata = this.parseMetadataFilter(query.metadata);
+    query.tags ??= query.tag;
     if (query.tags !== undefined && parseTags(query.tags).tags.length === 0) {
       throw new AppError('VALIDATION_FAILED', 'tags must name at least one tag', [{ field: 'tags', problem: 'must name at least one tag' }]);
     }
@@ -172,7 +173,8 @@ export class UsersService {
           status,
           updatedBy: actor.id,
           deletedAt: status === 'deleted' ? () => 'now()' : null,
-          ...(revoke ? { tokensRevokedAt: () => 'now()' } : {}),
+          // The clock under the row lock, as refresh tokens are dated (RefreshTokensRepository).
+          ...(revoke ? { tokensRevokedAt: () => 'clock_timestamp()' } : {}),
         },
         { manager },
       );

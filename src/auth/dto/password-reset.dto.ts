@@ -1,3 +1,4 @@
+import { ApiProperty } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 import { IsNormalizedEmail } from '../../common/validation/validators';
 
@@ -5,6 +6,16 @@ export class PasswordResetRequestDto {
   /** @example ada@example.com */
   @IsNormalizedEmail()
   email: string;
+
+  /**
+   * Sent by SuperMQ's SDKs, and ignored: the link is built only from PASSWORD_RESET_URL_PREFIX, never from
+   * this field, `Host` or `Referer`, so a request cannot make the mail point at another site.
+   */
+  @ApiProperty({ deprecated: true, required: false })
+  @IsOptional()
+  @IsString()
+  @MaxLength(2048)
+  host?: string;
 }
 
 export class PasswordResetDto {

@@ -18,6 +18,9 @@ export class ErrorResponseDto {
   /** @example email already registered */
   message: string;
 
+  /** The same in one line, as SuperMQ's SDKs decode it: the field problems of a validation error, else `message`. @example email already registered */
+  error: string;
+
   /** Only for validation errors. */
   details?: ErrorDetailDto[];
 }

@@ -27,6 +27,15 @@ export interface ErrorBody {
 }
 
 /**
+ * On HTTP the body also carries `error`, the one line that SuperMQ's SDKs decode (`{error, message}`)
+ * and show: the field problems of a validation error, else the message.
+ */
+export function httpErrorBody(body: ErrorBody): ErrorBody & { error: string } {
+  const error = body.details?.map(({ field, problem }) => `${field}: ${problem}`).join('; ') || body.message;
+  return { ...body, error };
+}
+
+/**
  * Turns every exception into our JSON error body (APP_FILTER), on HTTP and on the NATS API. Unknown
  * errors become a 500 that names the request id and nothing else; the error itself goes to the log.
  * A database outage is an expected condition, not a fault: 503 SERVICE_UNAVAILABLE with Retry-After,
@@ -52,7 +61,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const body = this.toBody(exception, requestId);
     const response = http.getResponse<FastifyReply>();
     if (exception instanceof AppError && exception.retryAfterSeconds) response.header('Retry-After', String(exception.retryAfterSeconds));
-    this.adapterHost.httpAdapter.reply(response, body, body.statusCode);
+    this.adapterHost.httpAdapter.reply(response, httpErrorBody(body), body.statusCode);
   }
 
   private unavailableAsAppError(exception: unknown, requestId: string): unknown {

@@ -1,4 +1,4 @@
-import { ArgumentMetadata, ValidationError, ValidationPipe } from '@nestjs/common';
+import { ArgumentMetadata, ValidationError, ValidationPipe, ValidationPipeOptions } from '@nestjs/common';
 import { AppError, ErrorDetail } from '../errors/app-error';
 
 /** Flattens class-validator's tree into `{field: 'credentials.username', problem}` details. */
@@ -14,7 +14,7 @@ function details(errors: ValidationError[], parent = ''): ErrorDetail[] {
  * The global pipe (APP_PIPE): unknown fields are refused, so no body can set what it should not, and a
  * query parameter given twice (`?limit=1&limit=2`) is refused rather than guessed at.
  */
-class AppValidationPipe extends ValidationPipe {
+export class AppValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata) {
     if (metadata.type === 'query' && value && typeof value === 'object') {
       const repeated = Object.entries(value).filter(([, v]) => Array.isArray(v));
@@ -26,12 +26,14 @@ class AppValidationPipe extends ValidationPipe {
   }
 }
 
+export const VALIDATION_OPTIONS: ValidationPipeOptions = {
+  whitelist: true,
+  forbidNonWhitelisted: true,
+  transform: true,
+  validationError: { target: false, value: false },
+  exceptionFactory: (errors) => new AppError('VALIDATION_FAILED', undefined, details(errors)),
+};
+
 export function createValidationPipe(): ValidationPipe {
-  return new AppValidationPipe({
-    whitelist: true,
-    forbidNonWhitelisted: true,
-    transform: true,
-    validationError: { target: false, value: false },
-    exceptionFactory: (errors) => new AppError('VALIDATION_FAILED', undefined, details(errors)),
-  });
+  return new AppValidationPipe(VALIDATION_OPTIONS);
 }

@@ -26,6 +26,18 @@ class PageQueryDto {
   @Min(1)
   @Max(100)
   limit: number = 10;
+
+  /** Sent by SuperMQ's SDKs on every page request (`false` unless asked); ignored: users carry their metadata. */
+  @ApiProperty({ enum: ['true', 'false'], required: false, deprecated: true })
+  @IsOptional()
+  @IsIn(['true', 'false'])
+  with_metadata?: string;
+
+  /** Sent by SuperMQ's SDKs on every page request; ignored. */
+  @ApiProperty({ enum: ['true', 'false'], required: false, deprecated: true })
+  @IsOptional()
+  @IsIn(['true', 'false'])
+  with_attributes?: string;
 }
 
 export class ListUsersQueryDto extends PageQueryDto {
@@ -69,6 +81,12 @@ export class ListUsersQueryDto extends PageQueryDto {
   @IsString()
   @Length(1, 2200)
   tags?: string;
+
+  /** One tag, as SuperMQ's SDKs name the filter; `tags` wins when both are given. @example iot */
+  @IsOptional()
+  @IsString()
+  @Length(1, 64)
+  tag?: string;
 
   /** A JSON object the user's metadata must contain. @example {"team":"core"} */
   @IsOptional()
