@@ -73,16 +73,27 @@ describe('signing in from the example frontend in Chromium', () => {
 
     // The session is in HttpOnly cookies of the service: the page's script cannot read them.
     expect(await page.evaluate('document.cookie')).toBe('');
-    const cookies = await page.context().cookies(api);
-    expect(cookies.filter((c) => ['access_token', 'refresh_token'].includes(c.name)).map((c) => [c.name, c.httpOnly, c.sameSite])).toEqual([
-      ['access_token', true, 'Lax'],
-      ['refresh_token', true, 'Lax'],
+    // The refresh cookie goes only to the session endpoints (#8 finding 10), not with every request.
+    const session = `${api}/oauth/session/refresh`;
+    expect((await page.context().cookies(api)).map((c) => c.name)).not.toContain('refresh_token');
+    const cookies = await page.context().cookies(session);
+    const sessionCookies = cookies.filter((c) => ['access_token', 'refresh_token'].includes(c.name)).sort((a, b) => a.name.localeCompare(b.name));
+    expect(sessionCookies.map((c) => [c.name, c.httpOnly, c.sameSite, c.path])).toEqual([
+      ['access_token', true, 'Lax', '/'],
+      ['refresh_token', true, 'Lax', '/oauth/session'],
     ]);
+
+    // Once the access cookie is gone (expired), the page renews the session with the refresh cookie.
+    await page.context().clearCookies({ name: 'access_token' });
+    const renewed = page.waitForResponse((response) => response.url() === session && response.status() === 204);
+    await page.reload();
+    await renewed;
+    await profile.getByText(`${account}@idp.test`).waitFor();
 
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('link', { name: 'Sign in with Test IdP' }).waitFor();
     await page.screenshot({ path: join(OUTPUT, '3-signed-out.png') });
-    expect((await page.context().cookies(api)).filter((c) => c.name === 'refresh_token')).toEqual([]);
+    expect((await page.context().cookies(session)).filter((c) => c.name === 'refresh_token')).toEqual([]);
     await page.close();
   });
 });

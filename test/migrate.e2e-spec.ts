@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { Client } from 'pg';
 import { expectEventually } from './support/eventually';
 import { PG, databaseEnv, dropDatabase, withAdminClient } from './support/postgres';
+import { MIGRATIONS as ALL_MIGRATIONS } from '../migrations';
 import { runBuiltApp } from './support/built-app';
 
 /**
@@ -15,7 +16,9 @@ import { runBuiltApp } from './support/built-app';
  */
 const REPO = resolve(__dirname, '..');
 const MIGRATION_LOCK_ID = 7_243_001;
-const MIGRATIONS = ['CreateUsers1732500000000', 'CreateOutboxEvents1732600000000', 'CreateMail1732700000000', 'CreateUserIdentities1732800000000'];
+/** Every migration's name, in order, as migrations/index.ts lists them. */
+const MIGRATIONS = ALL_MIGRATIONS.map((migration) => new migration().name);
+const NEWEST = MIGRATIONS[MIGRATIONS.length - 1];
 
 function imageLikeTree(): string {
   const tree = mkdtempSync(join(tmpdir(), 'users-image-'));
@@ -78,17 +81,17 @@ describe('node dist/src/migrate.js from an image-like tree', () => {
   it('status, run, revert and run again, naming the target first', async () => {
     const target = `target: postgres://${PG.user}@${PG.host}:${PG.port}/${database} (production; USERS_DB_DRIVER=postgres from the environment, USERS_DB_HOST=${PG.host} from the environment)`;
     const before = await migrate('status');
-    expect(before).toEqual({ code: 0, stderr: '', stdout: [target, ...MIGRATIONS.map((name) => `pending  ${name}`), '4 pending of 4', ''].join('\n') });
+    expect(before).toEqual({ code: 0, stderr: '', stdout: [target, ...MIGRATIONS.map((name) => `pending  ${name}`), `${MIGRATIONS.length} pending of ${MIGRATIONS.length}`, ''].join('\n') });
 
     const run = await migrate('run');
-    expect(run).toEqual({ code: 0, stderr: '', stdout: [target, ...MIGRATIONS.map((name) => `ran      ${name}`), 'migrated: 4 migration(s)', ''].join('\n') });
+    expect(run).toEqual({ code: 0, stderr: '', stdout: [target, ...MIGRATIONS.map((name) => `ran      ${name}`), `migrated: ${MIGRATIONS.length} migration(s)`, ''].join('\n') });
     expect((await migrate('run')).stdout).toContain('nothing to migrate: the schema is up to date');
-    expect((await migrate('status')).stdout).toContain('0 pending of 4');
+    expect((await migrate('status')).stdout).toContain(`0 pending of ${MIGRATIONS.length}`);
 
     const revert = await migrate('revert');
-    expect(revert).toMatchObject({ code: 0, stdout: expect.stringContaining('reverted CreateUserIdentities1732800000000') });
-    expect((await migrate('status')).stdout).toContain('pending  CreateUserIdentities1732800000000');
-    expect((await migrate('run')).stdout).toContain('ran      CreateUserIdentities1732800000000');
+    expect(revert).toMatchObject({ code: 0, stdout: expect.stringContaining(`reverted ${NEWEST}`) });
+    expect((await migrate('status')).stdout).toContain(`pending  ${NEWEST}`);
+    expect((await migrate('run')).stdout).toContain(`ran      ${NEWEST}`);
   }, 120_000);
 
   it('waits for the advisory lock the service takes at boot', async () => {

@@ -145,7 +145,8 @@ describe('OAuth sign-in', () => {
     expect(response.headers.location).toBe(`${UI}/signed-in`);
     const cookies = cookiesOf(response);
     expect(cookies.access_token.attributes).toMatchObject({ path: '/', httponly: true, samesite: 'Lax', 'max-age': '900' });
-    expect(cookies.refresh_token.attributes).toMatchObject({ path: '/', httponly: true, samesite: 'Lax', 'max-age': String(24 * 3600) });
+    // The refresh cookie goes only to the session endpoints that read it (#8 finding 10).
+    expect(cookies.refresh_token.attributes).toMatchObject({ path: '/oauth/session', httponly: true, samesite: 'Lax', 'max-age': String(24 * 3600) });
     expect(cookies.oauth_state.value).toBe('');
 
     // The access cookie reads, with no Authorization header: GET only.
@@ -384,11 +385,12 @@ describe('OAuth sign-in', () => {
       const renewed = await t.http.post('/oauth/session/refresh').set('Cookie', cookie).set('Origin', UI).expect(204);
       const next = cookiesOf(renewed);
       expect(next.refresh_token.value).not.toBe(refresh.value);
+      expect(next.refresh_token.attributes.path).toBe('/oauth/session');
       await t.http.get('/users/profile').set('Cookie', `access_token=${next.access_token.value}`).expect(200);
 
       const out = await t.http.post('/oauth/session/logout').set('Cookie', `refresh_token=${next.refresh_token.value}`).set('Origin', UI).expect(204);
-      expect(cookiesOf(out).access_token.value).toBe('');
-      expect(cookiesOf(out).refresh_token.value).toBe('');
+      expect(cookiesOf(out).access_token).toMatchObject({ value: '', attributes: { path: '/' } });
+      expect(cookiesOf(out).refresh_token).toMatchObject({ value: '', attributes: { path: '/oauth/session' } });
       const spent = await t.http.post('/users/tokens/refresh').send({ refresh_token: next.refresh_token.value });
       expect(spent.status).toBe(401);
     });

@@ -10,6 +10,8 @@ import { TestUser, bearer, createUser, login } from './support/users';
 import { expectEventually } from './support/eventually';
 
 const SESSIONS = 40;
+/** A guard against a hang on a loaded machine (each round hashes passwords several times), not a timing assertion. */
+const RACE_TIMEOUT_MS = 180_000;
 
 /** Refreshes the session's latest token until told to stop or refused; the latest token it holds stays in `current`. */
 class RefreshLoop {
@@ -70,7 +72,7 @@ describe('revocation races with refresh rotation', () => {
 
     expect(loops.filter((loop) => loop.refusedWith !== undefined && loop.refusedWith !== 401)).toEqual([]);
     expect(await surviving(t, loops)).toBe(0);
-  });
+  }, RACE_TIMEOUT_MS);
 
   it('a password reset while two sessions keep refreshing answers 201 every time (no deadlock), and ends them', async () => {
     const rounds: { status: number; survivors: number }[] = [];
@@ -85,7 +87,7 @@ describe('revocation races with refresh rotation', () => {
       rounds.push({ status, survivors: await surviving(t, loops) });
     }
     expect(rounds).toEqual(Array.from({ length: 10 }, () => ({ status: 201, survivors: 0 })));
-  });
+  }, RACE_TIMEOUT_MS);
 });
 
 /** A recovery link token for the user, as the reset mail would carry it. */

@@ -8,9 +8,12 @@ import { AccessTokenClaims } from './access-token';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
- * What makes a signature-checked access token good: an access token of a user who exists, is
- * enabled, and has revoked nothing since it was issued. The user is loaded by primary key: the one
- * query of an authenticated read. Used by the HTTP guard (after passport-jwt) and the NATS API.
+ * What makes a signature-checked access token good: an access token with `exp`, `iat` and `sid` (the
+ * JWT library refuses an expired token but not one without `exp`), of a user who exists and is
+ * enabled, whose session (`sid`, the refresh-token family) is not revoked. Password change, revoking
+ * the session, refresh-reuse detection, logout, disable, delete and reset all end it at once. One
+ * query: the user by primary key joined with the session's revocation (UsersRepository.findWithSession).
+ * Used by the HTTP guard (after passport-jwt) and the NATS API.
  */
 @Injectable()
 export class AccessTokenVerifier {
@@ -20,14 +23,12 @@ export class AccessTokenVerifier {
   ) {}
 
   async userOf(claims: AccessTokenClaims): Promise<User> {
-    if (claims.type !== 'access' || typeof claims.sub !== 'string' || !UUID.test(claims.sub)) {
-      throw new AppError('TOKEN_INVALID');
-    }
-    const user = await this.users.findById(claims.sub);
-    if (!user || user.status === 'deleted') throw new AppError('TOKEN_INVALID', 'the user of this token no longer exists');
-    if (user.status === 'disabled') throw new AppError('ACCOUNT_DISABLED');
-    if (user.tokensRevokedAt && claims.iat * 1000 < user.tokensRevokedAt.getTime()) throw new AppError('TOKEN_REVOKED');
-    return user;
+    if (!wellFormed(claims)) throw new AppError('TOKEN_INVALID');
+    const found = await this.users.findWithSession(claims.sub, claims.sid);
+    if (!found || found.user.status === 'deleted') throw new AppError('TOKEN_INVALID', 'the user of this token no longer exists');
+    if (found.user.status === 'disabled') throw new AppError('ACCOUNT_DISABLED');
+    if (found.sessionRevoked) throw new AppError('TOKEN_REVOKED');
+    return found.user;
   }
 
   /** Checks the signature (HS256 only, issuer and audience) and then the claims and the user. */
@@ -40,4 +41,17 @@ export class AccessTokenVerifier {
     }
     return { user: await this.userOf(claims), claims };
   }
+}
+
+/** An access token, with every claim the checks rely on: a user, a session, and its times. */
+function wellFormed(claims: AccessTokenClaims): boolean {
+  return (
+    claims.type === 'access' &&
+    typeof claims.sub === 'string' &&
+    UUID.test(claims.sub) &&
+    typeof claims.sid === 'string' &&
+    UUID.test(claims.sid) &&
+    Number.isFinite(claims.iat) &&
+    Number.isFinite(claims.exp)
+  );
 }

@@ -1,6 +1,6 @@
 import { UserRole } from '../users/entities/user.entity';
 
-/** The claims of an access token (besides iss, aud and exp, which the JWT library checks). */
+/** The claims of an access token (besides iss and aud, which the JWT library checks). */
 export interface AccessTokenClaims {
   sub: string;
   role: UserRole;
@@ -9,7 +9,7 @@ export interface AccessTokenClaims {
   /** The refresh-token family (session) this token was issued with. */
   sid: string;
   jti: string;
-  /** Seconds, with millisecond fractions, so that revocation can be compared exactly. */
+  /** Seconds. Revocation never compares it: the session (`sid`) decides, in the database. */
   iat: number;
   exp: number;
 }

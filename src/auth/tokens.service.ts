@@ -84,7 +84,6 @@ export class TokensService {
   }
 
   private pair(user: TokenSubject, sessionId: string, refreshToken: string): TokenPairDto {
-    const now = Date.now();
     const claims: Omit<AccessTokenClaims, 'exp'> = {
       sub: user.id,
       role: user.role,
@@ -92,7 +91,7 @@ export class TokensService {
       type: 'access',
       sid: sessionId,
       jti: randomUUID(),
-      iat: now / 1000,
+      iat: Math.floor(Date.now() / 1000),
     };
     const expiresIn = Math.floor(this.auth.accessTokenTtlMs / 1000);
     const accessToken = this.jwt.sign(claims, { expiresIn, algorithm: 'HS256', issuer: this.auth.issuer, audience: this.auth.audience });

@@ -43,7 +43,7 @@ export class OAuthController {
   @ApiQuery({ name: 'redirect_to', required: false, description: 'An absolute URL on an allowed origin' })
   @ApiFoundResponse({ description: "To the provider's authorization page" })
   @ApiSeeOtherResponse({ description: FAILURES })
-  @ApiErrors()
+  @ApiErrors('VALIDATION_FAILED')
   async authorize(@Param('provider') provider: string, @Req() request: OAuthRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> {
     answer(reply, await this.oauth.authorize(provider, request));
   }
@@ -60,7 +60,7 @@ export class OAuthController {
   @ApiParam({ name: 'provider', enum: OAUTH_PROVIDERS })
   @ApiFoundResponse({ description: 'Signed in: to the UI, with the session cookies set' })
   @ApiSeeOtherResponse({ description: FAILURES })
-  @ApiErrors()
+  @ApiErrors('VALIDATION_FAILED')
   async callback(@Param('provider') provider: string, @Req() request: OAuthRequest, @RequestAudit() audit: Audit, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> {
     answer(reply, await this.oauth.callback(provider, request, audit));
   }

@@ -13,13 +13,15 @@ import { runPassport } from './passport-runner';
 import { OAuthRequest, REDIRECT_TO, STATE_COOKIE, STATE_COOKIE_VALUE, STATE_TTL_MS } from './state-store';
 import { OAUTH_ENABLED_PROVIDERS } from './strategies';
 
-
 /** What the controller answers: a redirect, and the cookies to set (a null value clears one). */
 export interface OAuthAnswer {
   status: 302 | 303;
   location: string;
   cookies: CookieToSet[];
 }
+
+/** The cookie-session endpoints (POST /oauth/session/refresh, /logout): the refresh cookie's path. */
+export const SESSION_PATH = '/oauth/session';
 
 const DISPLAY_NAMES: Record<OAuthProviderName, string> = { google: 'Google', github: 'GitHub', oidc: 'OpenID Connect' };
 
@@ -89,16 +91,22 @@ export class OAuthService {
     }
   }
 
-  /** The session as two HttpOnly cookies: the access token (for safe requests) and the refresh token. */
+  /**
+   * The session as two HttpOnly cookies: the access token (for safe requests anywhere) and the
+   * refresh token, which only the session endpoints read and so only they get (#8 finding 10).
+   */
   sessionCookies(tokens: TokenPairDto): OAuthAnswer['cookies'] {
     return [
       { name: ACCESS_COOKIE, value: tokens.access_token, options: this.cookieOptions('/', tokens.expires_in * 1000) },
-      { name: REFRESH_COOKIE, value: tokens.refresh_token, options: this.cookieOptions('/', this.auth.refreshTokenTtlMs) },
+      { name: REFRESH_COOKIE, value: tokens.refresh_token, options: this.cookieOptions(SESSION_PATH, this.auth.refreshTokenTtlMs) },
     ];
   }
 
   clearedSessionCookies(): OAuthAnswer['cookies'] {
-    return [ACCESS_COOKIE, REFRESH_COOKIE].map((name) => ({ name, value: null, options: this.cookieOptions('/', 0) }));
+    return [
+      { name: ACCESS_COOKIE, value: null, options: this.cookieOptions('/', 0) },
+      { name: REFRESH_COOKIE, value: null, options: this.cookieOptions(SESSION_PATH, 0) },
+    ];
   }
 
   /** True when a cookie-authenticated state change comes from a page of an allowed origin (CSRF). */

@@ -108,7 +108,7 @@ export class UsersController {
   @Get(':id')
   @ApiExtraModels(UserDto, PublicUserDto)
   @ApiOkResponse({ schema: { oneOf: [{ $ref: getSchemaPath(UserDto) }, { $ref: getSchemaPath(PublicUserDto) }] } })
-  @ApiErrors('INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'USER_NOT_FOUND')
+  @ApiErrors('VALIDATION_FAILED', 'INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'USER_NOT_FOUND')
   view(@IdParam() id: string, @CurrentUser() actor: User): Promise<UserDto | PublicUserDto> {
     return this.users.view(actor, id);
   }
@@ -161,7 +161,7 @@ export class UsersController {
   @Post(':id/enable')
   @HttpCode(HttpStatus.OK)
   @Roles('admin')
-  @ApiErrors('INVALID_ID', ...AUTH_ERRORS, 'FORBIDDEN', 'USER_NOT_FOUND', 'STATUS_ALREADY_SET')
+  @ApiErrors('VALIDATION_FAILED', 'INVALID_ID', ...AUTH_ERRORS, 'FORBIDDEN', 'USER_NOT_FOUND', 'STATUS_ALREADY_SET')
   enable(@IdParam() id: string, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<UserDto> {
     return this.users.setStatus(actor, id, 'enabled', audit);
   }
@@ -169,7 +169,7 @@ export class UsersController {
   /** Disable a user (admin, or the user themself); revokes all their tokens */
   @Post(':id/disable')
   @HttpCode(HttpStatus.OK)
-  @ApiErrors('INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', 'USER_NOT_FOUND', 'STATUS_ALREADY_SET', 'LAST_ADMIN')
+  @ApiErrors('VALIDATION_FAILED', 'INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', 'USER_NOT_FOUND', 'STATUS_ALREADY_SET', 'LAST_ADMIN')
   disable(@IdParam() id: string, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<UserDto> {
     return this.users.setStatus(actor, id, 'disabled', audit);
   }
@@ -177,7 +177,7 @@ export class UsersController {
   /** Delete a user (self or admin): status `deleted` until the scheduler purges it; revokes all tokens */
   @Delete(':id')
   @HttpCode(HttpStatus.NO_CONTENT)
-  @ApiErrors('INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', 'USER_NOT_FOUND', 'STATUS_ALREADY_SET', 'LAST_ADMIN')
+  @ApiErrors('VALIDATION_FAILED', 'INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', 'USER_NOT_FOUND', 'STATUS_ALREADY_SET', 'LAST_ADMIN')
   async remove(@IdParam() id: string, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<void> {
     await this.users.setStatus(actor, id, 'deleted', audit);
   }

@@ -38,10 +38,29 @@ export class UsersRepository {
       .join(', ');
   }
 
-  /** One prepared primary-key select: the auth guard runs it on every authenticated request. */
+  /** One prepared primary-key select. */
   async findById(id: string): Promise<User | null> {
     const [row] = await queryPrepared(this.users.manager.connection, 'users_find_by_id', `SELECT ${this.publicColumns} FROM users WHERE id = $1`, [id]);
     return row ? this.hydrate(row) : null;
+  }
+
+  /**
+   * The auth guard's one query on every authenticated request: the user by primary key, and whether
+   * the token's session is revoked — a revoked refresh token in its family, or one issued at or before
+   * the user's `tokens_revoked_at` (logout, disable, delete, reset). Both sides of that comparison are
+   * the database's own times: the app's clock never decides a revocation. One index probe each.
+   */
+  async findWithSession(id: string, sessionId: string): Promise<{ user: User; sessionRevoked: boolean } | null> {
+    const [row] = await queryPrepared(
+      this.users.manager.connection,
+      'users_find_with_session',
+      `SELECT ${this.publicColumns},
+         EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.family_id = $2 AND r.revoked_at IS NOT NULL)
+         OR EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.family_id = $2 AND r.created_at <= users.tokens_revoked_at) AS session_revoked
+       FROM users WHERE id = $1`,
+      [id, sessionId],
+    );
+    return row ? { user: this.hydrate(row), sessionRevoked: row.session_revoked as boolean } : null;
   }
 
   /** Looks a user up by e-mail or username (both case-insensitive), with the password hash. */

@@ -16,6 +16,28 @@ export function requestId(request: IncomingMessage): string {
   return typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : randomUUID();
 }
 
+/**
+ * Properties an error may carry that must never reach a log (#8 finding 7): TypeORM's QueryFailedError
+ * copies the statement's `parameters` (argon2 hashes, e-mail addresses, tokens' hashes), the driver's
+ * error and its `detail` ("Key (email)=(ada@example.com) already exists") onto itself.
+ */
+const UNLOGGED_ERROR_PROPERTIES = ['parameters', 'driverError', 'detail'];
+
+/** pino's error serializer, minus UNLOGGED_ERROR_PROPERTIES at any depth (causes, aggregated errors): a copy. */
+export function errorForLog(error: unknown): unknown {
+  return withoutUnlogged(pino.stdSerializers.err(error as Error), 0);
+}
+
+function withoutUnlogged(value: unknown, depth: number): unknown {
+  if (value === null || typeof value !== 'object' || depth > 8) return value;
+  if (Array.isArray(value)) return value.map((item) => withoutUnlogged(item, depth + 1));
+  const copy: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) {
+    if (!UNLOGGED_ERROR_PROPERTIES.includes(key)) copy[key] = withoutUnlogged(item, depth + 1);
+  }
+  return copy;
+}
+
 let root: Logger | undefined;
 
 /**
@@ -48,7 +70,7 @@ function createRootLogger(): Logger {
           remoteAddress: request.ip,
         }),
         res: (reply: FastifyReply) => ({ statusCode: reply.statusCode }),
-        err: pino.stdSerializers.err,
+        err: errorForLog,
       },
     },
     pino.destination({ sync: false }),

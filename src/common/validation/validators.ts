@@ -87,3 +87,26 @@ export function IsMetadata(options?: ValidationOptions) {
 }
 
 export const IsUserType = () => applyDecorators(trim, IsString(), Length(1, 64));
+
+/**
+ * The path (`credentials.secret`, `tags.2`) of the first string — value or object key — that contains
+ * a NUL character, anywhere in a request's body, query or parameter; undefined when none does.
+ * PostgreSQL cannot store NUL in text or jsonb, so such input is refused before it reaches a query.
+ * Walked with a stack of its own: a deeply nested body cannot overflow the call stack.
+ */
+export function pathOfNul(value: unknown, root: string): string | undefined {
+  const pending: [unknown, string][] = [[value, root]];
+  while (pending.length > 0) {
+    const [current, path] = pending.pop()!;
+    if (typeof current === 'string') {
+      if (current.includes('\u0000')) return path;
+    } else if (current !== null && typeof current === 'object') {
+      for (const [key, child] of Object.entries(current)) {
+        const childPath = path ? `${path}.${key}` : key;
+        if (key.includes('\u0000')) return childPath;
+        pending.push([child, childPath]);
+      }
+    }
+  }
+  return undefined;
+}
