@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { registerAs } from '@nestjs/config';
-import { IsEmail, IsOptional, IsString, IsUrl, ValidateIf } from 'class-validator';
+import { Transform } from 'class-transformer';
+import { IsBoolean, IsEmail, IsOptional, IsString, IsUrl, ValidateIf } from 'class-validator';
 import { APP_ROOT } from './app-root';
 import { PublicUrlEnv, URL_OPTIONS, publicLink } from './public-url';
-import { ConfigError, IsDuration, IsIntegerBetween, durationMs, unlessEmpty, validateConfig } from './validate-config';
+import { ConfigError, IsDuration, IsIntegerBetween, durationMs, toBoolean, unlessEmpty, validateConfig } from './validate-config';
 
 class MailEnv extends PublicUrlEnv {
   /** `localhost` when unset; set but empty: mails are written to the log instead (the development default). */
@@ -22,6 +23,16 @@ class MailEnv extends PublicUrlEnv {
   @IsOptional()
   @IsString()
   EMAIL_PASSWORD = '';
+
+  /**
+   * Send only over TLS: STARTTLS must succeed (nodemailer's requireTLS), so that reset links and the
+   * SMTP password cannot be read by a network attacker who strips STARTTLS from the server's answer.
+   * Unset: on when EMAIL_PASSWORD is set. Port 465 is TLS from the first byte either way.
+   */
+  @IsOptional()
+  @Transform(toBoolean)
+  @IsBoolean({ message: 'EMAIL_REQUIRE_TLS must be true or false' })
+  EMAIL_REQUIRE_TLS?: boolean;
 
   @IsOptional()
   @IsEmail()
@@ -101,7 +112,9 @@ export const mailConfig = registerAs('mail', () => {
   const host = unlessEmpty(process.env, 'EMAIL_HOST', env.EMAIL_HOST ?? 'localhost');
   return {
     /** Undefined: log mails instead of sending them. */
-    smtp: host ? { host, port: env.EMAIL_PORT, username: env.EMAIL_USERNAME, password: env.EMAIL_PASSWORD } : undefined,
+    smtp: host
+      ? { host, port: env.EMAIL_PORT, username: env.EMAIL_USERNAME, password: env.EMAIL_PASSWORD, requireTls: env.EMAIL_REQUIRE_TLS ?? env.EMAIL_PASSWORD !== '' }
+      : undefined,
     from: { name: env.EMAIL_FROM_NAME, address: env.EMAIL_FROM_ADDRESS ?? 'no-reply@localhost' },
     siteName: env.EMAIL_SITE_NAME,
     minIntervalMs: durationMs(env.EMAIL_MIN_INTERVAL),

@@ -108,7 +108,7 @@ describe('config namespaces: defaults with an empty environment', () => {
 
   it('mail: SMTP on localhost:25, the bundled templates, SuperMQ\'s URL prefixes and lifetimes', () => {
     const mail = mailConfig();
-    expect(mail.smtp).toEqual({ host: 'localhost', port: 25, username: '', password: '' });
+    expect(mail.smtp).toEqual({ host: 'localhost', port: 25, username: '', password: '', requireTls: false });
     expect(mail.from).toEqual({ name: '', address: 'no-reply@localhost' });
     expect(mail.minIntervalMs).toBe(60_000);
     expect(mail.verificationRedirectUrl).toBeUndefined();
@@ -123,6 +123,17 @@ describe('config namespaces: defaults with an empty environment', () => {
     useEnv({ EMAIL_HOST: 'smtp.example.com', EMAIL_PORT: '587', INVITE_URL_PREFIX: 'https://app.example.com/invite' });
     expect(mailConfig().smtp).toEqual(expect.objectContaining({ host: 'smtp.example.com', port: 587 }));
     expect(mailConfig().kinds.invite.urlPrefix).toBe('https://app.example.com/invite');
+  });
+
+  it('mail: EMAIL_REQUIRE_TLS is on by default when an SMTP password is set, and may be set either way (#8 finding 9)', () => {
+    useEnv({ EMAIL_HOST: 'smtp.example.com', EMAIL_USERNAME: 'mailer', EMAIL_PASSWORD: 'smtp-password' });
+    expect(mailConfig().smtp?.requireTls).toBe(true);
+    useEnv({ EMAIL_HOST: 'smtp.example.com', EMAIL_USERNAME: 'mailer', EMAIL_PASSWORD: 'smtp-password', EMAIL_REQUIRE_TLS: 'false' });
+    expect(mailConfig().smtp?.requireTls).toBe(false);
+    useEnv({ EMAIL_HOST: 'smtp.example.com', EMAIL_REQUIRE_TLS: 'TRUE' });
+    expect(mailConfig().smtp?.requireTls).toBe(true);
+    useEnv({ EMAIL_HOST: 'smtp.example.com', EMAIL_REQUIRE_TLS: 'sometimes' });
+    expect(configError(mailConfig)).toContain('EMAIL_REQUIRE_TLS must be true or false');
   });
 
   it('treats empty variables as unset (defaults apply)', () => {

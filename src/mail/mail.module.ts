@@ -36,6 +36,7 @@ function plainTextPart(mail: { data: { html?: unknown; text?: unknown } }, done:
               host: mail.smtp.host,
               port: mail.smtp.port,
               secure: mail.smtp.port === 465,
+              requireTLS: mail.smtp.requireTls,
               auth: mail.smtp.username ? { user: mail.smtp.username, pass: mail.smtp.password } : undefined,
               ...SMTP_TIMEOUTS,
             }

@@ -114,7 +114,7 @@ export class OAuthAccountsService {
     await this.refreshTokens.revokeAll(user.id, undefined, manager);
     await this.linkTokens.revoke(manager, user.id, ['verification', 'recovery', 'invite']);
     await manager.delete(UserIdentity, { userId: user.id });
-    const changes = { passwordHash: null, verifiedAt: () => 'now()', tokensRevokedAt: () => 'now()', updatedBy: user.id };
+    const changes = { passwordHash: null, verifiedAt: () => 'now()', tokensRevokedAt: () => 'clock_timestamp()', updatedBy: user.id };
     return (await this.users.update(user.id, changes, { manager })) as User;
   }
 
