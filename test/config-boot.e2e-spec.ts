@@ -13,7 +13,7 @@ import { freePort } from './support/built-app';
 const REPO = join(__dirname, '..');
 const MAIN = join(REPO, 'dist', 'src', 'main.js');
 /** A guard against a hung process, not a timing assertion: a refused boot exits long before this. */
-const EXIT_GUARD_MS = 30_000;
+const EXIT_GUARD_MS = 90_000;
 /** The same for a start (PGlite migrating in memory), on a loaded machine. */
 const START_GUARD_MS = 120_000;
 

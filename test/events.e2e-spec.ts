@@ -4,9 +4,11 @@
  * outage and arrive once each, in order per user, also with two relays at once.
  */
 import { randomUUID } from 'node:crypto';
-import { JSONCodec, NatsConnection, connect } from 'nats';
+import { JSONCodec, NatsConnection, connect, nanos } from 'nats';
+import { OutboxEvent } from '../src/events/entities/outbox-event.entity';
+import { EventsRelay } from '../src/events/events-relay.service';
 import { SmtpSink, linkIn } from './support/smtp-sink';
-import { MACHINE_NATS, NatsServer, StreamMessage, asyncApiValidators, deleteStream, isolatedStream, waitForStream } from './support/nats';
+import { MACHINE_NATS, NatsServer, StreamMessage, asyncApiValidators, deleteStream, isolatedStream, readStream, waitForStream } from './support/nats';
 import { TestApp, createTestDatabase, startTestApp } from './support/test-app';
 import { PASSWORD, bearer, createUser, login, loginAdmin, newUserBody } from './support/users';
 import { expectEventually } from './support/eventually';
@@ -56,7 +58,24 @@ describe('domain events on the machine NATS (JetStream)', () => {
     await waitForStream(nc, stream, (messages) => messages.length > 0);
     const info = await (await nc.jetstreamManager()).streams.info(stream);
     expect(info.config.subjects).toEqual([`${prefix}.>`]);
-    expect(info.config.duplicate_window).toBeGreaterThan(0);
+    // Ten minutes, as the README promises (NATS' own default is two).
+    expect(info.config.duplicate_window).toBe(nanos(10 * 60_000));
+  });
+
+  it('stores an event published again (a relay that died before marking it sent) once', async () => {
+    const user = await createUser(t);
+    await waitForStream(nc, stream, (all) => byUser(all, user.id).length >= 3);
+    const { rows } = await t.db.query<{ id: string }>(`SELECT id FROM outbox_events WHERE user_id = $1 AND operation = 'user.create'`, [user.id]);
+    const eventId = rows[0].id;
+    await t.db.query(`UPDATE outbox_events SET sent_at = NULL WHERE id = $1`, [eventId]);
+    // The relay publishes it again (a second acknowledged publish)…
+    await expectEventually(async () => {
+      const again = await t.db.query(`SELECT sent_at IS NOT NULL AS sent, attempts FROM outbox_events WHERE id = $1`, [eventId]);
+      expect(again.rows[0]).toEqual({ sent: true, attempts: 2 });
+    });
+    // …and JetStream, knowing its Nats-Msg-Id, kept the first copy only.
+    const messages = await readStream(nc, stream);
+    expect(messages.filter((m) => m.payload.event_id === eventId)).toHaveLength(1);
   });
 
   it('publishes every operation on a user exactly once, in order, with its documented payload and nothing secret', async () => {
@@ -258,10 +277,10 @@ describe('two relays at once', () => {
   const { stream, env } = isolatedStream();
   const server = new NatsServer();
 
+  beforeAll(() => server.start());
   afterAll(() => server.destroy());
 
   it('lose nothing and keep each user’s order', async () => {
-    await server.start();
     const database = await createTestDatabase();
     const replicas = [await startTestApp({ database: database.name, env: env(server.url) }), await startTestApp({ database: database.name, env: env(server.url) })];
     try {
@@ -282,7 +301,55 @@ describe('two relays at once', () => {
       for (const replica of replicas.reverse()) await replica.close();
       await database.drop();
     }
-  });
+  }, 120_000);
+
+  it('keep each user’s order while one relay is held between claiming a batch and publishing it', async () => {
+    const database = await createTestDatabase();
+    const replicas = [await startTestApp({ database: database.name, env: env(server.url) }), await startTestApp({ database: database.name, env: env(server.url) })];
+    const nc = await connect({ servers: server.url });
+    let release = () => {};
+    try {
+      const users = await Promise.all(Array.from({ length: 4 }, (_, i) => createUser(replicas[i % 2])));
+      await expectEventually(async () => {
+        const { rows } = await replicas[0].db.query(`SELECT count(*)::int AS n FROM outbox_events WHERE sent_at IS NULL`);
+        expect(rows[0].n).toBe(0);
+      });
+      // From now on, the first relay to claim events stays there (its rows locked) until released.
+      const released = new Promise<void>((resolve) => (release = resolve));
+      const claims = [0, 0];
+      let held: { by: number; events: readonly OutboxEvent[] } | undefined;
+      replicas.forEach((replica, i) => {
+        replica.app.get(EventsRelay).afterClaimForTests = async (batch) => {
+          claims[i]++;
+          if (held || batch.length === 0) return;
+          held = { by: i, events: batch };
+          await released;
+        };
+      });
+      // Many events of few users, while the other relay keeps claiming.
+      for (let round = 0; round < 10; round++) {
+        await Promise.all(users.map((user, i) => replicas[(i + round) % 2].http.patch(`/users/${user.id}/tags`).set(bearer(user.accessToken)).send({ tags: [`r${round}`] }).expect(200)));
+      }
+      await expectEventually(() => expect(held).toBeDefined());
+      // Two more claims by the other relay: the second began after every change above had committed.
+      const other = 1 - held!.by;
+      const seen = claims[other];
+      await expectEventually(() => expect(claims[other]).toBeGreaterThanOrEqual(seen + 2));
+      release();
+
+      const messages = await waitForStream(nc, stream, (all) => users.every((u) => byUser(all, u.id).length >= 13));
+      const { rows } = await replicas[0].db.query<{ user_id: string; id: string }>(`SELECT user_id, id FROM outbox_events ORDER BY seq`);
+      for (const user of users) {
+        const recorded = rows.filter((row) => row.user_id === user.id).map((row) => row.id);
+        expect(byUser(messages, user.id).map((m) => m.payload.event_id)).toEqual(recorded);
+      }
+    } finally {
+      release();
+      await nc.close();
+      for (const replica of replicas.reverse()) await replica.close();
+      await database.drop();
+    }
+  }, 120_000);
 });
 
 describe('without NATS (USERS_ES_URL empty)', () => {

@@ -18,6 +18,8 @@ module.exports = {
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   maxWorkers: 2,
-  testTimeout: 30000,
+  // A guard against a hang, not a timing assertion: tests wait on conditions, and a shared 2-core
+  // machine (several suites, CI) can make a slow boot or a batch of argon2 hashes take long.
+  testTimeout: 120_000,
   modulePathIgnorePatterns: ['<rootDir>/dist'],
 };

@@ -4,6 +4,7 @@
  * through the API.
  */
 import { Response } from 'supertest';
+import { MAIL_CHANNEL } from '../src/mail/mail-queue.service';
 import { startBuiltApp } from './support/built-app';
 import { SmtpSink, linkIn } from './support/smtp-sink';
 import { databaseEnv } from './support/postgres';
@@ -40,6 +41,17 @@ const tokenOf = (url: URL) => url.searchParams.get('token') as string;
 async function operations(t: TestApp, userId: string): Promise<string[]> {
   const { rows } = await t.db.query<{ operation: string }>('SELECT operation FROM outbox_events WHERE user_id = $1 ORDER BY seq', [userId]);
   return rows.map((row) => row.operation);
+}
+
+/**
+ * Waits until the queue is drained: every mail sent or given up. A mail is marked sent only after the
+ * SMTP server took it, so from then on no copy of a queued mail can still arrive.
+ */
+async function drained(t: TestApp): Promise<void> {
+  await expectEventually(async () => {
+    const { rows } = await t.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM mail_outbox WHERE sent_at IS NULL AND failed_at IS NULL`);
+    expect(rows[0].n).toBe(0);
+  });
 }
 
 describe('e-mail flows through a real SMTP server', () => {
@@ -350,8 +362,7 @@ describe('the mail queue', () => {
 
       await smtp.start();
       for (const body of bodies) await smtp.waitFor(body.email);
-      // Give a duplicate every chance to show up: another retry round passes.
-      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await drained(t);
       for (const body of bodies) expect(smtp.to(body.email)).toHaveLength(1);
       const { rows } = await t.db.query(`SELECT count(*)::int AS n FROM mail_outbox WHERE sent_at IS NULL OR sealed_context IS NOT NULL`);
       expect(rows[0].n).toBe(0);
@@ -369,11 +380,55 @@ describe('the mail queue', () => {
       const bodies = Array.from({ length: 20 }, () => newUserBody());
       await Promise.all(bodies.map((body, i) => replicas[i % 2].http.post('/users').send(body).expect(201)));
       for (const body of bodies) await smtp.waitFor(body.email);
-      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await drained(replicas[0]);
       expect(smtp.mails.filter((mail) => bodies.some((body) => mail.to.includes(body.email)))).toHaveLength(20);
     } finally {
       for (const replica of replicas.reverse()) await replica.close();
       await database.drop();
+      await smtp.stop();
+    }
+  });
+
+  it('retries a refused mail with doubling delays up to 10 minutes, and drops it once its link expired', async () => {
+    const smtp = await new SmtpSink().start();
+    const t = await startTestApp({ env: mailEnv(smtp, { EMAIL_RETRY_DELAY: '1m' }) });
+    try {
+      await smtp.stop();
+      const body = newUserBody();
+      await t.http.post('/users').send(body).expect(201);
+      const { rows } = await t.db.query<{ id: string }>(`SELECT id FROM mail_outbox WHERE recipient = $1`, [body.email]);
+      const id = rows[0].id;
+      /** After the attempt number `attempts`: the delay it set, as seen now (a moment after the attempt). */
+      const delayAfter = async (attempts: number) => {
+        let seconds = 0;
+        await expectEventually(async () => {
+          const { rows: [mail] } = await t.db.query(`SELECT attempts, extract(epoch FROM available_at - clock_timestamp())::float AS seconds FROM mail_outbox WHERE id = $1`, [id]);
+          expect(mail.attempts).toBe(attempts);
+          seconds = mail.seconds;
+        });
+        return seconds;
+      };
+      // Time is driven by the row: the next attempt is due now, and the sender is woken.
+      const dueNow = async () => {
+        await t.db.query(`UPDATE mail_outbox SET available_at = now() WHERE id = $1`, [id]);
+        await t.db.query(`SELECT pg_notify($1, '')`, [MAIL_CHANNEL]);
+      };
+
+      for (const [attempt, minutes] of [[1, 1], [2, 2], [3, 4], [4, 8], [5, 10], [6, 10]]) {
+        if (attempt > 1) await dueNow();
+        const seconds = await delayAfter(attempt);
+        // Seen a moment (well under a minute) after the attempt: the delay, in minutes rounded up.
+        expect({ attempt, minutes: Math.ceil(seconds / 60) }).toEqual({ attempt, minutes });
+      }
+
+      await t.db.query(`UPDATE mail_outbox SET expires_at = now() - interval '1 second' WHERE id = $1`, [id]);
+      await dueNow();
+      await expectEventually(async () => {
+        const { rows: [mail] } = await t.db.query(`SELECT attempts, failed_at IS NOT NULL AS failed, sealed_context, last_error FROM mail_outbox WHERE id = $1`, [id]);
+        expect(mail).toEqual({ attempts: 6, failed: true, sealed_context: null, last_error: 'the link expired before the mail could be sent' });
+      });
+    } finally {
+      await t.close();
       await smtp.stop();
     }
   });

@@ -6,7 +6,7 @@ import { Client } from 'pg';
 import { expectEventually } from './support/eventually';
 import { PG, databaseEnv, dropDatabase, withAdminClient } from './support/postgres';
 import { MIGRATIONS as ALL_MIGRATIONS } from '../migrations';
-import { runBuiltApp } from './support/built-app';
+import { BuiltApp, launchBuiltApp, runBuiltApp } from './support/built-app';
 
 /**
  * The migrate command as the image runs it: `node dist/src/migrate.js` from a tree holding only the
@@ -153,3 +153,59 @@ describe('node dist/src/migrate.js from an image-like tree', () => {
     }
   }, 90_000);
 });
+
+describe('three replicas starting together on an empty database', () => {
+  const database = `${process.env.USERS_E2E_RUN_PREFIX}_together_${process.pid}`;
+  const allowConnections = (allow: boolean) => withAdminClient((client) => client.query(`ALTER DATABASE "${database}" ALLOW_CONNECTIONS ${allow}`));
+  beforeAll(() => withAdminClient((client) => client.query(`CREATE DATABASE "${database}"`)));
+  afterAll(() => withAdminClient((client) => dropDatabase(client, database)));
+
+  it('all boot, the schema is migrated once, by one of them, and one admin is made', async () => {
+    const env = {
+      ...databaseEnv(database),
+      USERS_SECRET_KEY: 'together-test-secret-key-0123456789abcdefgh',
+      USERS_ADMIN_PASSWORD: 'together-test-admin-password',
+      USERS_ES_URL: '',
+      EMAIL_HOST: '',
+      USERS_DB_CONNECT_ATTEMPTS: '600',
+      USERS_DB_CONNECT_RETRY_DELAY: '100ms',
+    };
+    const notReady = (replica: BuiltApp) => logLines(replica).filter((line) => line.msg === 'database not ready');
+    // The database refuses connections until all three are trying: then they connect within 100 ms
+    // of each other and meet at the migration lock, however unevenly the machine started them.
+    await allowConnections(false);
+    const replicas = await Promise.all([launchBuiltApp(env), launchBuiltApp(env), launchBuiltApp(env)]);
+    try {
+      await expectEventually(() => expect(replicas.map((replica) => notReady(replica).length > 0)).toEqual([true, true, true]), 90_000);
+      await allowConnections(true);
+      await Promise.all(replicas.map((replica) => replica.ready(90_000)));
+
+      const client = new Client({ ...PG, database });
+      await client.connect();
+      try {
+        const applied = await client.query<{ name: string }>(`SELECT name FROM migrations ORDER BY id`);
+        expect(applied.rows.map((row) => row.name)).toEqual(MIGRATIONS);
+        const admins = await client.query(`SELECT count(*)::int AS n FROM users WHERE role = 'admin'`);
+        expect(admins.rows[0].n).toBe(1);
+      } finally {
+        await client.end();
+      }
+      // One migrated; the others waited for the lock and found nothing pending. None failed and
+      // retried (a start that only succeeds at its next attempt would hide a missing lock).
+      expect(replicas.map((replica) => logLines(replica).filter((line) => line.msg === 'migrated the database').length).sort()).toEqual([0, 0, 1]);
+      const failures = replicas.flatMap(notReady).filter((line) => !/not currently accepting connections/.test(line.error?.message ?? ''));
+      expect(failures).toEqual([]);
+    } finally {
+      await allowConnections(true);
+      await Promise.all(replicas.map((replica) => replica.stop()));
+    }
+  }, 240_000);
+});
+
+function logLines(app: BuiltApp): { msg?: string; error?: { message?: string } }[] {
+  return app
+    .output()
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line));
+}

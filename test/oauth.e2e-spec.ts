@@ -5,6 +5,7 @@
  * cookie session a UI gets.
  */
 import { Response } from 'supertest';
+import { STATE_TTL_MS } from '../src/oauth/state-store';
 import { GithubDouble, OidcProvider } from './support/oauth-providers';
 import { asyncApiValidators } from './support/nats';
 import { TestApp, startTestApp } from './support/test-app';
@@ -35,6 +36,17 @@ function cookiesOf(response: Response): Record<string, Cookie> {
   );
 }
 
+/** The GitHub provider at `github` (a double on loopback), and where the UI gets the outcome. */
+const githubEnv = (github: GithubDouble) => ({
+  GITHUB_URL: github.url,
+  GITHUB_API_URL: github.url,
+  GITHUB_CLIENT_ID: GITHUB_CLIENT.id,
+  GITHUB_CLIENT_SECRET: GITHUB_CLIENT.secret,
+  GITHUB_REDIRECT_URL: CALLBACK('github'),
+  OAUTH_UI_REDIRECT_URL: `${UI}/signed-in`,
+  OAUTH_UI_ERROR_URL: `${UI}/error`,
+});
+
 const errorOf = (response: Response) => new URL(response.headers.location).searchParams.get('error');
 
 describe('OAuth sign-in', () => {
@@ -56,13 +68,7 @@ describe('OAuth sign-in', () => {
         GOOGLE_CLIENT_ID: GOOGLE_CLIENT.client_id,
         GOOGLE_CLIENT_SECRET: GOOGLE_CLIENT.client_secret,
         GOOGLE_REDIRECT_URL: CALLBACK('google'),
-        GITHUB_URL: github.url,
-        GITHUB_API_URL: github.url,
-        GITHUB_CLIENT_ID: GITHUB_CLIENT.id,
-        GITHUB_CLIENT_SECRET: GITHUB_CLIENT.secret,
-        GITHUB_REDIRECT_URL: CALLBACK('github'),
-        OAUTH_UI_REDIRECT_URL: `${UI}/signed-in`,
-        OAUTH_UI_ERROR_URL: `${UI}/error`,
+        ...githubEnv(github),
         OAUTH_ALLOWED_REDIRECT_ORIGINS: `${UI},https://app.example.com`,
       },
     });
@@ -347,6 +353,29 @@ describe('OAuth sign-in', () => {
       expect(errorOf(await callback(new URL(CALLBACK('oidc')), state.value))).toBe('MISSING_CODE');
     });
 
+    it('a state older than 10 minutes', async () => {
+      const { location, state } = await authorize('oidc');
+      const back = await provider.signIn(location, newLogin('late'));
+      // The app runs in this process: its clock moves on past the state's lifetime, no waiting.
+      const clock = jest.spyOn(Date, 'now').mockReturnValue(Date.now() + STATE_TTL_MS + 1000);
+      try {
+        expect(errorOf(await callback(back, state.value))).toBe('STATE_EXPIRED');
+      } finally {
+        clock.mockRestore();
+      }
+    });
+
+    it('the provider’s API fails while we read the profile (GitHub’s /user)', async () => {
+      github.account = { id: 717171, login: 'outage', name: null, emails: [{ email: `outage.${Date.now()}@example.com`, primary: true, verified: true }] };
+      github.apiDown = true;
+      try {
+        expect(errorOf(await githubSignIn())).toBe('PROFILE_FAILED');
+      } finally {
+        github.apiDown = false;
+      }
+      expect(await t.db.query('SELECT 1 FROM users WHERE email = $1', [github.account.emails[0].email])).toMatchObject({ rowCount: 0 });
+    });
+
     it('a code the provider does not know', async () => {
       const { location, state } = await authorize('oidc');
       const stateParam = new URL(location).searchParams.get('state')!;
@@ -403,6 +432,45 @@ describe('OAuth sign-in', () => {
       const refused = await t.http.options('/users/profile').set('Origin', 'https://evil.example.com').set('Access-Control-Request-Method', 'GET');
       expect(refused.headers['access-control-allow-origin']).toBeUndefined();
     });
+  });
+});
+
+describe('OAuth with self-registration off (USERS_ALLOW_SELF_REGISTER=false)', () => {
+  const github = new GithubDouble(GITHUB_CLIENT);
+  let t: TestApp;
+  beforeAll(async () => {
+    await github.start();
+    t = await startTestApp({
+      env: {
+        USERS_ALLOW_SELF_REGISTER: 'false',
+        ...githubEnv(github),
+      },
+    });
+  });
+  afterAll(async () => {
+    await t.close();
+    await github.stop();
+  });
+
+  const signIn = async () => {
+    const authorized = await t.http.get('/oauth/authorize/github').expect(302);
+    const back = new URL((await fetch(authorized.headers.location, { redirect: 'manual' })).headers.get('location')!);
+    return t.http.get(`${back.pathname}${back.search}`).set('Cookie', `oauth_state=${cookiesOf(authorized).oauth_state.value}`);
+  };
+
+  it('refuses a first provider sign-in of a new person, and still signs in one who has an account', async () => {
+    const stranger = `stranger.${Date.now()}@example.com`;
+    github.account = { id: 818181, login: 'stranger', name: null, emails: [{ email: stranger, primary: true, verified: true }] };
+    expect(errorOf(await signIn())).toBe('SELF_REGISTER_DISABLED');
+    expect(await t.db.query('SELECT 1 FROM users WHERE email = $1', [stranger])).toMatchObject({ rowCount: 0 });
+
+    const admin = await loginAdmin(t);
+    const member = `member.${Date.now()}@example.com`;
+    const invited = await t.http.post('/users/invite').set(bearer(admin)).send({ email: member }).expect(201);
+    github.account = { id: 828282, login: 'member', name: null, emails: [{ email: member, primary: true, verified: true }] };
+    const signedIn = await signIn();
+    expect(signedIn.status).toBe(302);
+    expect(await t.db.query('SELECT user_id FROM user_identities WHERE provider = $1 AND subject = $2', ['github', '828282'])).toMatchObject({ rows: [{ user_id: invited.body.id }] });
   });
 });
 

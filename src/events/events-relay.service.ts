@@ -37,6 +37,11 @@ export class EventsRelay implements OnApplicationBootstrap, OnModuleDestroy {
   /** Set while NATS cannot be reached, so that an outage is logged once, not every second. */
   private unreachableSince?: number;
   private lastAttemptAt = 0;
+  /**
+   * Test seam, never set in production: awaited between claiming a batch and publishing it, in the
+   * claiming transaction, so that a test can hold one relay there while another claims.
+   */
+  afterClaimForTests?: (batch: readonly OutboxEvent[]) => Promise<void>;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -111,6 +116,7 @@ export class EventsRelay implements OnApplicationBootstrap, OnModuleDestroy {
     if (!jetstream) return false;
     return this.dataSource.transaction(async (manager) => {
       const batch = await this.claim(manager);
+      await this.afterClaimForTests?.(batch);
       const byUser = new Map<string, OutboxEvent[]>();
       for (const event of batch) byUser.set(event.userId, [...(byUser.get(event.userId) ?? []), event]);
       const sent: string[] = [];

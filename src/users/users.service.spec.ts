@@ -101,7 +101,9 @@ describe('UsersService', () => {
     expect(Object.keys(view).sort()).toEqual(['credentials', 'first_name', 'id', 'last_name', 'metadata', 'profile_picture']);
 
     repository.findById.mockResolvedValue({ ...other, status: 'disabled' } as User);
-    await expect(service.view(someone(), other.id)).rejects.toBeInstanceOf(AppError);
+    const hidden = service.view(someone(), other.id);
+    await expect(hidden).rejects.toBeInstanceOf(AppError);
+    await expect(hidden).rejects.toMatchObject({ code: 'USER_NOT_FOUND' });
     await expect(service.view(someone({ role: 'admin', id: '44444444-4444-4444-8444-444444444444' }), other.id)).resolves.toMatchObject({ status: 'disabled' });
   });
 

@@ -36,10 +36,11 @@ export function runBuiltApp(env: Record<string, string>, cwd = mkdtempSync(join(
 }
 
 /**
- * Starts the built service and waits until /health/ready answers 200. It stops at once on SIGTERM
- * (no USERS_SHUTDOWN_DELAY: no load balancer has to take it out) unless `env` says otherwise.
+ * Starts the built service; `ready()` waits until /health/ready answers 200 (and stops it if it never
+ * does). It stops at once on SIGTERM (no USERS_SHUTDOWN_DELAY: no load balancer has to take it out)
+ * unless `env` says otherwise.
  */
-export async function startBuiltApp(env: Record<string, string>, timeoutMs = 60_000): Promise<BuiltApp> {
+export async function launchBuiltApp(env: Record<string, string>): Promise<BuiltApp & { ready(timeoutMs?: number): Promise<void> }> {
   const port = await freePort();
   const child = runBuiltApp({ USERS_HTTP_HOST: '127.0.0.1', USERS_HTTP_PORT: String(port), USERS_SHUTDOWN_DELAY: '0s', ...env });
   const url = `http://127.0.0.1:${port}`;
@@ -48,13 +49,22 @@ export async function startBuiltApp(env: Record<string, string>, timeoutMs = 60_
     if (child.exitCode === null) child.kill('SIGTERM');
     await exited;
   };
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`the service exited with ${child.exitCode}:\n${child.output()}`);
-    const ready = await fetch(`${url}/health/ready`).then((r) => r.ok, () => false);
-    if (ready) return { url, process: child, output: child.output, stop };
-    await new Promise((done) => setTimeout(done, 250));
-  }
-  await stop();
-  throw new Error(`the service was not ready after ${timeoutMs} ms:\n${child.output()}`);
+  const ready = async (timeoutMs = 60_000) => {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) throw new Error(`the service exited with ${child.exitCode}:\n${child.output()}`);
+      if (await fetch(`${url}/health/ready`).then((r) => r.ok, () => false)) return;
+      await new Promise((done) => setTimeout(done, 250));
+    }
+    await stop();
+    throw new Error(`the service was not ready after ${timeoutMs} ms:\n${child.output()}`);
+  };
+  return { url, process: child, output: child.output, stop, ready };
+}
+
+/** Starts the built service and waits until /health/ready answers 200. */
+export async function startBuiltApp(env: Record<string, string>, timeoutMs = 60_000): Promise<BuiltApp> {
+  const app = await launchBuiltApp(env);
+  await app.ready(timeoutMs);
+  return app;
 }

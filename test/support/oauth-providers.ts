@@ -88,6 +88,8 @@ export interface GithubAccount {
  */
 export class GithubDouble {
   account: GithubAccount = { id: 1, login: 'octocat', name: 'The Octocat', emails: [] };
+  /** While set, the REST API (/user, /user/emails) answers 503, as GitHub in an outage. */
+  apiDown = false;
   private server?: Server;
   private readonly codes = new Map<string, { challenge: string; redirectUri: string; account: GithubAccount }>();
   private readonly tokens = new Map<string, GithubAccount>();
@@ -134,6 +136,7 @@ export class GithubDouble {
       this.tokens.set(token, grant.account);
       return json(200, { access_token: token, token_type: 'bearer', scope: 'read:user,user:email' });
     }
+    if (this.apiDown) return json(503, { message: 'Service Unavailable' });
     const account = this.tokens.get((req.headers.authorization ?? '').replace(/^Bearer /, ''));
     if (!account) return json(401, { message: 'Bad credentials' });
     if (url.pathname === '/user') return json(200, { id: account.id, login: account.login, name: account.name, avatar_url: null });
