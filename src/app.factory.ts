@@ -17,6 +17,7 @@ import { appConfig } from './config/app.config';
 import { LoadedConfiguration, loadConfiguration } from './config/config-module.options';
 import { eventsConfig } from './config/events.config';
 import { oauthConfig } from './config/oauth.config';
+import { natsFailure } from './events/nats-client';
 import { natsApiOptions } from './events/nats-transport';
 
 /** Bodies are small JSON documents: two 16 KiB metadata objects and a few fields fit well under this. */
@@ -56,7 +57,7 @@ export async function createApp({ preview = false } = {}): Promise<NestFastifyAp
   });
   if (!preview) app.useLogger(app.get(Logger));
   const events = preview ? undefined : eventsConfig();
-  if (events?.servers) app.connectMicroservice(natsApiOptions({ ...events, servers: events.servers }), { inheritAppConfig: true });
+  if (events?.servers) app.connectMicroservice(natsApiOptions(events), { inheritAppConfig: true });
   SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app), { jsonDocumentUrl: 'docs-json' });
   return app;
 }
@@ -67,7 +68,7 @@ export async function createApp({ preview = false } = {}): Promise<NestFastifyAp
  */
 export function startNatsApi(app: NestFastifyApplication): void {
   if (app.getMicroservices().length === 0) return;
-  app.startAllMicroservices().catch((error: unknown) => app.get(Logger).error({ err: error }, 'the NATS API could not start'));
+  app.startAllMicroservices().catch((error: unknown) => app.get(Logger).error({ err: error }, natsFailure(error, 'the NATS API is not served')));
 }
 
 /** The first lines of a run: what starts, with which configuration (one JSON line, secrets masked), and what looks wrong in it. */

@@ -34,7 +34,7 @@ function expectDocumented(messages: StreamMessage[], prefix: string) {
 
 describe('domain events on the machine NATS (JetStream)', () => {
   const smtp = new SmtpSink();
-  const { prefix, stream, env } = isolatedStream();
+  const { prefix, stream, api, env } = isolatedStream();
   let t: TestApp;
   let nc: NatsConnection;
   let admin: string;
@@ -180,12 +180,12 @@ describe('domain events on the machine NATS (JetStream)', () => {
   });
 
   describe('the NATS API (request-reply, plain JSON)', () => {
-    const request = async (subject: string, body: unknown) => json.decode((await nc.request(subject, json.encode(body as Record<string, unknown>), { timeout: 5000 })).data);
+    const request = async (name: string, body: unknown) => json.decode((await nc.request(api(name), json.encode(body as Record<string, unknown>), { timeout: 5000 })).data);
 
     it('users.verify_token answers whose valid access token it is, and a coded error otherwise', async () => {
       const user = await createUser(t);
       const claims = JSON.parse(Buffer.from(user.accessToken.split('.')[1], 'base64url').toString());
-      expect(await request('users.verify_token', { token: user.accessToken })).toEqual({
+      expect(await request('verify_token', { token: user.accessToken })).toEqual({
         user_id: user.id,
         role: 'user',
         verified: true,
@@ -193,32 +193,32 @@ describe('domain events on the machine NATS (JetStream)', () => {
         expires_at: new Date(claims.exp * 1000).toISOString(),
       });
       const forged = `${user.accessToken.slice(0, -4)}AAAA`;
-      expect(await request('users.verify_token', { token: forged })).toEqual({ error: { statusCode: 401, code: 'TOKEN_INVALID', message: expect.any(String) } });
-      expect(await request('users.verify_token', { token: user.refreshToken })).toMatchObject({ error: { code: 'TOKEN_INVALID' } });
-      expect(await request('users.verify_token', {})).toMatchObject({ error: { statusCode: 400, code: 'VALIDATION_FAILED' } });
+      expect(await request('verify_token', { token: forged })).toEqual({ error: { statusCode: 401, code: 'TOKEN_INVALID', message: expect.any(String) } });
+      expect(await request('verify_token', { token: user.refreshToken })).toMatchObject({ error: { code: 'TOKEN_INVALID' } });
+      expect(await request('verify_token', {})).toMatchObject({ error: { statusCode: 400, code: 'VALIDATION_FAILED' } });
 
       await t.http.post('/users/logout').set(bearer(user.accessToken)).expect(204);
-      expect(await request('users.verify_token', { token: user.accessToken })).toMatchObject({ error: { code: 'TOKEN_REVOKED' } });
+      expect(await request('verify_token', { token: user.accessToken })).toMatchObject({ error: { code: 'TOKEN_REVOKED' } });
     });
 
     it('answers a body that is not JSON, or not an object, with VALIDATION_FAILED, and keeps serving', async () => {
-      const raw = async (subject: string, body: string) => json.decode((await nc.request(subject, new TextEncoder().encode(body), { timeout: 5000 })).data);
-      for (const subject of ['users.verify_token', 'users.get']) {
+      const raw = async (name: string, body: string) => json.decode((await nc.request(api(name), new TextEncoder().encode(body), { timeout: 5000 })).data);
+      for (const subject of ['verify_token', 'get']) {
         for (const body of ['not json', '', 'null', '42', '[]']) {
           expect({ subject, body, reply: await raw(subject, body) }).toEqual({ subject, body, reply: { error: expect.objectContaining({ statusCode: 400, code: 'VALIDATION_FAILED' }) } });
         }
       }
       const user = await createUser(t);
-      expect(await request('users.get', { id: user.id })).toMatchObject({ id: user.id });
+      expect(await request('get', { id: user.id })).toMatchObject({ id: user.id });
     });
 
     it('users.get answers the public view of an enabled user', async () => {
       const user = await createUser(t, { metadata: { team: 'nats' }, private_metadata: { plan: 'secret' } });
-      const view = await request('users.get', { id: user.id });
+      const view = await request('get', { id: user.id });
       expect(view).toEqual({ id: user.id, first_name: 'Ada', last_name: 'Lovelace', credentials: { username: user.username }, profile_picture: null, metadata: { team: 'nats' } });
-      expect(await request('users.get', { id: randomUUID() })).toEqual({ error: { statusCode: 404, code: 'USER_NOT_FOUND', message: 'user not found' } });
-      expect(await request('users.get', { id: 'not-a-uuid' })).toMatchObject({ error: { code: 'VALIDATION_FAILED' } });
-      for (const reply of [view, await request('users.get', { id: randomUUID() })]) {
+      expect(await request('get', { id: randomUUID() })).toEqual({ error: { statusCode: 404, code: 'USER_NOT_FOUND', message: 'user not found' } });
+      expect(await request('get', { id: 'not-a-uuid' })).toMatchObject({ error: { code: 'VALIDATION_FAILED' } });
+      for (const reply of [view, await request('get', { id: randomUUID() })]) {
         expect(validators.get('users.get reply')!(reply)).toBe(true);
       }
     });

@@ -10,7 +10,7 @@ import { VerifiedTokenDto, VerifyTokenDto } from './dto/verify-token.dto';
 export class AuthRpcController {
   constructor(private readonly verifier: AccessTokenVerifier) {}
 
-  @MessagePattern('users.verify_token')
+  @MessagePattern('verify_token') // <USERS_ES_API_PREFIX>.verify_token (PrefixedNatsServer)
   async verifyToken(@Payload() dto: VerifyTokenDto): Promise<VerifiedTokenDto> {
     const { user, claims } = await this.verifier.verify(dto.token);
     return {

@@ -14,12 +14,21 @@ export function editDistance(a: string, b: string): number {
   return previous[b.length];
 }
 
-/** The known variable `name` most likely meant, if one is close enough (a quarter of its length, at least 2 edits). */
+/** `USERS_DB` of `USERS_DB_PASSWORD`: the group a variable belongs to. */
+const group = (name: string) => name.split('_').slice(0, 2).join('_');
+
+/**
+ * The known variable `name` most likely meant, if one is close enough (a quarter of its length, at
+ * least 2 edits): one of the same group first (USERS_DB_PASSWORD → USERS_DB_PASS, not USERS_ES_PASSWORD),
+ * then the closest.
+ */
 export function closestVariable(name: string, known: Iterable<string>): string | undefined {
-  let best: { name: string; distance: number } | undefined;
+  let best: { name: string; rank: [number, number] } | undefined;
   for (const candidate of known) {
     const distance = editDistance(name, candidate);
-    if (distance <= Math.max(2, Math.floor(Math.max(name.length, candidate.length) / 4)) && (!best || distance < best.distance)) best = { name: candidate, distance };
+    if (distance > Math.max(2, Math.floor(Math.max(name.length, candidate.length) / 4))) continue;
+    const rank: [number, number] = [group(candidate) === group(name) ? 0 : 1, distance];
+    if (!best || rank[0] < best.rank[0] || (rank[0] === best.rank[0] && rank[1] < best.rank[1])) best = { name: candidate, rank };
   }
   return best?.name;
 }

@@ -8,7 +8,7 @@ import { PollingWorker } from '../common/polling-worker';
 import { PgNotifications } from '../database/pg-notifications';
 import { OutboxEvent } from './entities/outbox-event.entity';
 import { OUTBOX_CHANNEL, eventPayload } from './events.service';
-import { NATS_CLIENT } from './nats-client';
+import { NATS_CLIENT, natsFailure } from './nats-client';
 
 const BATCH_SIZE = 256;
 /** The latency when no NOTIFY can wake the relay, and the pause after a failed run. */
@@ -84,7 +84,7 @@ export class EventsRelay implements OnApplicationBootstrap, OnModuleDestroy {
     try {
       connection = (await this.client.connect()) as NatsConnection;
     } catch (error) {
-      if (this.unreachableSince === undefined) this.logger.warn({ err: error }, 'NATS unreachable; events wait in the outbox until it answers');
+      if (this.unreachableSince === undefined) this.logger.warn({ err: error }, natsFailure(error, 'events wait in the outbox until NATS takes them'));
       this.unreachableSince ??= Date.now();
       return undefined;
     }

@@ -15,7 +15,7 @@ import { NATS_CLIENT, natsConnectionOptions } from './nats-client';
         // The relay connects itself, and keeps trying while NATS is down (no waiting at startup).
         useFactory: (events: ConfigType<typeof eventsConfig>) => ({
           transport: Transport.NATS,
-          options: { ...natsConnectionOptions(events.servers ?? []), waitOnFirstConnect: false },
+          options: { ...natsConnectionOptions(events), waitOnFirstConnect: false },
         }),
       },
     ]),

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { ConfigType } from '@nestjs/config';
 import { EntityManager } from 'typeorm';
 import { Audit } from '../common/decorators/audit.decorator';
+import { eventsConfig } from '../config/events.config';
 import { OutboxEvent } from './entities/outbox-event.entity';
 import { EventOperation } from './event-operations';
 
@@ -41,14 +43,25 @@ export function eventPayload(event: OutboxEvent): Record<string, unknown> {
  */
 @Injectable()
 export class EventsService {
+  constructor(@Inject(eventsConfig.KEY) private readonly config: ConfigType<typeof eventsConfig>) {}
+
+  /**
+   * `private_metadata` is for the user and admins only: it is left out of the outbox (and so of every
+   * event) unless USERS_EVENTS_INCLUDE_PRIVATE=true.
+   */
   async record(manager: EntityManager, ...events: DomainEvent[]): Promise<void> {
     for (const event of events) {
+      const data = this.config.includePrivate ? event.data : withoutPrivate(event.data);
       await manager.query(
         `INSERT INTO outbox_events (id, user_id, operation, actor_id, request_id, data)
          SELECT $1::uuid, $2::uuid, $3, $4::uuid, $5, $6::jsonb
          FROM (SELECT pg_advisory_xact_lock($7, hashtext($2::text)), pg_notify($8, '')) AS per_user_order`,
-        [randomUUID(), event.userId, event.operation, event.audit.actorId, event.audit.requestId, event.data, EVENT_ORDER_LOCK, OUTBOX_CHANNEL],
+        [randomUUID(), event.userId, event.operation, event.audit.actorId, event.audit.requestId, data, EVENT_ORDER_LOCK, OUTBOX_CHANNEL],
       );
     }
   }
+}
+
+function withoutPrivate(data: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(data).filter(([field]) => field !== 'private_metadata'));
 }

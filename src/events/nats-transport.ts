@@ -1,6 +1,6 @@
-import { MicroserviceOptions, Transport } from '@nestjs/microservices';
+import { MicroserviceOptions, NatsOptions, ServerNats } from '@nestjs/microservices';
 import { IncomingRequestDeserializer } from '@nestjs/microservices/deserializers';
-import { JSONCodec } from 'nats';
+import { JSONCodec, NatsConnection, SubscriptionOptions } from 'nats';
 import { EventsConfig } from '../config/events.config';
 import { natsConnectionOptions } from './nats-client';
 
@@ -36,15 +36,36 @@ class PlainJsonReplySerializer {
   }
 }
 
-/** The NATS API of the hybrid app: request-reply handlers in the `users` queue group, shared by replicas. */
-export function natsApiOptions(events: EventsConfig & { servers: string[] }): MicroserviceOptions {
+/**
+ * Nest's NATS server subscribes to each @MessagePattern as its subject; this one puts the deployment's
+ * USERS_ES_API_PREFIX in front (`verify_token` → `users.verify_token` by default), so that two
+ * deployments on one NATS — or test runs side by side — never answer each other's requests.
+ */
+class PrefixedNatsServer extends ServerNats {
+  constructor(
+    options: Required<NatsOptions>['options'],
+    private readonly prefix: string,
+  ) {
+    super(options);
+  }
+
+  override bindEvents(client: NatsConnection): void {
+    const subscribe = (subject: string, options: SubscriptionOptions) => client.subscribe(`${this.prefix}.${subject}`, options);
+    super.bindEvents(Object.create(client, { subscribe: { value: subscribe } }));
+  }
+}
+
+/** The NATS API of the hybrid app: request-reply handlers under the API prefix, in the deployment's queue group (shared by its replicas). */
+export function natsApiOptions(events: EventsConfig): MicroserviceOptions {
   return {
-    transport: Transport.NATS,
-    options: {
-      ...natsConnectionOptions(events.servers),
-      queue: events.queueGroup,
-      deserializer: new PlainJsonRequestDeserializer(),
-      serializer: new PlainJsonReplySerializer(),
-    },
+    strategy: new PrefixedNatsServer(
+      {
+        ...natsConnectionOptions(events),
+        queue: events.queueGroup,
+        deserializer: new PlainJsonRequestDeserializer(),
+        serializer: new PlainJsonReplySerializer(),
+      },
+      events.apiPrefix,
+    ),
   };
 }

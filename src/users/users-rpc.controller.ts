@@ -12,7 +12,7 @@ export class UsersRpcController {
   constructor(private readonly users: UsersService) {}
 
   /** The public view of an enabled user, as any signed-in user may see it. */
-  @MessagePattern('users.get')
+  @MessagePattern('get') // <USERS_ES_API_PREFIX>.get (PrefixedNatsServer)
   get(@Payload() dto: GetUserDto): Promise<PublicUserDto> {
     return this.users.publicView(dto.id);
   }

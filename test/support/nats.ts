@@ -1,11 +1,11 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Ajv, { ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
-import { JSONCodec, JsMsg, NatsConnection, connect } from 'nats';
+import { ConnectionOptions, JSONCodec, JsMsg, NatsConnection, connect } from 'nats';
 import { parse } from 'yaml';
 import { freePort } from './built-app';
 
@@ -16,14 +16,22 @@ const NATS_SERVER = process.env.TEST_NATS_SERVER ?? '/usr/sbin/nats-server';
 const json = JSONCodec<Record<string, unknown>>();
 
 /**
- * A subject prefix and stream of its own for one test file, so that files running side by side on
- * the machine's NATS never see each other's events. `env` configures an app to publish there.
+ * Event subjects, a stream, and NATS API subjects and queue group of its own for one test file, so
+ * that files running side by side on the machine's NATS — also from other checkouts — never see each
+ * other's events or answer each other's requests. `env` configures an app to use them; `api(name)`
+ * is the subject of a NATS API request.
  */
 export function isolatedStream() {
   const tag = randomBytes(4).toString('hex');
   const prefix = `events.e2e${tag}`;
   const stream = `E2E_${tag}`;
-  return { prefix, stream, env: (url: string) => ({ USERS_ES_URL: url, USERS_ES_SUBJECT_PREFIX: prefix, USERS_ES_STREAM: stream }) };
+  const apiPrefix = `users.e2e${tag}`;
+  return {
+    prefix,
+    stream,
+    api: (name: string) => `${apiPrefix}.${name}`,
+    env: (url: string) => ({ USERS_ES_URL: url, USERS_ES_SUBJECT_PREFIX: prefix, USERS_ES_STREAM: stream, USERS_ES_API_PREFIX: apiPrefix, USERS_ES_QUEUE_GROUP: `users-e2e${tag}` }),
+  };
 }
 
 export interface StreamMessage {
@@ -63,11 +71,17 @@ export async function deleteStream(nc: NatsConnection, stream: string): Promise<
   await (await nc.jetstreamManager()).streams.delete(stream).catch(() => undefined);
 }
 
-/** A nats-server of the test's own (JetStream on, own store), that can be stopped and started again on its port. */
+/**
+ * A nats-server of the test's own (JetStream on, own store), that can be stopped and started again on
+ * its port. `config` is a configuration file's text (e.g. accounts and permissions), `env` the server's
+ * environment (variables the file refers to), `probe` how to connect when checking it is up.
+ */
 export class NatsServer {
   private child?: ChildProcess;
   private readonly storeDir = mkdtempSync(join(tmpdir(), 'users-nats-'));
   port = 0;
+
+  constructor(private readonly options: { config?: string; env?: Record<string, string>; probe?: Partial<ConnectionOptions> } = {}) {}
 
   get url(): string {
     return `nats://127.0.0.1:${this.port}`;
@@ -75,12 +89,17 @@ export class NatsServer {
 
   async start(): Promise<this> {
     if (!this.port) this.port = await freePort();
-    const child = spawn(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir], { stdio: 'ignore' });
+    const config = this.options.config === undefined ? [] : ['-c', join(this.storeDir, 'nats.conf')];
+    if (this.options.config !== undefined) writeFileSync(config[1], this.options.config);
+    const child = spawn(NATS_SERVER, [...config, '-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir], {
+      stdio: 'ignore',
+      env: { ...process.env, ...this.options.env },
+    });
     this.child = child;
     const deadline = Date.now() + 20_000;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`nats-server exited with ${child.exitCode}`);
-      const nc = await connect({ servers: this.url, reconnect: false }).catch(() => undefined);
+      const nc = await connect({ ...this.options.probe, servers: this.url, reconnect: false }).catch(() => undefined);
       if (nc) {
         await nc.jetstreamManager().then(() => nc.close());
         return this;
