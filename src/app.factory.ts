@@ -56,7 +56,6 @@ export async function createApp({ preview = false } = {}): Promise<NestFastifyAp
     abortOnError: false,
   });
   if (!preview) app.useLogger(app.get(Logger));
-  app.enableShutdownHooks();
   const events = preview ? undefined : eventsConfig();
   if (events?.servers) app.connectMicroservice(natsApiOptions(events), { inheritAppConfig: true });
   SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app), { jsonDocumentUrl: 'docs-json' });

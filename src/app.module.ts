@@ -11,8 +11,10 @@ import { appConfig } from './config/app.config';
 import { configModuleOptions } from './config/config-module.options';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { OAuthModule } from './oauth/oauth.module';
 import { SchedulerModule } from './scheduler/scheduler.module';
+import { ShutdownModule } from './shutdown/shutdown.module';
 import { UsersModule } from './users/users.module';
 
 @Module({
@@ -23,11 +25,13 @@ import { UsersModule } from './users/users.module';
       useFactory: (app: ConfigType<typeof appConfig>) => nestLoggerParams(app.logLevel),
     }),
     DatabaseModule,
+    MetricsModule,
     UsersModule,
     AuthModule,
     HealthModule,
     SchedulerModule,
     OAuthModule,
+    ShutdownModule,
   ],
   providers: [
     { provide: APP_PIPE, useFactory: createValidationPipe },

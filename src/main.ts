@@ -4,6 +4,7 @@ import { createApp, startNatsApi } from './app.factory';
 import { processLogger } from './common/logging/logger';
 import { appConfig } from './config/app.config';
 import { ConfigError } from './config/validate-config';
+import { GracefulShutdown } from './shutdown/graceful-shutdown.service';
 
 async function bootstrap() {
   const app = await createApp();
@@ -12,6 +13,7 @@ async function bootstrap() {
   // Nest's start-up lines before Fastify's "Server listening at …": the log reads in the order things happened.
   app.flushLogs();
   startNatsApi(app);
+  app.get(GracefulShutdown).handleSignals(app);
   await app.listen(port, host);
 }
 

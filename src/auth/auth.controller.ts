@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { AUTH_ERRORS, ApiErrors, BODY_ERRORS } from '../common/decorators/api-errors.decorator';
 import { Audit, RequestAudit } from '../common/decorators/audit.decorator';
 import { AllowUnverified, CurrentUser, Public } from '../common/decorators/auth.decorators';
+import { CountOutcomes } from '../metrics/count-outcomes';
 import { User } from '../users/entities/user.entity';
 import { UserDto } from '../users/dto/user-response.dto';
 import { AuthService } from './auth.service';
@@ -24,6 +25,7 @@ export class AuthController {
    */
   @Post('tokens/issue')
   @Public()
+  @CountOutcomes('logins')
   @ApiErrors(...BODY_ERRORS, 'INVALID_CREDENTIALS', 'ACCOUNT_DISABLED')
   issue(@Body() dto: IssueTokenDto, @Headers('user-agent') userAgent: string | undefined, @RequestAudit() audit: Audit): Promise<TokenPairDto> {
     return this.auth.login(dto, userAgent ?? '', audit);
@@ -37,6 +39,7 @@ export class AuthController {
    */
   @Post('tokens/refresh')
   @Public()
+  @CountOutcomes('refreshes')
   @ApiBearerAuth()
   @ApiErrors(...BODY_ERRORS, 'REFRESH_TOKEN_INVALID', 'REFRESH_TOKEN_REUSED')
   refresh(@Body() dto: RefreshTokenDto, @Headers('authorization') authorization: string | undefined, @RequestAudit() audit: Audit): Promise<TokenPairDto> {

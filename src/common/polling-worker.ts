@@ -1,16 +1,20 @@
 import { Logger } from '@nestjs/common';
+import { isDatabaseUnavailable, logFailure } from './database/database-unavailable';
 import { recordDrained } from './logging/shutdown-report';
 
 /**
  * Runs `work` until it reports that nothing is left, then sleeps until woken (`wake()`, e.g. by a
  * PostgreSQL NOTIFY) or until `intervalMs` passes, whichever comes first. One run at a time; a
- * failed run is logged and retried after the interval. `stop()` waits for the current run.
+ * failed run is logged and retried after the interval; a database outage is logged once, when it
+ * starts, and its end once more. `stop()` waits for the current run.
  */
 export class PollingWorker {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private rerun = false;
   private stopped = true;
+  /** Set while runs fail, so that an outage is one line at its start and one at its end. */
+  private failingSince?: number;
 
   constructor(
     private readonly name: string,
@@ -56,8 +60,11 @@ export class PollingWorker {
   private async drain(): Promise<void> {
     try {
       while (!this.stopped && (await this.work()));
+      if (this.failingSince !== undefined) this.logger.log(`${this.name} works again after ${Date.now() - this.failingSince} ms`);
+      this.failingSince = undefined;
     } catch (error) {
-      this.logger.error({ err: error }, `${this.name} failed; retrying in ${this.intervalMs} ms`);
+      if (this.failingSince === undefined || !isDatabaseUnavailable(error)) logFailure(this.logger, error, `${this.name} failed; retrying in ${this.intervalMs} ms`);
+      this.failingSince ??= Date.now();
     }
   }
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { registerAs } from '@nestjs/config';
 import { IsIn, IsOptional, IsString } from 'class-validator';
-import { ConfigError, IsIntegerBetween, IsReadableFile, validateConfig } from './validate-config';
+import { ConfigError, IsDuration, IsIntegerBetween, IsReadableFile, durationMs, validateConfig } from './validate-config';
 
 class AppEnv {
   @IsIn(['debug', 'info', 'warn', 'error'])
@@ -28,6 +28,14 @@ class AppEnv {
 
   @IsString()
   USERS_BUILD_TIME = '1970-01-01_00:00:00';
+
+  /** After SIGTERM: how long the service keeps serving while readiness says 503 (load balancers drop it meanwhile). */
+  @IsDuration({ zeroMeans: 'no delay' })
+  USERS_SHUTDOWN_DELAY = '5s';
+
+  /** Then, with no new connections accepted: how long requests in flight may take before their connections are cut. */
+  @IsDuration()
+  USERS_SHUTDOWN_TIMEOUT = '20s';
 }
 
 export const appConfig = registerAs('app', () => {
@@ -43,6 +51,7 @@ export const appConfig = registerAs('app', () => {
     instanceId: env.USERS_INSTANCE_ID || randomUUID(),
     commit: env.USERS_BUILD_COMMIT,
     buildTime: env.USERS_BUILD_TIME,
+    shutdown: { delayMs: durationMs(env.USERS_SHUTDOWN_DELAY), timeoutMs: durationMs(env.USERS_SHUTDOWN_TIMEOUT) },
   };
 });
 

@@ -7,6 +7,7 @@ import { EffectiveValue, effectiveConfiguration } from './effective-config';
 import { loadDevelopmentEnvFile } from './env-file';
 import { eventsConfig } from './events.config';
 import { mailConfig } from './mail.config';
+import { metricsConfig } from './metrics.config';
 import { oauthConfig } from './oauth.config';
 import { productionProblems, productionWarnings } from './production-rules';
 import { RunMode, runMode } from './run-mode';
@@ -14,7 +15,7 @@ import { schedulerConfig } from './scheduler.config';
 import { typoWarnings } from './typo-warnings';
 import { ConfigError, knownVariables } from './validate-config';
 
-const NAMESPACES = [appConfig, databaseConfig, authConfig, adminConfig, mailConfig, eventsConfig, schedulerConfig, oauthConfig];
+const NAMESPACES = [appConfig, databaseConfig, authConfig, adminConfig, mailConfig, eventsConfig, schedulerConfig, oauthConfig, metricsConfig];
 
 /**
  * Every config namespace; each validates its own variables. The `.env` file is read by

@@ -47,7 +47,13 @@ describe('config namespaces: defaults with an empty environment', () => {
       instanceId: expect.stringMatching(UUID),
       commit: 'ffffffff',
       buildTime: '1970-01-01_00:00:00',
+      shutdown: { delayMs: 5000, timeoutMs: 20_000 },
     });
+  });
+
+  it('app takes a shutdown delay of 0s (nothing to wait for), but not a timeout of 0s', () => {
+    useEnv({ USERS_SHUTDOWN_DELAY: '0s', USERS_SHUTDOWN_TIMEOUT: '1m30s' });
+    expect(appConfig().shutdown).toEqual({ delayMs: 0, timeoutMs: 90_000 });
   });
 
   it('app makes a new instance id each time it is built without USERS_INSTANCE_ID', () => {
@@ -192,6 +198,8 @@ describe('config namespaces: a bad value stops the boot naming the variable', ()
     ['app', 'USERS_HTTP_PORT', { USERS_HTTP_PORT: '70000' }],
     ['app', 'USERS_HTTP_PORT', { USERS_HTTP_PORT: '80.5' }],
     ['app', 'USERS_LOG_LEVEL', { USERS_LOG_LEVEL: 'verbose' }],
+    ['app', 'USERS_SHUTDOWN_DELAY', { USERS_SHUTDOWN_DELAY: 'a while' }],
+    ['app', 'USERS_SHUTDOWN_TIMEOUT', { USERS_SHUTDOWN_TIMEOUT: '0s' }],
     ['database', 'USERS_DB_DRIVER', { USERS_DB_DRIVER: 'mysql' }],
     ['database', 'USERS_DB_PORT', { USERS_DB_PORT: 'five' }],
     ['database', 'USERS_DB_SSL_MODE', { USERS_DB_SSL_MODE: 'sometimes' }],

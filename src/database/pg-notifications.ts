@@ -3,6 +3,7 @@ import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { Pool, PoolClient } from 'pg';
 import { DataSource } from 'typeorm';
 import { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
+import { databaseErrorSummary } from '../common/database/database-unavailable';
 import { DatabaseConfig, databaseConfig } from '../config/database.config';
 
 const RECONNECT_DELAY_MS = 1000;
@@ -20,6 +21,8 @@ export class PgNotifications implements OnModuleDestroy {
   private client?: PoolClient;
   private connecting?: Promise<void>;
   private closed = false;
+  /** Set while the LISTEN connection is lost: the loss is logged once, and its end. */
+  private lostSince?: number;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -56,6 +59,8 @@ export class PgNotifications implements OnModuleDestroy {
       client.on('error', (error) => this.lost(client, error));
       for (const channel of this.channels) await client.query(`LISTEN ${channel}`);
       this.client = client;
+      if (this.lostSince !== undefined) this.logger.log(`LISTEN connection restored after ${Date.now() - this.lostSince} ms`);
+      this.lostSince = undefined;
       // Anything committed while no one listened is found by this wake-up.
       for (const channel of this.channels) this.emitter.emit(channel);
     } catch (error) {
@@ -72,7 +77,8 @@ export class PgNotifications implements OnModuleDestroy {
 
   private retryLater(error: unknown): void {
     if (this.closed) return;
-    this.logger.warn({ err: error }, `LISTEN connection lost; reconnecting in ${RECONNECT_DELAY_MS} ms`);
+    if (this.lostSince === undefined) this.logger.warn({ error: databaseErrorSummary(error) }, `LISTEN connection lost; reconnecting every ${RECONNECT_DELAY_MS} ms`);
+    this.lostSince ??= Date.now();
     setTimeout(() => void this.connect(), RECONNECT_DELAY_MS).unref();
   }
 }

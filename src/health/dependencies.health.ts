@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { EventsRelay } from '../events/events-relay.service';
 import { MailSender, SmtpStatus } from '../mail/mail-sender.service';
+import { BacklogsService } from '../metrics/backlogs.service';
 
 const NATS_TIMEOUT_MS = 1000;
 
@@ -25,11 +25,11 @@ export class DependenciesHealth {
   constructor(
     private readonly relay: EventsRelay,
     private readonly mailSender: MailSender,
-    private readonly dataSource: DataSource,
+    private readonly backlogs: BacklogsService,
   ) {}
 
   async report(): Promise<DependencyReport> {
-    const [nats, backlog] = await Promise.all([this.relay.enabled ? this.nats() : undefined, this.backlog()]);
+    const [nats, backlog] = await Promise.all([this.relay.enabled ? this.nats() : undefined, this.backlogs.read()]);
     return {
       ...(nats ? { nats } : {}),
       smtp: this.mailSender.smtpStatus,
@@ -49,15 +49,5 @@ export class DependenciesHealth {
     } finally {
       clearTimeout(timer);
     }
-  }
-
-  private backlog(): Promise<{ events_pending: number; mails_pending: number; mails_failed: number } | undefined> {
-    return this.dataSource
-      .query(
-        `SELECT (SELECT count(*)::int FROM outbox_events WHERE sent_at IS NULL) AS events_pending,
-                (SELECT count(*)::int FROM mail_outbox WHERE sent_at IS NULL AND failed_at IS NULL) AS mails_pending,
-                (SELECT count(*)::int FROM mail_outbox WHERE failed_at IS NOT NULL) AS mails_failed`,
-      )
-      .then(([row]: { events_pending: number; mails_pending: number; mails_failed: number }[]) => row, () => undefined);
   }
 }

@@ -4,6 +4,7 @@ import { FastifyReply, FastifyRequest } from 'fastify';
 import { logRequest } from '../common/logging/logger';
 import { AppConfig } from '../config/app.config';
 import { DependenciesHealth, DependencyReport } from './dependencies.health';
+import { GracefulShutdown } from '../shutdown/graceful-shutdown.service';
 import { HealthController } from './health.controller';
 
 const UP: HealthCheckResult = { status: 'ok', info: { database: { status: 'up' } }, error: {}, details: { database: { status: 'up' } } };
@@ -14,13 +15,15 @@ describe('HealthController readiness', () => {
   let databaseUp: boolean;
   let controller: HealthController;
   let lines: { level: string; message: string }[];
+  let shutdown: { draining: boolean };
 
   beforeEach(() => {
     databaseUp = true;
+    shutdown = { draining: false };
     lines = [];
     const health = { check: async () => (databaseUp ? UP : Promise.reject(new ServiceUnavailableException(DOWN))) } as unknown as HealthCheckService;
     const dependencies = { report: async () => REPORT } as unknown as DependenciesHealth;
-    controller = new HealthController(health, {} as TypeOrmHealthIndicator, dependencies, {} as AppConfig);
+    controller = new HealthController(health, {} as TypeOrmHealthIndicator, dependencies, shutdown as GracefulShutdown, {} as AppConfig);
     for (const level of ['log', 'warn', 'error'] as const) {
       jest.spyOn(Logger.prototype, level).mockImplementation((...args: unknown[]) => void lines.push({ level, message: String(args.find((a) => typeof a === 'string')) }));
     }
@@ -39,6 +42,15 @@ describe('HealthController readiness', () => {
     expect(await probe()).toEqual({ status: 503, body: { ...DOWN, details: { database: { status: 'down' }, ...REPORT } } });
   });
 
+  it('is 503 from SIGTERM on, with a failing `shutdown` check beside the database', async () => {
+    shutdown.draining = true;
+    const shutdownCheck = { status: 'down', message: 'shutting down' };
+    expect(await probe()).toEqual({
+      status: 503,
+      body: { status: 'error', info: UP.info, error: { shutdown: shutdownCheck }, details: { database: { status: 'up' }, shutdown: shutdownCheck, ...REPORT } },
+    });
+  });
+
   it('logs a change of readiness once (warn, then info), never an error line per failed probe', async () => {
     await probe();
     databaseUp = false;
@@ -54,19 +66,21 @@ describe('HealthController readiness', () => {
 
 describe('request log lines', () => {
   const levels = (url: string, statusCode: number) => {
-    const log = { debug: jest.fn(), info: jest.fn(), error: jest.fn() };
+    const log = { debug: jest.fn(), info: jest.fn(), warn: jest.fn(), error: jest.fn() };
     logRequest({ url, log } as unknown as FastifyRequest, { statusCode, elapsedTime: 1 } as FastifyReply, () => undefined);
     return Object.entries(log).filter(([, fn]) => fn.mock.calls.length > 0).map(([level]) => level);
   };
 
-  it('probes at debug, also a 503 of readiness; other requests at info, 5xx at error', () => {
+  it('probes and scrapes at debug, also a 503 of readiness; other requests at info, 503 at warn, other 5xx at error', () => {
     expect(levels('/health/ready', 200)).toEqual(['debug']);
     expect(levels('/health/ready', 503)).toEqual(['debug']);
     expect(levels('/health/live', 200)).toEqual(['debug']);
     expect(levels('/health', 200)).toEqual(['debug']);
+    expect(levels('/metrics', 200)).toEqual(['debug']);
     expect(levels('/health/ready', 500)).toEqual(['error']);
     expect(levels('/users/profile', 200)).toEqual(['info']);
     expect(levels('/healthy-looking-user-path', 200)).toEqual(['info']);
-    expect(levels('/users', 503)).toEqual(['error']);
+    expect(levels('/users', 503)).toEqual(['warn']);
+    expect(levels('/users', 500)).toEqual(['error']);
   });
 });

@@ -6,6 +6,7 @@ import { FastifyReply } from 'fastify';
 import { version } from '../../package.json';
 import { appConfig } from '../config/app.config';
 import { Public } from '../common/decorators/auth.decorators';
+import { GracefulShutdown } from '../shutdown/graceful-shutdown.service';
 import { DependenciesHealth, DependencyReport } from './dependencies.health';
 import { HealthInfoDto } from './health-info.dto';
 
@@ -21,6 +22,7 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly database: TypeOrmHealthIndicator,
     private readonly dependencies: DependenciesHealth,
+    private readonly shutdown: GracefulShutdown,
     @Inject(appConfig.KEY) private readonly app: ConfigType<typeof appConfig>,
   ) {}
 
@@ -47,18 +49,19 @@ export class HealthController {
   }
 
   /**
-   * Readiness: 503 only when PostgreSQL does not answer. NATS (when configured), SMTP, and the backlogs
-   * of unsent events and mails are reported in `details` without failing it: events and mails wait in
-   * their tables while those are down, and HTTP keeps working.
+   * Readiness: 503 when PostgreSQL does not answer, and from SIGTERM on (`shutdown`: the service still
+   * serves while load balancers take it out). NATS (when configured), SMTP, and the backlogs of unsent
+   * events and mails are reported in `details` without failing it: events and mails wait in their
+   * tables while those are down, and HTTP keeps working.
    */
   @Get('ready')
   @HealthCheck()
   async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<Omit<HealthCheckResult, 'details'> & { details: HealthCheckResult['details'] | DependencyReport }> {
     const [database, dependencies] = await Promise.all([this.databaseCheck(), this.dependencies.report()]);
-    const ready = database.status === 'ok';
-    if (!ready) reply.status(503);
-    this.noteChange(ready, database);
-    return { ...database, details: { ...database.details, ...dependencies } };
+    this.noteChange(database.status === 'ok', database);
+    const result = this.shutdown.draining ? shuttingDown(database) : database;
+    if (result.status !== 'ok') reply.status(503);
+    return { ...result, details: { ...result.details, ...dependencies } };
   }
 
   private async databaseCheck(): Promise<HealthCheckResult> {
@@ -78,4 +81,10 @@ export class HealthController {
     if (ready) this.logger.log('ready again: PostgreSQL answers');
     else this.logger.warn({ database: result.error?.database ?? result.details.database }, 'not ready: PostgreSQL does not answer');
   }
+}
+
+/** The readiness result once SIGTERM arrived: terminus' shape, with a failing `shutdown` check. */
+function shuttingDown(result: HealthCheckResult): HealthCheckResult {
+  const shutdown = { status: 'down' as const, message: 'shutting down' };
+  return { status: 'error', info: result.info, error: { ...result.error, shutdown }, details: { ...result.details, shutdown } };
 }

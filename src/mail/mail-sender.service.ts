@@ -6,6 +6,7 @@ import { MailKind, mailConfig } from '../config/mail.config';
 import { PollingWorker } from '../common/polling-worker';
 import { UnopenableBoxError } from '../common/utils/sealed-box';
 import { PgNotifications } from '../database/pg-notifications';
+import { Metrics } from '../metrics/metrics.service';
 import { QueuedMail } from './entities/queued-mail.entity';
 import { MAIL_CHANNEL, MailContext, MailQueue } from './mail-queue.service';
 
@@ -53,6 +54,7 @@ export class MailSender implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly mailer: MailerService,
     private readonly queue: MailQueue,
     private readonly notifications: PgNotifications,
+    private readonly metrics: Metrics,
     @Inject(mailConfig.KEY) private readonly mail: ConfigType<typeof mailConfig>,
   ) {}
 
@@ -95,6 +97,7 @@ export class MailSender implements OnApplicationBootstrap, OnModuleDestroy {
     const repository = manager.getRepository(QueuedMail);
     if (mail.expiresAt.getTime() <= Date.now() || !mail.sealedContext) {
       await repository.update(mail.id, { failedAt: () => 'now()', sealedContext: null, lastError: 'the link expired before the mail could be sent' });
+      this.metrics.mails.inc({ kind: mail.kind, result: 'dropped' });
       this.logger.warn({ mailId: mail.id, kind: mail.kind }, 'mail dropped: its link expired before it could be sent');
       return;
     }
@@ -105,6 +108,7 @@ export class MailSender implements OnApplicationBootstrap, OnModuleDestroy {
       if (!(error instanceof UnopenableBoxError)) throw error;
       // No retry can help: the key it was sealed with is gone (USERS_SECRET_KEY changed without USERS_SECRET_KEY_PREVIOUS).
       await repository.update(mail.id, { failedAt: () => 'now()', sealedContext: null, lastError: error.message });
+      this.metrics.mails.inc({ kind: mail.kind, result: 'dropped' });
       this.logger.error({ mailId: mail.id, kind: mail.kind }, `mail dropped: ${error.message}; the user must ask for a new link`);
       return;
     }
@@ -112,6 +116,7 @@ export class MailSender implements OnApplicationBootstrap, OnModuleDestroy {
       await this.send(mail.kind as MailKind, mail.recipient, context);
       await repository.update(mail.id, { sentAt: () => 'now()', sealedContext: null, attempts: mail.attempts + 1, lastError: null });
       this.lastAttempt = { at: new Date() };
+      this.metrics.mails.inc({ kind: mail.kind, result: 'sent' });
     } catch (error) {
       this.lastAttempt = { at: new Date(), error: String((error as Error).message ?? error).slice(0, 200) };
       const delayMs = Math.min(this.mail.retryDelayMs * 2 ** mail.attempts, MAX_RETRY_DELAY_MS);
@@ -121,6 +126,7 @@ export class MailSender implements OnApplicationBootstrap, OnModuleDestroy {
         .set({ attempts: mail.attempts + 1, availableAt: () => "now() + :delayMs * interval '1 millisecond'", lastError: String((error as Error).message ?? error).slice(0, 1000) })
         .where('id = :id', { id: mail.id, delayMs })
         .execute();
+      this.metrics.mails.inc({ kind: mail.kind, result: 'failed' });
       this.logger.warn({ mailId: mail.id, kind: mail.kind, attempt: mail.attempts + 1, retryInMs: delayMs, err: error }, 'mail not sent; will retry');
     }
   }

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { DataSource, QueryRunner } from 'typeorm';
+import { logFailure } from '../common/database/database-unavailable';
 
 /**
  * Runs a job on one connection under a PostgreSQL session advisory lock, so that one replica at a
@@ -33,7 +34,7 @@ export class ScheduledJob {
         await runner.query(`SELECT pg_advisory_unlock($1)`, [this.lockKey]);
       }
     } catch (error) {
-      this.logger.error({ err: error }, `${this.name} failed`);
+      logFailure(this.logger, error, `${this.name} failed`);
       return false;
     } finally {
       await runner.release();

@@ -35,10 +35,14 @@ export function runBuiltApp(env: Record<string, string>, cwd = mkdtempSync(join(
   return Object.assign(child, { output: () => output });
 }
 
-/** Starts the built service; `ready()` waits until /health/ready answers 200 (and stops it if it never does). */
+/**
+ * Starts the built service; `ready()` waits until /health/ready answers 200 (and stops it if it never
+ * does). It stops at once on SIGTERM (no USERS_SHUTDOWN_DELAY: no load balancer has to take it out)
+ * unless `env` says otherwise.
+ */
 export async function launchBuiltApp(env: Record<string, string>): Promise<BuiltApp & { ready(timeoutMs?: number): Promise<void> }> {
   const port = await freePort();
-  const child = runBuiltApp({ USERS_HTTP_HOST: '127.0.0.1', USERS_HTTP_PORT: String(port), ...env });
+  const child = runBuiltApp({ USERS_HTTP_HOST: '127.0.0.1', USERS_HTTP_PORT: String(port), USERS_SHUTDOWN_DELAY: '0s', ...env });
   const url = `http://127.0.0.1:${port}`;
   const exited = new Promise((done) => child.once('exit', done));
   const stop = async () => {

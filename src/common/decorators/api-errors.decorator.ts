@@ -3,8 +3,8 @@ import { ApiResponse } from '@nestjs/swagger';
 import { ErrorResponseDto } from '../dto/error-response.dto';
 import { ERRORS, ErrorCode } from '../errors/error-codes';
 
-/** Every request can fail with these, whatever the endpoint. */
-const ALWAYS: ErrorCode[] = ['INTERNAL'];
+/** Every request can fail with these, whatever the endpoint (503 while PostgreSQL is down, with Retry-After). */
+const ALWAYS: ErrorCode[] = ['INTERNAL', 'SERVICE_UNAVAILABLE'];
 /** Any endpoint that takes a JSON body. */
 export const BODY_ERRORS: ErrorCode[] = ['VALIDATION_FAILED', 'MALFORMED_JSON', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'];
 /** Any endpoint behind a bearer token. */

@@ -37,6 +37,7 @@ export const ERRORS = {
   TOO_MANY_REQUESTS: { status: HttpStatus.TOO_MANY_REQUESTS, message: 'too many requests; retry later' },
   UNSUPPORTED_MEDIA_TYPE: { status: HttpStatus.UNSUPPORTED_MEDIA_TYPE, message: 'request body must be application/json' },
   INTERNAL: { status: HttpStatus.INTERNAL_SERVER_ERROR, message: 'internal error' },
+  SERVICE_UNAVAILABLE: { status: HttpStatus.SERVICE_UNAVAILABLE, message: 'the database is unavailable; retry later' },
 } as const satisfies Record<string, { status: HttpStatus; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

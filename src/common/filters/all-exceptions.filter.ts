@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logge
 import { HttpAdapterHost } from '@nestjs/core';
 import { FastifyReply } from 'fastify';
 import { Observable, throwError } from 'rxjs';
+import { databaseErrorSummary, isDatabaseUnavailable } from '../database/database-unavailable';
 import { AppError } from '../errors/app-error';
 import { ERRORS, ErrorCode } from '../errors/error-codes';
 
@@ -14,6 +15,9 @@ const CODE_BY_STATUS: Partial<Record<number, ErrorCode>> = {
   [HttpStatus.PAYLOAD_TOO_LARGE]: 'PAYLOAD_TOO_LARGE',
   [HttpStatus.UNSUPPORTED_MEDIA_TYPE]: 'UNSUPPORTED_MEDIA_TYPE',
 };
+
+/** Retry-After of a 503 while PostgreSQL is down: about the time a restart or fail-over takes. */
+const DATABASE_RETRY_AFTER_SECONDS = 2;
 
 export interface ErrorBody {
   statusCode: number;
@@ -34,6 +38,8 @@ export function httpErrorBody(body: ErrorBody): ErrorBody & { error: string } {
 /**
  * Turns every exception into our JSON error body (APP_FILTER), on HTTP and on the NATS API. Unknown
  * errors become a 500 that names the request id and nothing else; the error itself goes to the log.
+ * A database outage is an expected condition, not a fault: 503 SERVICE_UNAVAILABLE with Retry-After,
+ * logged as one warning without stack.
  */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
@@ -41,19 +47,27 @@ export class AllExceptionsFilter implements ExceptionFilter {
 
   constructor(private readonly adapterHost: HttpAdapterHost) {}
 
-  catch(exception: unknown, host: ArgumentsHost): void | Observable<never> {
+  catch(raised: unknown, host: ArgumentsHost): void | Observable<never> {
     // The NATS API answers the same body, as `{"error": …}` (see nats-transport.ts).
     if (host.getType() === 'rpc') {
-      const body = this.toBody(exception, `nats:${host.switchToRpc().getContext<{ getSubject?(): string }>().getSubject?.() ?? ''}`);
+      const requestId = `nats:${host.switchToRpc().getContext<{ getSubject?(): string }>().getSubject?.() ?? ''}`;
+      const body = this.toBody(this.unavailableAsAppError(raised, requestId), requestId);
       return throwError(() => body);
     }
-    if (host.getType() !== 'http') throw exception;
+    if (host.getType() !== 'http') throw raised;
     const http = host.switchToHttp();
-    const request = http.getRequest<{ id?: unknown }>();
-    const body = this.toBody(exception, String(request.id ?? ''));
+    const requestId = String(http.getRequest<{ id?: unknown }>().id ?? '');
+    const exception = this.unavailableAsAppError(raised, requestId);
+    const body = this.toBody(exception, requestId);
     const response = http.getResponse<FastifyReply>();
     if (exception instanceof AppError && exception.retryAfterSeconds) response.header('Retry-After', String(exception.retryAfterSeconds));
     this.adapterHost.httpAdapter.reply(response, httpErrorBody(body), body.statusCode);
+  }
+
+  private unavailableAsAppError(exception: unknown, requestId: string): unknown {
+    if (!isDatabaseUnavailable(exception)) return exception;
+    this.logger.warn({ error: databaseErrorSummary(exception), requestId }, 'database unavailable; answered 503');
+    return AppError.serviceUnavailable(DATABASE_RETRY_AFTER_SECONDS);
   }
 
   private toBody(exception: unknown, requestId: string): ErrorBody {

@@ -1,0 +1,103 @@
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { FastifyInstance } from 'fastify';
+import { Pool } from 'pg';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { DataSource } from 'typeorm';
+import { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
+import { Backlogs, BacklogsService } from './backlogs.service';
+
+/** The result label of an operation that may fail: `success`, or the error code in lower case. */
+export type Outcome = 'success' | Lowercase<string>;
+
+/**
+ * The service's Prometheus metrics, in a registry of this application (several apps in one process,
+ * as in the tests, do not collide). Counters are fed where things happen; the database pool and the
+ * backlogs are read at each scrape.
+ */
+@Injectable()
+export class Metrics implements OnModuleInit {
+  readonly registry = new Registry();
+
+  readonly httpDuration = new Histogram({
+    name: 'users_http_request_duration_seconds',
+    help: 'HTTP requests by method, route template and status code',
+    labelNames: ['method', 'route', 'status_code'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  readonly logins = new Counter({
+    name: 'users_logins_total',
+    help: 'Logins (POST /users/tokens/issue) by result: success or the error code',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly refreshes = new Counter({
+    name: 'users_token_refreshes_total',
+    help: 'Refresh-token uses by result: success or the error code (refresh_token_reused: a spent token presented again, its session revoked)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly mails = new Counter({
+    name: 'users_mails_total',
+    help: 'Mail delivery attempts by kind and result: sent, failed (will be retried) or dropped (given up)',
+    labelNames: ['kind', 'result'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly backlogGauges: [Gauge, (backlogs: Backlogs) => number][] = [
+    [this.gauge('users_outbox_backlog', 'Domain events recorded and not yet acknowledged by JetStream'), (b) => b.events_pending],
+    [this.gauge('users_outbox_relay_lag_seconds', 'Age of the oldest unsent domain event (0 when none waits)'), (b) => b.events_oldest_age_s],
+    [this.gauge('users_mail_queue_backlog', 'Mails queued and not yet sent'), (b) => b.mails_pending],
+    [this.gauge('users_mail_queue_failed', 'Mails given up (kept for USERS_OUTBOX_RETENTION)'), (b) => b.mails_failed],
+  ];
+
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly dataSource: DataSource,
+    private readonly backlogs: BacklogsService,
+  ) {
+    collectDefaultMetrics({ register: this.registry });
+    this.poolGauges();
+  }
+
+  /** The Prometheus text of every metric, the backlogs read now (absent, not stale, while the database cannot be asked). */
+  async render(): Promise<string> {
+    const backlogs = await this.backlogs.read();
+    for (const [gauge, value] of this.backlogGauges) {
+      if (backlogs) gauge.set(value(backlogs));
+      else gauge.reset();
+    }
+    return this.registry.metrics();
+  }
+
+  onModuleInit(): void {
+    const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
+    fastify.addHook('onResponse', (request, reply, done) => {
+      // The route template (`/users/:id`), never the raw URL: one series per route, not per user.
+      const route = request.routeOptions.url ?? 'unmatched';
+      this.httpDuration.observe({ method: request.method, route, status_code: reply.statusCode }, reply.elapsedTime / 1000);
+      done();
+    });
+  }
+
+  private gauge(name: string, help: string, collect?: (this: Gauge) => void): Gauge {
+    return new Gauge({ name, help, registers: [this.registry], ...(collect ? { collect } : {}) });
+  }
+
+  private poolGauges(): void {
+    const pool = () => (this.dataSource.isInitialized ? ((this.dataSource.driver as PostgresDriver).master as Pool | undefined) : undefined);
+    const gauge = (name: string, help: string, read: (pool: Pool) => number) =>
+      this.gauge(name, help, function () {
+        const current = pool();
+        if (current) this.set(read(current));
+      });
+    gauge('users_db_pool_connections_in_use', 'PostgreSQL connections of the pool checked out (the LISTEN connection included)', (p) => p.totalCount - p.idleCount);
+    gauge('users_db_pool_connections_idle', 'PostgreSQL connections of the pool open and idle', (p) => p.idleCount);
+    gauge('users_db_pool_requests_waiting', 'Queries waiting for a connection of the pool', (p) => p.waitingCount);
+  }
+
+}
