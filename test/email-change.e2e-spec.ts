@@ -24,7 +24,11 @@ describe('PATCH /users/{id}/email: reauthentication and the notice to the old ad
   });
 
   /** Dates the sessions of a user as if they had signed in 11 minutes ago (USERS_REAUTH_WINDOW is 10m). */
-  const signedInLongAgo = (userId: string) => t.db.query(`UPDATE refresh_tokens SET created_at = created_at - interval '11 minutes' WHERE user_id = $1`, [userId]);
+  /** Moves the user's sign-ins and last revocation 11 minutes back together, so their order (which the guard checks) holds. */
+  const signedInLongAgo = async (userId: string) => {
+    await t.db.query(`UPDATE refresh_tokens SET created_at = created_at - interval '11 minutes' WHERE user_id = $1`, [userId]);
+    await t.db.query(`UPDATE users SET tokens_revoked_at = tokens_revoked_at - interval '11 minutes' WHERE id = $1`, [userId]);
+  };
   /** The notice of an e-mail change to `address` (its registration's verification mail came first). */
   const noticeTo = (address: string) => smtp.waitFor(address, 2);
   const newAddress = (user: TestUser) => user.email.replace('@', '.new@');
