@@ -53,7 +53,9 @@ describe('purging deleted users', () => {
   });
 
   it('skips a user it cannot purge, purges the rest, and keeps running later rounds', async () => {
-    const stuck = await deletedUser(t, admin, '3 hours');
+    // Deleted just now (not yet purgeable), and made purgeable only once the trigger stands: a round
+    // running in between would otherwise purge it before it is stuck.
+    const stuck = await deletedUser(t, admin, '0 seconds');
     await t.db.query(`
       CREATE FUNCTION refuse_purge() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
@@ -61,6 +63,7 @@ describe('purging deleted users', () => {
         RETURN OLD;
       END $$`);
     await t.db.query(`CREATE TRIGGER refuse_purge BEFORE DELETE ON users FOR EACH ROW EXECUTE FUNCTION refuse_purge()`);
+    await t.db.query(`UPDATE users SET deleted_at = now() - interval '3 hours' WHERE id = $1`, [stuck]);
     try {
       const others = await Promise.all([deletedUser(t, admin, '2 hours'), deletedUser(t, admin, '4 hours')]);
       await expectEventually(async () => {
