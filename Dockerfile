@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # Build: docker build --build-arg COMMIT=$(git rev-parse --short HEAD) --build-arg BUILD_TIME=$(date -u +%F_%T) -t users-service .
-# Node.js 22 (an LTS line; Node 20 reached its end of life in April 2026). The code also runs on Node >= 20.11.
+# Node.js 22 (an LTS line; Node 20 reached its end of life in April 2026). The code also runs on Node >= 20.19 (it loads the ES module jose with require()).
 # Migrations from the image: docker run --rm -e USERS_DB_... users-service node dist/src/migrate.js status|run|revert
 
 FROM node:22-bookworm-slim AS build

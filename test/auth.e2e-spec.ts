@@ -6,7 +6,7 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { Response } from 'supertest';
 import { databaseEnv } from './support/postgres';
-import { ADMIN, SECRET_KEY, TestApp, createTestDatabase, startTestApp } from './support/test-app';
+import { ADMIN, SECRET_KEY, SECRET_KEY_ID, TestApp, createTestDatabase, startTestApp } from './support/test-app';
 import { PASSWORD, TestUser, bearer, createUser, loginAdmin, newUserBody } from './support/users';
 
 // ---------------------------------------------------------------------------------------------------
@@ -22,7 +22,7 @@ const b64url = (value: Buffer | string) => Buffer.from(value).toString('base64ur
 
 /** Signs a JWT by hand, so that every header and claim can be chosen. */
 function signJwt(payload: Json, { alg = 'HS256', secret = SECRET_KEY, header = {} as Json } = {}): string {
-  const head = b64url(JSON.stringify({ alg, typ: 'JWT', ...header }));
+  const head = b64url(JSON.stringify({ alg, typ: 'JWT', kid: SECRET_KEY_ID, ...header }));
   const body = b64url(JSON.stringify(payload));
   const input = `${head}.${body}`;
   if (alg === 'none') return `${input}.`;
@@ -210,11 +210,13 @@ describe('auth (default configuration)', () => {
       expectError(await t.http.post('/users/tokens/issue').send({ identity: user.username, secret: user.password }), 401, 'INVALID_CREDENTIALS');
     });
 
-    it('issues an HS256 access token with sub, role, verified, type, sid, jti, iat, exp, iss and aud', async () => {
+    it('issues an HS256 access token naming its key (kid) with sub, role, verified, type, sid, jti, iat, exp, iss and aud', async () => {
       const user = await createUser(t);
       const tokens = await issue(t, user.email, user.password, 'claims-check');
       const { header, payload } = decodeJwt(tokens.access_token);
-      expect(header.alg).toBe('HS256');
+      expect(header).toEqual({ alg: 'HS256', typ: 'JWT', kid: SECRET_KEY_ID });
+      // The key is a secret: nothing to publish.
+      expect((await t.http.get('/.well-known/jwks.json').expect(200)).body).toEqual({ keys: [] });
       expect(payload).toMatchObject({ sub: user.id, role: 'user', verified: true, type: 'access', iss: 'users', aud: 'users' });
       expect(payload.sid).toMatch(UUID);
       expect(payload.jti).toMatch(UUID);
@@ -270,6 +272,11 @@ describe('auth (default configuration)', () => {
     it('alg "none" → 401 TOKEN_INVALID', async () => {
       expectError(await profile(t, signJwt(claimsFor(user), { alg: 'none' })), 401, 'TOKEN_INVALID');
       expectError(await profile(t, signJwt(claimsFor(user), { alg: 'none', header: { alg: 'NONE' } })), 401, 'TOKEN_INVALID');
+    });
+
+    it('missing or unknown kid → 401 TOKEN_INVALID (the key is chosen by kid, never guessed)', async () => {
+      expectError(await profile(t, signJwt(claimsFor(user), { header: { kid: undefined } })), 401, 'TOKEN_INVALID');
+      expectError(await profile(t, signJwt(claimsFor(user), { header: { kid: 'another-key' } })), 401, 'TOKEN_INVALID');
     });
 
     it('HS512 (or HS384) signed with the same secret → 401 TOKEN_INVALID (algorithm pinned)', async () => {

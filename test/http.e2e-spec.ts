@@ -345,8 +345,7 @@ describe('HTTP edge', () => {
       }
     });
 
-    // Apps of their own from here on. Their JwtStrategy replaces `t`'s in the process-wide passport
-    // registry (see the last test), so no test after this point sends a bearer token to `t`.
+    // Apps of their own from here on.
     describe('a real fault (the database broken under the app)', () => {
       let broken: TestApp;
       let token: string;
@@ -518,11 +517,8 @@ describe('HTTP edge', () => {
   });
 
   it('a login still works after all of the above (the edge leaves the app healthy)', async () => {
-    // Only unauthenticated calls here: @nestjs/passport registers each app's JwtStrategy in the one
-    // global passport instance, so once another app has booted in this process, bearer tokens on `t`
-    // are checked by the newest app's strategy (and its database). Authenticated tests on `t` run first.
     const tokens = await login(t, ADMIN.email, ADMIN.password);
-    expect(tokens.accessToken).toEqual(expect.any(String));
+    await t.http.get('/users/profile').set(bearer(tokens.accessToken)).expect(200);
     await t.http.get('/health/ready').expect(200);
   });
 });

@@ -1,4 +1,6 @@
 /** End-to-end tests: the real AppModule against the machine's PostgreSQL, one database per file. */
+const esmDependencies = require('./support/esm-dependencies');
+
 module.exports = {
   rootDir: '..',
   testEnvironment: 'node',
@@ -14,7 +16,9 @@ module.exports = {
         astTransformers: { before: ['<rootDir>/test/support/swagger-transformer.js'] },
       },
     ],
+    ...esmDependencies.transform,
   },
+  transformIgnorePatterns: esmDependencies.transformIgnorePatterns,
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   maxWorkers: 2,

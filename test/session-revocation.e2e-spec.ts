@@ -6,7 +6,7 @@
  */
 import { createHmac, randomUUID } from 'node:crypto';
 import { Response } from 'supertest';
-import { SECRET_KEY, TestApp, startTestApp } from './support/test-app';
+import { SECRET_KEY, SECRET_KEY_ID, TestApp, startTestApp } from './support/test-app';
 import { TestUser, bearer, createUser, login, loginAdmin } from './support/users';
 
 type Claims = Record<string, unknown>;
@@ -15,7 +15,7 @@ const claimsOf = (token: string): Claims => JSON.parse(Buffer.from(token.split('
 
 /** An access token signed with the tests' key (the service's own), with the claims chosen here. */
 function signed(claims: Claims): string {
-  const input = `${Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
+  const input = `${Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT', kid: SECRET_KEY_ID })).toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
   return `${input}.${createHmac('sha256', SECRET_KEY).update(input).digest('base64url')}`;
 }
 

@@ -901,8 +901,7 @@ describe('users (e2e)', () => {
     let unverified: TestUser;
     let other: TestUser;
     beforeAll(async () => {
-      // Same database: @nestjs/passport keeps strategies in one process-wide registry, so the last app
-      // started authenticates for every app in this process (see the report). Hence also: last in the file.
+      // A second app with another setting, on the same database.
       open = await startTestApp({ env: { USERS_ALLOW_UNVERIFIED_USER: 'true' }, database: t.database });
       unverified = await createUser(open, {}, { verified: false });
       other = await createUser(open, {}, { verified: false });

@@ -1,45 +1,63 @@
-import { Injectable } from '@nestjs/common';
-import { JwtService } from '@nestjs/jwt';
+import { Inject, Injectable } from '@nestjs/common';
+import { ConfigType } from '@nestjs/config';
+import { errors, jwtVerify } from 'jose';
+import { LRUCache } from 'lru-cache';
 import { AppError } from '../common/errors/app-error';
+import { authConfig } from '../config/auth.config';
 import { User } from '../users/entities/user.entity';
 import { UsersRepository } from '../users/users.repository';
 import { AccessTokenClaims } from './access-token';
+import { SigningKeys } from './signing-keys';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** Verified tokens kept (each until its `exp`): some hundred bytes each, so a few MB at most. */
+const VERIFIED_TOKENS_KEPT = 10_000;
+
 /**
- * What makes a signature-checked access token good: an access token with `exp`, `iat` and `sid` (the
- * JWT library refuses an expired token but not one without `exp`), of a user who exists and is
- * enabled, whose session (`sid`, the refresh-token family) is not revoked. Password change, revoking
- * the session, refresh-reuse detection, logout, disable, delete and reset all end it at once. One
- * query: the user by primary key joined with the session's revocation (UsersRepository.findWithSession).
- * Used by the HTTP guard (after passport-jwt) and the NATS API.
+ * What makes an access token good: signed by a key of ours (the `kid` it names, with that key's
+ * algorithm; see SigningKeys), our issuer and audience, an access token with `exp`, `iat` and `sid`, of
+ * a user who exists and is enabled, whose session (`sid`, the refresh-token family) is not revoked.
+ * Password change, revoking the session, refresh-reuse detection, logout, disable, delete and reset all
+ * end it at once: the user and session are read on every call (one query,
+ * UsersRepository.findWithSession), only the signature check is remembered. The one verifier of the
+ * HTTP guard and the NATS API (users.verify_token).
  */
 @Injectable()
 export class AccessTokenVerifier {
+  /** Tokens whose signature and claims passed, by the whole token, until they expire: a signature check costs more than the rest of a request. */
+  private readonly verified = new LRUCache<string, AccessTokenClaims>({ max: VERIFIED_TOKENS_KEPT });
+
   constructor(
     private readonly users: UsersRepository,
-    private readonly jwt: JwtService,
+    private readonly keys: SigningKeys,
+    @Inject(authConfig.KEY) private readonly auth: ConfigType<typeof authConfig>,
   ) {}
 
-  async userOf(claims: AccessTokenClaims): Promise<User> {
-    if (!wellFormed(claims)) throw new AppError('TOKEN_INVALID');
+  async verify(token: string): Promise<{ user: User; claims: AccessTokenClaims }> {
+    const claims = this.verified.get(token) ?? (await this.checkSignature(token));
     const found = await this.users.findWithSession(claims.sub, claims.sid);
     if (!found || found.user.status === 'deleted') throw new AppError('TOKEN_INVALID', 'the user of this token no longer exists');
     if (found.user.status === 'disabled') throw new AppError('ACCOUNT_DISABLED');
     if (found.sessionRevoked) throw new AppError('TOKEN_REVOKED');
-    return found.user;
+    return { user: found.user, claims };
   }
 
-  /** Checks the signature (HS256 only, issuer and audience) and then the claims and the user. */
-  async verify(token: string): Promise<{ user: User; claims: AccessTokenClaims }> {
+  private async checkSignature(token: string): Promise<AccessTokenClaims> {
     let claims: AccessTokenClaims;
     try {
-      claims = this.jwt.verify<AccessTokenClaims>(token);
+      ({ payload: claims } = await jwtVerify<AccessTokenClaims>(token, (header) => this.keys.verificationKey(header), {
+        algorithms: this.keys.algorithms,
+        issuer: this.auth.issuer,
+        audience: this.auth.audience,
+      }));
     } catch (error) {
-      throw new AppError((error as Error).name === 'TokenExpiredError' ? 'TOKEN_EXPIRED' : 'TOKEN_INVALID');
+      throw new AppError(error instanceof errors.JWTExpired ? 'TOKEN_EXPIRED' : 'TOKEN_INVALID');
     }
-    return { user: await this.userOf(claims), claims };
+    if (!wellFormed(claims)) throw new AppError('TOKEN_INVALID');
+    const ttl = claims.exp * 1000 - Date.now();
+    if (ttl > 0) this.verified.set(token, Object.freeze(claims), { ttl }); // (a ttl of 0 would mean forever)
+    return claims;
   }
 }
 

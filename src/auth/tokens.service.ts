@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
-import { JwtService } from '@nestjs/jwt';
 import { DataSource, EntityManager } from 'typeorm';
 import { Audit } from '../common/decorators/audit.decorator';
 import { EventsService } from '../events/events.service';
@@ -12,6 +11,7 @@ import { UserRole } from '../users/entities/user.entity';
 import { AccessTokenClaims } from './access-token';
 import { TokenPairDto } from './dto/token-pair.dto';
 import { RefreshTokensRepository } from './refresh-tokens.repository';
+import { SigningKeys } from './signing-keys';
 
 interface TokenSubject {
   id: string;
@@ -22,7 +22,7 @@ interface TokenSubject {
 @Injectable()
 export class TokensService {
   constructor(
-    private readonly jwt: JwtService,
+    private readonly keys: SigningKeys,
     private readonly refreshTokens: RefreshTokensRepository,
     private readonly events: EventsService,
     private readonly dataSource: DataSource,
@@ -83,18 +83,20 @@ export class TokensService {
     });
   }
 
-  private pair(user: TokenSubject, sessionId: string, refreshToken: string): TokenPairDto {
-    const claims: Omit<AccessTokenClaims, 'exp'> = {
+  private async pair(user: TokenSubject, sessionId: string, refreshToken: string): Promise<TokenPairDto> {
+    const expiresIn = Math.floor(this.auth.accessTokenTtlMs / 1000);
+    const iat = Math.floor(Date.now() / 1000);
+    const claims: AccessTokenClaims = {
       sub: user.id,
       role: user.role,
       verified: user.verified,
       type: 'access',
       sid: sessionId,
       jti: randomUUID(),
-      iat: Math.floor(Date.now() / 1000),
+      iat,
+      exp: iat + expiresIn,
     };
-    const expiresIn = Math.floor(this.auth.accessTokenTtlMs / 1000);
-    const accessToken = this.jwt.sign(claims, { expiresIn, algorithm: 'HS256', issuer: this.auth.issuer, audience: this.auth.audience });
+    const accessToken = await this.keys.sign({ ...claims, iss: this.auth.issuer, aud: this.auth.audience });
     return { access_token: accessToken, refresh_token: refreshToken, access_type: 'Bearer', expires_in: expiresIn };
   }
 

@@ -85,9 +85,8 @@ describe('config namespaces: defaults with an empty environment', () => {
     const auth = authConfig();
     expect(auth).toEqual({
       secretKey: SECRET,
-      jwtKey: expect.objectContaining({ type: 'secret', symmetricKeySize: SECRET.length }),
       previousSecretKey: undefined,
-      previousJwtKey: undefined,
+      jwtKeys: { signing: { alg: 'HS256', key: expect.objectContaining({ type: 'secret', symmetricKeySize: SECRET.length }) }, previous: [] },
       issuer: 'users',
       audience: 'users',
       accessTokenTtlMs: 15 * 60_000,

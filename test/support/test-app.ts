@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Client } from 'pg';
 import request from 'supertest';
@@ -8,6 +8,8 @@ import { PG, RUN_PREFIX_ENV, databaseEnv, dropDatabase, withAdminClient } from '
 
 export const ADMIN = { email: 'admin@example.com', password: 'admin-password-for-tests' };
 export const SECRET_KEY = 'e2e-secret-key-that-is-long-enough-0123456789';
+/** The `kid` of SECRET_KEY's tokens: its RFC 7638 JWK thumbprint, worked out here apart from the service's code. */
+export const SECRET_KEY_ID = createHash('sha256').update(JSON.stringify({ k: Buffer.from(SECRET_KEY).toString('base64url'), kty: 'oct' })).digest('base64url');
 
 export interface TestApp {
   app: NestFastifyApplication;
@@ -30,10 +32,6 @@ export async function createTestDatabase(): Promise<{ name: string; drop(): Prom
 /**
  * Boots the real application (same factory as main.ts) on a database of its own. `env` overrides the
  * test defaults; `database` shares another app's database (several replicas); `port` makes it listen.
- *
- * Several apps in one test file: @nestjs/passport registers the JWT strategy on the process-wide
- * passport, so the app started last checks bearer tokens for all of them. Give such apps the same
- * database and secret, and close the one started last, last.
  */
 export async function startTestApp(options: { env?: Record<string, string>; database?: string; port?: number } = {}): Promise<TestApp> {
   const owned = options.database ? undefined : await createTestDatabase();
