@@ -1,19 +1,37 @@
 'use strict';
 /**
  * Baseline (b): the work of GET /users/profile with no framework, as a floor for the app's cost.
- *   read "Authorization: Bearer <jwt>" -> verify HS256 with node:crypto (createHmac + timingSafeEqual),
- *   check alg, exp and type -> one primary-key SELECT of the user row through a pg Pool (unnamed
+ *   read "Authorization: Bearer <jwt>" -> verify the signature with node:crypto (JWT_ALGORITHM: HS256
+ *   with createHmac + timingSafeEqual, EdDSA or ES256 with crypto.verify and the public key), check
+ *   alg, exp and type -> one primary-key SELECT of the user row through a pg Pool (unnamed
  *   parameterised query, like TypeORM) -> check the account is usable -> JSON response.
- * Env: PORT (0 = ephemeral), SECRET_KEY, PGHOST/PGPORT/PGUSER/PGDATABASE, POOL_SIZE (default 10,
- * TypeORM's default). Reports {ready, port} over IPC; exits when the parent goes away.
+ * Env: PORT (0 = ephemeral), JWT_ALGORITHM (default HS256), SECRET_KEY (HS256) or PUBLIC_KEY_FILE (PEM,
+ * EdDSA/ES256), PGHOST/PGPORT/PGUSER/PGDATABASE, POOL_SIZE (default 10, TypeORM's default). Reports
+ * {ready, port} over IPC; exits when the parent goes away.
  */
+const fs = require('node:fs');
 const http = require('node:http');
 const crypto = require('node:crypto');
 const { Pool } = require('pg');
 
-const SECRET = process.env.SECRET_KEY;
-if (!SECRET) throw new Error('SECRET_KEY is required');
-const KEY = Buffer.from(SECRET, 'utf8');
+const ALGORITHM = process.env.JWT_ALGORITHM || 'HS256';
+
+/** Whether `signature` signs `input` (the JWT's first two parts) under the configured algorithm. */
+const signatureValid = (() => {
+  if (ALGORITHM === 'HS256') {
+    if (!process.env.SECRET_KEY) throw new Error('SECRET_KEY is required for HS256');
+    const key = Buffer.from(process.env.SECRET_KEY, 'utf8');
+    return (input, signature) => {
+      const expected = crypto.createHmac('sha256', key).update(input).digest();
+      return signature.length === expected.length && crypto.timingSafeEqual(signature, expected);
+    };
+  }
+  if (!process.env.PUBLIC_KEY_FILE) throw new Error(`PUBLIC_KEY_FILE is required for ${ALGORITHM}`);
+  const key = crypto.createPublicKey(fs.readFileSync(process.env.PUBLIC_KEY_FILE));
+  if (ALGORITHM === 'EdDSA') return (input, signature) => crypto.verify(null, Buffer.from(input), key, signature);
+  if (ALGORITHM === 'ES256') return (input, signature) => crypto.verify('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' }, signature);
+  throw new Error(`JWT_ALGORITHM ${ALGORITHM}: use HS256, EdDSA or ES256`);
+})();
 
 const pool = new Pool({
   host: process.env.PGHOST || '127.0.0.1',
@@ -36,13 +54,11 @@ function verifyAccessToken(header) {
   const dot1 = token.indexOf('.');
   const dot2 = token.indexOf('.', dot1 + 1);
   if (dot1 <= 0 || dot2 <= dot1 || token.indexOf('.', dot2 + 1) !== -1) return null;
-  const expected = crypto.createHmac('sha256', KEY).update(token.slice(0, dot2)).digest();
-  const given = Buffer.from(token.slice(dot2 + 1), 'base64url');
-  if (given.length !== expected.length || !crypto.timingSafeEqual(given, expected)) return null;
+  if (!signatureValid(token.slice(0, dot2), Buffer.from(token.slice(dot2 + 1), 'base64url'))) return null;
   try {
     const head = JSON.parse(Buffer.from(token.slice(0, dot1), 'base64url').toString('utf8'));
     const claims = JSON.parse(Buffer.from(token.slice(dot1 + 1, dot2), 'base64url').toString('utf8'));
-    if (head.alg !== 'HS256') return null;
+    if (head.alg !== ALGORITHM) return null;
     if (typeof claims.exp !== 'number' || claims.exp <= Math.floor(Date.now() / 1000)) return null;
     if (claims.type !== 'access' || typeof claims.sub !== 'string') return null;
     return claims;

@@ -392,18 +392,22 @@ function stopCurrentLoad() {
 // ---------------------------------------------------------------------------------------------
 const b64url = (buf) => Buffer.from(buf).toString('base64url');
 
-function signHs256(payload, secret) {
-  const head = b64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));
-  const body = b64url(JSON.stringify(payload));
-  const sig = crypto.createHmac('sha256', secret).update(`${head}.${body}`).digest('base64url');
-  return `${head}.${body}.${sig}`;
+/** A JWT for the baselines (which check neither `kid` nor issuer): HS256 with `key` a secret, EdDSA or ES256 with a private KeyObject. */
+function signJwt(payload, alg, key) {
+  const input = `${b64url(JSON.stringify({ alg, typ: 'JWT' }))}.${b64url(JSON.stringify(payload))}`;
+  const signature =
+    alg === 'HS256'
+      ? crypto.createHmac('sha256', key).update(input).digest()
+      : crypto.sign(alg === 'ES256' ? 'sha256' : null, Buffer.from(input), alg === 'ES256' ? { key, dsaEncoding: 'ieee-p1363' } : key);
+  return `${input}.${signature.toString('base64url')}`;
 }
 
-/** Same header and claims, signature made with a different key: well-formed but invalid. */
+/** Same header and claims, one byte of the signature changed: well-formed, of the right length, but invalid. */
 function withWrongSignature(token) {
-  const [head, body] = token.split('.');
-  const sig = crypto.createHmac('sha256', 'not-the-secret-key-' + crypto.randomBytes(8).toString('hex')).update(`${head}.${body}`).digest('base64url');
-  return `${head}.${body}.${sig}`;
+  const [head, body, signature] = token.split('.');
+  const sig = Buffer.from(signature, 'base64url');
+  sig[0] ^= 0x01;
+  return `${head}.${body}.${sig.toString('base64url')}`;
 }
 
 function decodeJwtPayload(token) {
@@ -453,7 +457,7 @@ module.exports = {
   rssSampler,
   runLoad,
   stopCurrentLoad,
-  signHs256,
+  signJwt,
   withWrongSignature,
   decodeJwtPayload,
   fmt,

@@ -10,8 +10,10 @@
  *     memory settings and publishes its events to NATS (bench/events.js: the delay from a change to
  *     JetStream's ack during register, and the relay's drain rate). Peak RSS of the app is sampled
  *     every 200 ms while under load.
- *  3. Baselines, each in its own child process: bare node:http hello world, and a no-framework
- *     profile (HS256 verify with node:crypto + one primary-key SELECT through pg + JSON).
+ *     Then, for each further access-token algorithm (BENCH_JWT_ALGORITHMS), the app again with a
+ *     signing key of that kind: bad token and profile only.
+ *  3. Baselines, each in its own child process: bare node:http hello world, and for each algorithm a
+ *     no-framework profile (signature verified with node:crypto + one primary-key SELECT through pg + JSON).
  *  4. A table of every figure, the ratios against the targets (OK / BELOW), and
  *     bench/results/latest.json. Logs of the children go to bench/results/*.log.
  *
@@ -33,6 +35,9 @@
  *   BENCH_NATS_URL=nats://127.0.0.1:4222  NATS (JetStream) the app publishes its events to, into a
  *                            stream of the bench's own; empty: no NATS, no event figures
  *   BENCH_DRAIN_EVENTS=20000 events committed at once for the relay's drain rate
+ *   BENCH_JWT_ALGORITHMS=HS256,EdDSA,ES256  access-token algorithms: the first runs every scenario,
+ *                            the others profile and bad token (HS256: USERS_SECRET_KEY; EdDSA/ES256: a
+ *                            key made for the run, USERS_JWT_PRIVATE_KEY_FILE)
  */
 const crypto = require('node:crypto');
 const fs = require('node:fs');
@@ -67,7 +72,32 @@ function readConfig() {
     baselinesOnly: process.env.BENCH_BASELINES_ONLY === '1',
     natsUrl: process.env.BENCH_NATS_URL ?? 'nats://127.0.0.1:4222',
     drainEvents: lib.envInt('BENCH_DRAIN_EVENTS', 20000),
+    algorithms: jwtAlgorithms(process.env.BENCH_JWT_ALGORITHMS || 'HS256,EdDSA,ES256'),
   };
+}
+
+const KEY_TYPES = { EdDSA: ['ed25519', {}], ES256: ['ec', { namedCurve: 'P-256' }] };
+
+function jwtAlgorithms(list) {
+  const algorithms = list.split(',').map((alg) => alg.trim()).filter(Boolean);
+  for (const alg of algorithms) if (alg !== 'HS256' && !KEY_TYPES[alg]) throw new Error(`BENCH_JWT_ALGORITHMS: ${alg} is not HS256, EdDSA or ES256`);
+  return algorithms;
+}
+
+/**
+ * How the app signs and the baseline verifies with `alg`: HS256 with the run's secret; EdDSA and ES256
+ * with a key pair made for the run (PEM files in bench/results/: the app reads the private one, the
+ * baseline the public one).
+ */
+function signingSetup(alg, secretKey) {
+  if (alg === 'HS256') return { alg, appEnv: {}, baselineEnv: { JWT_ALGORITHM: alg, SECRET_KEY: secretKey } };
+  const [type, options] = KEY_TYPES[alg];
+  const pair = crypto.generateKeyPairSync(type, options);
+  const privateFile = path.join(RESULTS_DIR, `jwt-${alg}.key.pem`);
+  const publicFile = path.join(RESULTS_DIR, `jwt-${alg}.pub.pem`);
+  fs.writeFileSync(privateFile, pair.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  fs.writeFileSync(publicFile, pair.publicKey.export({ type: 'spki', format: 'pem' }));
+  return { alg, privateKey: pair.privateKey, appEnv: { USERS_JWT_PRIVATE_KEY_FILE: privateFile }, baselineEnv: { JWT_ALGORITHM: alg, PUBLIC_KEY_FILE: publicFile } };
 }
 
 const log = (msg) => process.stderr.write(`» ${msg}\n`);
@@ -157,7 +187,7 @@ async function ensureBuilt(cfg) {
   return `rebuilt (${reason})`;
 }
 
-async function startApp(cfg, secrets, events) {
+async function startApp(cfg, secrets, events, signing, logName = 'app') {
   const port = await lib.freePort();
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('USERS_')));
   Object.assign(env, {
@@ -170,6 +200,7 @@ async function startApp(cfg, secrets, events) {
     USERS_HTTP_HOST: lib.HOST,
     USERS_HTTP_PORT: String(port),
     USERS_SECRET_KEY: secrets.key,
+    ...signing.appEnv,
     USERS_ADMIN_EMAIL: secrets.adminEmail,
     USERS_ADMIN_PASSWORD: secrets.adminPassword,
     USERS_ALLOW_UNVERIFIED_USER: 'true',
@@ -181,7 +212,7 @@ async function startApp(cfg, secrets, events) {
     // The runtime settings of the Dockerfile, so that memory is measured as production runs.
     ...lib.productionRuntimeEnv(),
   });
-  const app = lib.spawnChild('app', process.execPath, [cfg.appEntry], { env, logFile: logFile('app') });
+  const app = lib.spawnChild(logName, process.execPath, [cfg.appEntry], { env, logFile: logFile(logName) });
   app.port = port;
   const started = Date.now();
   await lib.waitForHttp(port, '/health/ready', { timeoutMs: 120000, child: app });
@@ -266,9 +297,8 @@ function chainedRefresh(sessions) {
  * The app scenarios. Each has a pre-flight (one request whose answer is checked against the
  * contract) and a load definition; a failing scenario is recorded and the others still run.
  */
-async function runAppScenarios(cfg, app, identities, secrets, results, events) {
+async function runAppScenarios(cfg, app, identities, secrets, results, events, { scenarios = results.app.scenarios, only } = {}) {
   const port = app.port;
-  const scenarios = results.app.scenarios;
   const rss = lib.rssSampler(app.pid);
   const runTag = crypto.randomBytes(3).toString('hex');
   const json = { 'content-type': 'application/json' };
@@ -410,7 +440,7 @@ async function runAppScenarios(cfg, app, identities, secrets, results, events) {
     return shared;
   }
 
-  for (const def of definitions) {
+  for (const def of only ? definitions.filter((d) => only.includes(d.key || d.name)) : definitions) {
     const key = def.key || def.name;
     try {
       log(`app: ${def.name} (${def.connections} connections, ${cfg.warmup}s warm-up + ${cfg.duration}s)`);
@@ -444,7 +474,8 @@ async function runAppScenarios(cfg, app, identities, secrets, results, events) {
       results.errors.push(`events: ${err.message}`);
     }
   }
-  results.app.peakRssMb = rss.stop();
+  const peakRssMb = rss.stop();
+  if (!only) results.app.peakRssMb = peakRssMb;
   return shared;
 }
 
@@ -500,8 +531,10 @@ function computeTargets(results) {
     targets.push({ name, measured, reference: limit, unit, refUnit: unit, ratio, target: '<= 1.00', status: ratio === undefined ? 'N/A' : ratio <= 1 ? 'OK' : 'BELOW' });
   };
   atLeast('login / argon2 ceiling', rps(a.login), results.argon2?.ceilingPerS, 0.9, 'req/s', 'hashes/s');
-  atLeast('profile / baseline profile', rps(a.profile), rps(b.profile), 0.5, 'req/s');
-  atLeast('bad token / hello world', rps(a.badToken), rps(b.hello), 0.25, 'req/s');
+  for (const [alg, { app, baseline }] of Object.entries(results.signing)) {
+    atLeast(`profile / baseline profile, ${alg}`, rps(app.profile), rps(baseline), 0.5, 'req/s');
+    atLeast(`bad token / hello world, ${alg}`, rps(app.badToken), rps(b.hello), 0.25, 'req/s');
+  }
   atLeast('refresh / 1,500 per s', rps(a.refresh), 1500, 1, 'req/s');
   atMost('list p99 (1 conn) / 20 ms', a.listLatency && !a.listLatency.error ? a.listLatency.latencyMs.p99 : undefined, 20, 'ms');
   atMost('app peak RSS / 200 MB', results.app.peakRssMb || undefined, 200, 'MB');
@@ -539,11 +572,15 @@ function printReport(cfg, results) {
     ]);
   };
   const a = results.app.scenarios;
-  for (const [key, label] of [['login', 'app login'], ['register', 'app register'], ['refresh', 'app refresh'], ['profile', 'app profile'], ['badToken', 'app bad token (401)'], ['listLatency', `app list ?name=${cfg.listName}`], ['list', `app list ?name=${cfg.listName}`]]) {
+  for (const [key, label] of [['login', 'app login'], ['register', 'app register'], ['refresh', 'app refresh'], ['listLatency', `app list ?name=${cfg.listName}`], ['list', `app list ?name=${cfg.listName}`]]) {
     add(label, a[key]);
   }
   add('baseline hello world', results.baselines.hello);
-  add('baseline profile (no framework)', results.baselines.profile);
+  for (const [alg, { app, baseline }] of Object.entries(results.signing)) {
+    add(`app profile, ${alg}`, app.profile);
+    add(`baseline profile, ${alg} (no framework)`, baseline);
+    add(`app bad token (401), ${alg}`, app.badToken);
+  }
   lib.printTable(['scenario', 'req/s', 'conns', 'mean ms', 'p50 ms', 'p99 ms', 'non-expected', 'peak RSS MB', 'notes'], rows);
   if (results.app.peakRssMb) console.log(`\napp peak RSS under load: ${fmt(results.app.peakRssMb, 1)} MB`);
   const ev = results.events;
@@ -589,6 +626,8 @@ async function main() {
     seed: null,
     app: { scenarios: {} },
     baselines: {},
+    /** Per access-token algorithm: the app's profile and bad-token figures, and the profile baseline's. */
+    signing: Object.fromEntries(cfg.algorithms.map((alg) => [alg, { app: {}, baseline: null }])),
     targets: [],
     errors: [],
   };
@@ -597,6 +636,7 @@ async function main() {
     adminEmail: 'bench-admin@example.test',
     adminPassword: `Adm1n-${crypto.randomBytes(8).toString('hex')}`,
   };
+  const signings = Object.fromEntries(cfg.algorithms.map((alg) => [alg, signingSetup(alg, secrets.key)]));
 
   let app = null;
   const events = cfg.natsUrl ? benchEvents.benchStream(cfg.natsUrl) : null;
@@ -627,7 +667,7 @@ async function main() {
       try {
         results.app.build = await ensureBuilt(cfg);
         log(`app: starting ${path.relative(ROOT, cfg.appEntry)} (log in bench/results/app.log)`);
-        app = await startApp(cfg, secrets, events);
+        app = await startApp(cfg, secrets, events, signings[cfg.algorithms[0]]);
         results.app.bootMs = app.bootMs;
       } catch (err) {
         results.errors.push(`app: ${err.message}`);
@@ -655,26 +695,31 @@ async function main() {
       return sample.rows;
     });
 
-    let userToken = null;
+    // The app with each algorithm's key: every scenario with the first, profile and bad token with the others.
+    const userTokens = {};
     if (app) {
-      const shared = await runAppScenarios(cfg, app, identities, secrets, results, events);
-      userToken = shared.userToken;
+      const [first, ...others] = cfg.algorithms;
+      userTokens[first] = (await runAppScenarios(cfg, app, identities, secrets, results, events)).userToken;
+      results.signing[first].app = { profile: results.app.scenarios.profile, badToken: results.app.scenarios.badToken };
       await lib.stopChild(app);
       trimLog(app.logFile);
-    }
-
-    // The profile baseline verifies the very token the app scenario used (same secret, same claims);
-    // without the app, or if that token would expire during the run, an equivalent one is signed here.
-    const now = Math.floor(Date.now() / 1000);
-    const needed = cfg.warmup + cfg.duration + 60;
-    if (!userToken || !(lib.decodeJwtPayload(userToken).exp > now + needed)) {
-      results.baselines.tokenSource = userToken ? 'signed by the bench (the app token expires too soon)' : 'signed by the bench (no app)';
-      userToken = lib.signHs256(
-        { sub: identities[0].id, role: 'user', verified: true, type: 'access', iat: now, exp: now + 3600, jti: crypto.randomUUID(), iss: 'users-service', aud: 'users-service' },
-        secrets.key,
-      );
-    } else {
-      results.baselines.tokenSource = 'the app profile scenario token';
+      app = null;
+      for (const alg of others) {
+        try {
+          log(`app: starting with an ${alg} signing key (log in bench/results/app-${alg}.log)`);
+          app = await startApp(cfg, secrets, events, signings[alg], `app-${alg}`);
+          const only = ['badToken', 'profile'];
+          userTokens[alg] = (await runAppScenarios(cfg, app, identities, secrets, results, events, { scenarios: results.signing[alg].app, only })).userToken;
+        } catch (err) {
+          results.errors.push(`app ${alg}: ${err.message}`);
+        } finally {
+          if (app) {
+            await lib.stopChild(app);
+            trimLog(app.logFile);
+          }
+          app = null;
+        }
+      }
     }
 
     try {
@@ -683,25 +728,38 @@ async function main() {
       results.baselines.hello = { error: err.message };
       results.errors.push(`baseline hello: ${err.message}`);
     }
-    try {
-      const env = { SECRET_KEY: secrets.key, PGHOST: lib.HOST, PGPORT: String(lib.PG.port), PGUSER: 'postgres', PGPASSWORD: '', PGDATABASE: cfg.db };
-      results.baselines.profile = await runBaseline(
-        'baseline-profile',
-        'baseline-profile.js',
-        env,
-        {
-          path: '/users/profile',
-          headers: { authorization: `Bearer ${userToken}` },
-          expectStatus: 200,
-          check: (res) => {
-            if (res.body?.email !== identities[0].email) throw new Error(`baseline profile returned ${JSON.stringify(res.body).slice(0, 200)}`);
+    for (const alg of cfg.algorithms) {
+      // The profile baseline verifies the very token the app scenario used (same key, same claims);
+      // without the app, or if that token would expire during the run, an equivalent one is signed here.
+      const now = Math.floor(Date.now() / 1000);
+      let token = userTokens[alg];
+      if (!token || !(lib.decodeJwtPayload(token).exp > now + cfg.warmup + cfg.duration + 60)) {
+        results.signing[alg].tokenSource = token ? 'signed by the bench (the app token expires too soon)' : 'signed by the bench (no app)';
+        const claims = { sub: identities[0].id, role: 'user', verified: true, type: 'access', iat: now, exp: now + 3600, jti: crypto.randomUUID(), iss: 'users', aud: 'users' };
+        token = lib.signJwt(claims, alg, alg === 'HS256' ? secrets.key : signings[alg].privateKey);
+      } else {
+        results.signing[alg].tokenSource = 'the app profile scenario token';
+      }
+      try {
+        const env = { ...signings[alg].baselineEnv, PGHOST: lib.HOST, PGPORT: String(lib.PG.port), PGUSER: 'postgres', PGPASSWORD: '', PGDATABASE: cfg.db };
+        results.signing[alg].baseline = await runBaseline(
+          `baseline-profile-${alg}`,
+          'baseline-profile.js',
+          env,
+          {
+            path: '/users/profile',
+            headers: { authorization: `Bearer ${token}` },
+            expectStatus: 200,
+            check: (res) => {
+              if (res.body?.email !== identities[0].email) throw new Error(`baseline profile returned ${JSON.stringify(res.body).slice(0, 200)}`);
+            },
           },
-        },
-        cfg,
-      );
-    } catch (err) {
-      results.baselines.profile = { error: err.message };
-      results.errors.push(`baseline profile: ${err.message}`);
+          cfg,
+        );
+      } catch (err) {
+        results.signing[alg].baseline = { error: err.message };
+        results.errors.push(`baseline profile ${alg}: ${err.message}`);
+      }
     }
   } catch (err) {
     results.errors.push(`fatal: ${err.stack || err.message}`);
