@@ -24,9 +24,10 @@ bootstrap().catch((error: unknown) => {
   } else {
     const { message, code } = error as NodeJS.ErrnoException;
     processLogger().fatal({ error: { message, code } }, 'the service could not start');
-    processLogger().flush();
   }
   process.exitCode = 1;
-  // Leave pino's asynchronous writes a moment to finish, then end whatever is still open.
-  setTimeout(() => process.exit(1), 100).unref();
+  // End whatever is still open once pino's asynchronous writes are out (on a loaded machine a fixed
+  // moment was sometimes too short and lost this last line), or after a second at the latest.
+  processLogger().flush(() => process.exit(1));
+  setTimeout(() => process.exit(1), 1000).unref();
 });
