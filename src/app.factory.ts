@@ -12,6 +12,7 @@ import { AppModule } from './app.module';
 import { AppError } from './common/errors/app-error';
 import { ERRORS } from './common/errors/error-codes';
 import { httpErrorBody } from './common/filters/all-exceptions.filter';
+import { nestsDeeperThan } from './common/validation/validators';
 import { logRequest, nestBootLogger, requestId, rootLogger } from './common/logging/logger';
 import { appConfig } from './config/app.config';
 import { LoadedConfiguration, loadConfiguration } from './config/config-module.options';
@@ -20,8 +21,11 @@ import { oauthConfig } from './config/oauth.config';
 import { natsFailure } from './events/nats-client';
 import { natsApiOptions } from './events/nats-transport';
 
-/** Bodies are small JSON documents: two 16 KiB metadata objects and a few fields fit well under this. */
-const BODY_LIMIT_BYTES = 64 * 1024;
+/**
+ * No body of ours nests deeper than a few levels (metadata objects a few more): a deeper one is an
+ * attack on whatever walks it afterwards (validation, serialisation), refused as it is parsed.
+ */
+const JSON_MAX_DEPTH = 32;
 
 /**
  * Builds the application exactly as production runs it — adapter, body parsing, security headers,
@@ -30,10 +34,10 @@ const BODY_LIMIT_BYTES = 64 * 1024;
  */
 export async function createApp({ preview = false } = {}): Promise<NestFastifyApplication> {
   const configuration = preview ? undefined : loadConfiguration();
-  const { tls, logLevel } = preview ? { tls: undefined, logLevel: 'warn' } : appConfig();
+  const { tls, logLevel, bodyLimitBytes } = preview ? { tls: undefined, logLevel: 'warn', bodyLimitBytes: undefined } : appConfig();
   if (configuration) logStart(rootLogger(logLevel), configuration);
   const adapter = new FastifyAdapter({
-    bodyLimit: BODY_LIMIT_BYTES,
+    bodyLimit: bodyLimitBytes,
     loggerInstance: rootLogger(logLevel),
     // Requests are logged once each, by our onResponse hook (logRequest).
     logController: new LogController({ disableRequestLogging: true }),
@@ -44,7 +48,7 @@ export async function createApp({ preview = false } = {}): Promise<NestFastifyAp
   acceptOnlyJson(adapter.getInstance());
   if (!preview) allowUiOrigins(adapter.getInstance(), oauthConfig().allowedOrigins);
   adapter.getInstance().addHook('onRequest', (request, reply, done) => {
-    reply.headers(SECURITY_HEADERS).header('X-Request-Id', request.id);
+    reply.headers(ANSWER_HEADERS).header('X-Request-Id', request.id);
     done();
   });
   adapter.getInstance().addHook('onResponse', logRequest);
@@ -108,6 +112,12 @@ const SECURITY_HEADERS = recordHeaders(
   }),
 );
 
+/**
+ * Every answer: helmet's headers, and no caching unless a route says otherwise (the JWKS): answers carry
+ * tokens (login, refresh, OAuth sessions) and personal data, which no browser or proxy may keep.
+ */
+const ANSWER_HEADERS = { ...SECURITY_HEADERS, 'Cache-Control': 'no-store' };
+
 function recordHeaders(middleware: ReturnType<typeof helmet>): Record<string, string> {
   const headers: Record<string, string> = {};
   const response = {
@@ -120,10 +130,12 @@ function recordHeaders(middleware: ReturnType<typeof helmet>): Record<string, st
 
 /**
  * CORS for the UI's pages (OAUTH_ALLOWED_REDIRECT_ORIGINS), with credentials: the `cors` package
- * decides the headers, and only for requests that carry an Origin (browsers' cross-origin ones).
- * Every other request skips it: a CORS plugin hook on every request cost a fifth of a refused one.
+ * decides the headers, only for requests from one of those origins. Every other request skips it, so
+ * another origin gets no CORS header at all (and its preflight no 204); and a CORS plugin hook on
+ * every request cost a fifth of a refused one.
  */
 function allowUiOrigins(fastify: FastifyInstance, origins: string[]) {
+  const allowed = new Set(origins);
   const middleware = cors({
     origin: origins,
     credentials: true,
@@ -133,7 +145,7 @@ function allowUiOrigins(fastify: FastifyInstance, origins: string[]) {
     preflightContinue: true,
   });
   fastify.addHook('onRequest', (request, reply, done) => {
-    if (request.headers.origin === undefined) return done();
+    if (request.headers.origin === undefined || !allowed.has(request.headers.origin)) return done();
     middleware(request.raw, reply.raw, () => {
       if (request.method === 'OPTIONS' && request.headers['access-control-request-method']) void reply.code(204).send();
       else done();
@@ -144,18 +156,26 @@ function allowUiOrigins(fastify: FastifyInstance, origins: string[]) {
 /** Errors Fastify raises before routing (a malformed URL) get our body and headers too. */
 function answerFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   const message = error.code === 'FST_ERR_BAD_URL' ? 'malformed URL' : ERRORS.BAD_REQUEST.message;
-  void reply.code(400).headers(SECURITY_HEADERS).header('X-Request-Id', request.id).send(httpErrorBody({ statusCode: 400, code: 'BAD_REQUEST', message }));
+  void reply.code(400).headers(ANSWER_HEADERS).header('X-Request-Id', request.id).send(httpErrorBody({ statusCode: 400, code: 'BAD_REQUEST', message }));
 }
 
 /**
- * JSON is the only body type: anything else is a 415, an empty body counts as none, and malformed
- * JSON is a 400 MALFORMED_JSON. Fastify's own parser (with its prototype-poisoning guards) parses.
+ * JSON is the only body type: anything else is a 415, an empty body counts as none, malformed JSON is
+ * a 400 MALFORMED_JSON, and JSON nested deeper than JSON_MAX_DEPTH a 400 VALIDATION_FAILED. Fastify's
+ * own parser (with its prototype-poisoning guards) parses.
  */
 function acceptOnlyJson(fastify: FastifyInstance) {
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     if (body === '' || body.length === 0) return done(null, undefined);
-    parseJson(request, body.toString(), (error, value) => (error ? done(new AppError('MALFORMED_JSON'), undefined) : done(null, value)));
+    parseJson(request, body.toString(), (error, value) => {
+      if (error) return done(new AppError('MALFORMED_JSON'), undefined);
+      if (nestsDeeperThan(value, JSON_MAX_DEPTH)) {
+        const problem = `nested deeper than ${JSON_MAX_DEPTH} levels`;
+        return done(new AppError('VALIDATION_FAILED', `request body is ${problem}`, [{ field: 'body', problem }]), undefined);
+      }
+      done(null, value);
+    });
   });
 }

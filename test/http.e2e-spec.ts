@@ -104,16 +104,16 @@ describe('HTTP edge', () => {
       expect(res.body.access_type).toBe('Bearer');
     });
 
-    it('answers 413 PAYLOAD_TOO_LARGE to a JSON body over 64 KiB', async () => {
-      const body = JSON.stringify({ identity: ADMIN.email, secret: 'x'.repeat(64 * 1024) });
-      expect(Buffer.byteLength(body)).toBeGreaterThan(64 * 1024);
+    it('answers 413 PAYLOAD_TOO_LARGE to a JSON body over 100 KB (USERS_HTTP_BODY_LIMIT)', async () => {
+      const body = JSON.stringify({ identity: ADMIN.email, secret: 'x'.repeat(100 * 1024) });
+      expect(Buffer.byteLength(body)).toBeGreaterThan(100 * 1024);
       const res = await t.http.post('/users/tokens/issue').set('Content-Type', 'application/json').send(body);
       expectError(res, 413, 'PAYLOAD_TOO_LARGE');
     });
 
-    it('accepts a JSON body just under 64 KiB (the limit is the body, not the field)', async () => {
+    it('accepts a JSON body just under 100 KB (the limit is the body, not the field)', async () => {
       // Refused by validation (secret too long), not by the body limit.
-      const body = JSON.stringify({ identity: ADMIN.email, secret: 'x'.repeat(60 * 1024) });
+      const body = JSON.stringify({ identity: ADMIN.email, secret: 'x'.repeat(99 * 1024) });
       const res = await t.http.post('/users/tokens/issue').set('Content-Type', 'application/json').send(body);
       expectError(res, 400, 'VALIDATION_FAILED');
     });
@@ -154,6 +154,19 @@ describe('HTTP edge', () => {
       const res = await t.http.post('/users/tokens/refresh').send({ refresh_token: { $ne: null } });
       expectError(res, 400, 'VALIDATION_FAILED');
       expect(res.body.details).toEqual(expect.arrayContaining([{ field: 'refresh_token', problem: expect.any(String) }]));
+    });
+
+    it('refuses JSON nested deeper than 32 levels with 400 VALIDATION_FAILED, and takes 32', async () => {
+      const user = await createUser(t);
+      /** The body {metadata: {a: {a: … {}}}}: `levels` objects in all. */
+      const nested = (levels: number) => ({ metadata: Array.from({ length: levels - 2 }).reduce<object>((inner) => ({ a: inner }), {}) });
+      const deep = await t.http.patch(`/users/${user.id}`).set(bearer(user.accessToken)).send(nested(33));
+      expectError(deep, 400, 'VALIDATION_FAILED');
+      expect(deep.body.details).toEqual([{ field: 'body', problem: 'nested deeper than 32 levels' }]);
+      await t.http.patch(`/users/${user.id}`).set(bearer(user.accessToken)).send(nested(32)).expect(200);
+      // As deep as the body limit allows (arrays of arrays): refused the same way, never a stack overflow.
+      const deepest = '['.repeat(50_000) + ']'.repeat(50_000);
+      expectError(await t.http.post('/users/tokens/issue').set('Content-Type', 'application/json').send(deepest), 400, 'VALIDATION_FAILED');
     });
 
     it('refuses a JSON array or scalar where an object is expected, without a 500', async () => {
@@ -309,16 +322,50 @@ describe('HTTP edge', () => {
   });
 
   describe('security headers', () => {
-    it('sends helmet headers on success, error and documentation responses', async () => {
+    it('sends helmet headers, and no X-Powered-By, on success, error, 404, 413, 415 and documentation responses', async () => {
       const responses = await Promise.all([
         t.http.get('/health'),
         t.http.get('/users/profile'),
         t.http.post('/users/tokens/issue').set('Content-Type', 'application/json').send('{'),
+        t.http.get('/no/such/route'),
+        t.http.post('/users/tokens/issue').set('Content-Type', 'application/json').send(JSON.stringify({ secret: 'x'.repeat(200 * 1024) })),
+        t.http.post('/users/tokens/issue').set('Content-Type', 'text/plain').send('text'),
         t.http.get('/docs'),
       ]);
+      expect(responses.map((res) => res.status)).toEqual([200, 401, 400, 404, 413, 415, 200]);
       for (const res of responses) {
         expectSecurityHeaders(res);
         expect(res.headers['x-frame-options']).toBe('SAMEORIGIN');
+        expect(res.headers['strict-transport-security']).toEqual(expect.stringContaining('max-age='));
+        expect(res.headers).not.toHaveProperty('x-powered-by');
+      }
+    });
+
+    it('answers that carry tokens are never cached: Cache-Control no-store (login, refresh, and every API answer)', async () => {
+      const loggedIn = await t.http.post('/users/tokens/issue').send({ identity: ADMIN.email, secret: ADMIN.password }).expect(201);
+      const refreshed = await t.http.post('/users/tokens/refresh').send({ refresh_token: loggedIn.body.refresh_token }).expect(201);
+      const others = await Promise.all([
+        t.http.get('/users/profile').set(bearer(refreshed.body.access_token)),
+        t.http.post('/users/tokens/issue').send({ identity: ADMIN.email, secret: 'wrong-password' }),
+        t.http.get('/no/such/route'),
+        t.http.get('/health'),
+      ]);
+      for (const res of [loggedIn, refreshed, ...others]) expect({ status: res.status, cacheControl: res.headers['cache-control'] }).toEqual({ status: res.status, cacheControl: 'no-store' });
+      // Public keys are the one thing meant to be cached.
+      expect((await t.http.get('/.well-known/jwks.json')).headers['cache-control']).toBe('public, max-age=300');
+    });
+
+    it('CORS only for the configured origins (OAUTH_ALLOWED_REDIRECT_ORIGINS, by default the UI origin): no wildcard, nothing for others', async () => {
+      const ui = 'http://localhost:9095';
+      const allowed = await t.http.get('/health').set('Origin', ui).expect(200);
+      expect(allowed.headers['access-control-allow-origin']).toBe(ui);
+      expect(allowed.headers['access-control-allow-credentials']).toBe('true');
+      for (const origin of ['https://evil.example.com', 'null', `${ui}.evil.example.com`, 'http://localhost:9096']) {
+        const simple = await t.http.get('/health').set('Origin', origin).expect(200);
+        const preflight = await t.http.options('/users/profile').set('Origin', origin).set('Access-Control-Request-Method', 'GET');
+        for (const res of [simple, preflight]) {
+          expect({ origin, allowOrigin: res.headers['access-control-allow-origin'], credentials: res.headers['access-control-allow-credentials'] }).toEqual({ origin, allowOrigin: undefined, credentials: undefined });
+        }
       }
     });
   });
@@ -346,6 +393,17 @@ describe('HTTP edge', () => {
     });
 
     // Apps of their own from here on.
+    it('USERS_HTTP_BODY_LIMIT sets the body limit', async () => {
+      const small = await startTestApp({ env: { USERS_HTTP_BODY_LIMIT: '2kb' } });
+      try {
+        const body = (size: number) => JSON.stringify({ identity: ADMIN.email, secret: 'x'.repeat(size) });
+        expectError(await small.http.post('/users/tokens/issue').set('Content-Type', 'application/json').send(body(2 * 1024)), 413, 'PAYLOAD_TOO_LARGE');
+        expectError(await small.http.post('/users/tokens/issue').set('Content-Type', 'application/json').send(body(1500)), 400, 'VALIDATION_FAILED');
+      } finally {
+        await small.close();
+      }
+    });
+
     describe('a real fault (the database broken under the app)', () => {
       let broken: TestApp;
       let token: string;

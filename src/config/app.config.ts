@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { registerAs } from '@nestjs/config';
 import { IsIn, IsOptional, IsString } from 'class-validator';
-import { ConfigError, IsDuration, IsIntegerBetween, IsReadableFile, durationMs, validateConfig } from './validate-config';
+import { ConfigError, IsByteSize, IsDuration, IsIntegerBetween, IsReadableFile, byteSize, durationMs, validateConfig } from './validate-config';
 
 class AppEnv {
   @IsIn(['debug', 'info', 'warn', 'error'])
@@ -12,6 +12,10 @@ class AppEnv {
 
   @IsIntegerBetween(0, 65535)
   USERS_HTTP_PORT = 9002;
+
+  /** The largest request body: bodies are small JSON documents (two 16 KiB metadata objects and a few fields fit well under 100 KB). */
+  @IsByteSize(1024, 16 * 1024 * 1024)
+  USERS_HTTP_BODY_LIMIT = '100kb';
 
   @IsReadableFile()
   USERS_HTTP_SERVER_CERT?: string;
@@ -47,6 +51,7 @@ export const appConfig = registerAs('app', () => {
     logLevel: env.USERS_LOG_LEVEL,
     host: env.USERS_HTTP_HOST,
     port: env.USERS_HTTP_PORT,
+    bodyLimitBytes: byteSize(env.USERS_HTTP_BODY_LIMIT),
     tls: env.USERS_HTTP_SERVER_CERT ? { certFile: env.USERS_HTTP_SERVER_CERT, keyFile: env.USERS_HTTP_SERVER_KEY as string } : undefined,
     instanceId: env.USERS_INSTANCE_ID || randomUUID(),
     commit: env.USERS_BUILD_COMMIT,

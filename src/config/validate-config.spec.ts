@@ -43,6 +43,7 @@ describe('config namespaces: defaults with an empty environment', () => {
       logLevel: 'info',
       host: 'localhost',
       port: 9002,
+      bodyLimitBytes: 100 * 1024,
       tls: undefined,
       instanceId: expect.stringMatching(UUID),
       commit: 'ffffffff',
@@ -153,10 +154,13 @@ describe('config namespaces: values from the environment', () => {
       USERS_HTTP_SERVER_CERT: __filename,
       USERS_HTTP_SERVER_KEY: __filename,
       USERS_INSTANCE_ID: 'replica-1',
+      USERS_HTTP_BODY_LIMIT: '1mb',
     });
     expect(appConfig()).toEqual(
-      expect.objectContaining({ logLevel: 'debug', host: '0.0.0.0', port: 8080, tls: { certFile: __filename, keyFile: __filename }, instanceId: 'replica-1' }),
+      expect.objectContaining({ logLevel: 'debug', host: '0.0.0.0', port: 8080, bodyLimitBytes: 1024 * 1024, tls: { certFile: __filename, keyFile: __filename }, instanceId: 'replica-1' }),
     );
+    useEnv({ USERS_HTTP_BODY_LIMIT: '65536' });
+    expect(appConfig().bodyLimitBytes).toBe(65536);
   });
 
   it('database', () => {
@@ -197,6 +201,9 @@ describe('config namespaces: a bad value stops the boot naming the variable', ()
     ['app', 'USERS_HTTP_PORT', { USERS_HTTP_PORT: '70000' }],
     ['app', 'USERS_HTTP_PORT', { USERS_HTTP_PORT: '80.5' }],
     ['app', 'USERS_LOG_LEVEL', { USERS_LOG_LEVEL: 'verbose' }],
+    ['app', 'USERS_HTTP_BODY_LIMIT', { USERS_HTTP_BODY_LIMIT: 'large' }],
+    ['app', 'USERS_HTTP_BODY_LIMIT', { USERS_HTTP_BODY_LIMIT: '100' }],
+    ['app', 'USERS_HTTP_BODY_LIMIT', { USERS_HTTP_BODY_LIMIT: '1gb' }],
     ['app', 'USERS_SHUTDOWN_DELAY', { USERS_SHUTDOWN_DELAY: 'a while' }],
     ['app', 'USERS_SHUTDOWN_TIMEOUT', { USERS_SHUTDOWN_TIMEOUT: '0s' }],
     ['database', 'USERS_DB_DRIVER', { USERS_DB_DRIVER: 'mysql' }],

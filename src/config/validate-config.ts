@@ -1,4 +1,5 @@
 import { accessSync, constants, statSync } from 'node:fs';
+import bytes from 'bytes';
 import { Transform, plainToInstance } from 'class-transformer';
 import { ValidationArguments, ValidationOptions, getMetadataStorage, registerDecorator, validateSync } from 'class-validator';
 import { parseDuration } from './duration';
@@ -172,6 +173,28 @@ export function IsReadableFile() {
         },
       },
     });
+}
+
+/** A size such as `100kb`, `1mb` or `65536` (bytes), within [min, max] bytes. */
+export function IsByteSize(min: number, max: number) {
+  return (object: object, propertyName: string) =>
+    registerDecorator({
+      name: 'isByteSize',
+      target: object.constructor,
+      propertyName,
+      options: { message: (a: ValidationArguments) => `${a.property} must be a size from ${bytes.format(min)} to ${bytes.format(max)}, such as 100kb or 1mb (got "${a.value}")` },
+      validator: {
+        validate: (value: unknown) => {
+          const size = typeof value === 'string' ? bytes.parse(value) : null;
+          return size !== null && Number.isSafeInteger(size) && size >= min && size <= max;
+        },
+      },
+    });
+}
+
+/** Bytes of a size that validation has already accepted. */
+export function byteSize(value: string): number {
+  return bytes.parse(value) as number;
 }
 
 /** Milliseconds of a duration that validation has already accepted. */

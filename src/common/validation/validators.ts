@@ -110,3 +110,15 @@ export function pathOfNul(value: unknown, root: string): string | undefined {
   }
   return undefined;
 }
+
+/** Whether objects and arrays in `value` nest more than `maxDepth` levels (a scalar is level 0); walked with a stack of its own. */
+export function nestsDeeperThan(value: unknown, maxDepth: number): boolean {
+  const pending: [unknown, number][] = [[value, 0]];
+  while (pending.length > 0) {
+    const [current, depth] = pending.pop()!;
+    if (current === null || typeof current !== 'object') continue;
+    if (depth >= maxDepth) return true;
+    for (const child of Object.values(current)) pending.push([child, depth + 1]);
+  }
+  return false;
+}
