@@ -9,7 +9,7 @@ import { NatsConnection, StorageType, connect } from 'nats';
 import { Client } from 'pg';
 import { BuiltApp, startBuiltApp } from './support/built-app';
 import { expectEventually } from './support/eventually';
-import { NatsCluster, NatsServer, isolatedStream, waitForStream } from './support/nats';
+import { NatsCluster, NatsServer, StreamMessage, isolatedStream, storedMessages } from './support/nats';
 import { PG, databaseEnv } from './support/postgres';
 import { SECRET_KEY, createTestDatabase } from './support/test-app';
 import { newUserBody } from './support/users';
@@ -136,7 +136,11 @@ describe('a 3-node NATS JetStream cluster losing the stream leader under writes 
       expect(rows[0].n).toBe(0);
     }, 90_000);
     const { rows: outbox } = await db.query<{ id: string; user_id: string; operation: string }>(`SELECT id, user_id, operation FROM outbox_events`);
-    const messages = await waitForStream(nats, stream.stream, (m) => m.length >= outbox.length, 60_000);
+    let messages: StreamMessage[] = [];
+    await expectEventually(async () => {
+      messages = await storedMessages(nats, stream.stream);
+      expect(messages.length).toBeGreaterThanOrEqual(outbox.length);
+    }, 60_000);
     const timesPublished = new Map<string, number>();
     for (const message of messages) timesPublished.set(message.msgId ?? '', (timesPublished.get(message.msgId ?? '') ?? 0) + 1);
     const lost = outbox.filter((event) => !timesPublished.has(event.id));
@@ -179,7 +183,7 @@ describe('a 3-node NATS JetStream cluster losing the stream leader under writes 
     const second = await startBuiltApp(appEnv(otherDatabase.name, { ...other.env(cluster.urls), USERS_ES_REPLICAS: '5' }));
     try {
       const { id } = await register(second);
-      await waitForStream(nats, other.stream, (messages) => messages.some((m) => m.payload.user_id === id));
+      await expectEventually(async () => expect((await storedMessages(nats, other.stream)).map((m) => m.payload.user_id)).toContain(id));
       const warning = logLines(second).find((line) => line.msg.startsWith(`the JetStream stream ${other.stream} keeps 1 replica(s): NATS refused USERS_ES_REPLICAS=5 (`));
       expect(warning).toMatchObject({ level: 'warn' });
       expect((await (await nats.jetstreamManager()).streams.info(other.stream)).config.num_replicas).toBe(1);
@@ -201,7 +205,7 @@ describe('USERS_ES_REPLICAS on a single NATS server', () => {
       await (await nats.jetstreamManager()).streams.add({ name: stream.stream, subjects: [`${stream.prefix}.>`], storage: StorageType.File });
       app = await startBuiltApp(appEnv(database.name, { ...stream.env(server.url), USERS_ES_REPLICAS: '3' }));
       const { id } = await register(app);
-      await waitForStream(nats, stream.stream, (messages) => messages.some((m) => m.payload.user_id === id));
+      await expectEventually(async () => expect((await storedMessages(nats, stream.stream)).map((m) => m.payload.user_id)).toContain(id));
       const warning = logLines(app).find((line) => line.msg === `USERS_ES_REPLICAS=3, but NATS is a single server, not a JetStream cluster: the stream ${stream.stream} has one copy`);
       expect(warning).toMatchObject({ level: 'warn' });
       expect((await (await nats.jetstreamManager()).streams.info(stream.stream)).config.num_replicas).toBe(1);

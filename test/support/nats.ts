@@ -56,6 +56,21 @@ export async function readStream(nc: NatsConnection, stream: string): Promise<St
   return messages;
 }
 
+/**
+ * Every message of a stream, each fetched by its sequence number (no consumer: an ordered consumer's
+ * iteration can wait for ever while a cluster elects a new leader; each of these requests times out).
+ */
+export async function storedMessages(nc: NatsConnection, stream: string): Promise<StreamMessage[]> {
+  const manager = await nc.jetstreamManager();
+  const { state } = await manager.streams.info(stream);
+  const messages: StreamMessage[] = [];
+  for (let seq = state.first_seq; state.messages > 0 && seq <= state.last_seq; seq++) {
+    const message = await manager.streams.getMessage(stream, { seq });
+    messages.push({ subject: message.subject, msgId: message.header.get('Nats-Msg-Id') || undefined, payload: json.decode(message.data) });
+  }
+  return messages;
+}
+
 /** Waits until the stream holds `predicate`-matching messages (a guard against a hang, not a timing assertion). */
 export async function waitForStream(nc: NatsConnection, stream: string, predicate: (messages: StreamMessage[]) => boolean, timeoutMs = 60_000): Promise<StreamMessage[]> {
   const deadline = Date.now() + timeoutMs;
