@@ -81,6 +81,23 @@ describe('a 3-node NATS JetStream cluster losing the stream leader under writes 
     await cluster.destroy();
   });
 
+  it('says in the log why a replica count the cluster cannot place is not applied, and keeps publishing', async () => {
+    const other = isolatedStream();
+    await (await nats.jetstreamManager()).streams.add({ name: other.stream, subjects: [`${other.prefix}.>`], storage: StorageType.File, num_replicas: 1 });
+    const otherDatabase = await createTestDatabase();
+    const second = await startBuiltApp(appEnv(otherDatabase.name, { ...other.env(cluster.urls), USERS_ES_REPLICAS: '5' }));
+    try {
+      const { id } = await register(second);
+      await expectEventually(async () => expect((await storedMessages(nats, other.stream)).map((m) => m.payload.user_id)).toContain(id));
+      const warning = logLines(second).find((line) => line.msg.startsWith(`the JetStream stream ${other.stream} keeps 1 replica(s): NATS refused USERS_ES_REPLICAS=5 (`));
+      expect(warning).toMatchObject({ level: 'warn' });
+      expect((await (await nats.jetstreamManager()).streams.info(other.stream)).config.num_replicas).toBe(1);
+    } finally {
+      await second.stop();
+      await otherDatabase.drop();
+    }
+  }, 120_000);
+
   it('loses and duplicates no event, fails over without a restart, and stays ready', async () => {
     const manager = await nats.jetstreamManager();
     await expectEventually(async () => {
@@ -175,23 +192,6 @@ describe('a 3-node NATS JetStream cluster losing the stream leader under writes 
     const errors = logLines(app).filter((line) => line.level === 'error' || line.level === 'fatal');
     expect(errors.filter((line) => !line.msg.startsWith('NatsError: type: "disconnect"'))).toEqual([]);
   }, 300_000);
-
-  it('says in the log why a replica count the cluster cannot place is not applied, and keeps publishing', async () => {
-    const other = isolatedStream();
-    await (await nats.jetstreamManager()).streams.add({ name: other.stream, subjects: [`${other.prefix}.>`], storage: StorageType.File, num_replicas: 1 });
-    const otherDatabase = await createTestDatabase();
-    const second = await startBuiltApp(appEnv(otherDatabase.name, { ...other.env(cluster.urls), USERS_ES_REPLICAS: '5' }));
-    try {
-      const { id } = await register(second);
-      await expectEventually(async () => expect((await storedMessages(nats, other.stream)).map((m) => m.payload.user_id)).toContain(id));
-      const warning = logLines(second).find((line) => line.msg.startsWith(`the JetStream stream ${other.stream} keeps 1 replica(s): NATS refused USERS_ES_REPLICAS=5 (`));
-      expect(warning).toMatchObject({ level: 'warn' });
-      expect((await (await nats.jetstreamManager()).streams.info(other.stream)).config.num_replicas).toBe(1);
-    } finally {
-      await second.stop();
-      await otherDatabase.drop();
-    }
-  }, 120_000);
 });
 
 describe('USERS_ES_REPLICAS on a single NATS server', () => {
