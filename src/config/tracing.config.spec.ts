@@ -1,25 +1,7 @@
 import { tracingConfig } from './tracing.config';
-import { ConfigError } from './validate-config';
+import { namespaceUnderEnv } from '../../test/support/config-namespace';
 
-const originalEnv = process.env;
-afterEach(() => {
-  process.env = originalEnv;
-});
-
-function configWith(env: Record<string, string>) {
-  process.env = { ...env };
-  return tracingConfig();
-}
-
-function problemsWith(env: Record<string, string>): string[] {
-  try {
-    configWith(env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems;
-  }
-  throw new Error('the configuration was accepted');
-}
+const { configWith, problemsWith } = namespaceUnderEnv(tracingConfig);
 
 describe('tracingConfig', () => {
   it('is off by default (also set but empty), and keeps every trace once on', () => {
