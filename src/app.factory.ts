@@ -4,7 +4,7 @@ import cors from 'cors';
 import helmet from 'helmet';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, LogController } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import { version } from '../package.json';
@@ -19,6 +19,7 @@ import { eventsConfig } from './config/events.config';
 import { oauthConfig } from './config/oauth.config';
 import { natsFailure } from './events/nats-client';
 import { natsApiOptions } from './events/nats-transport';
+import { SWAGGER_UI_OPTIONS, buildOpenApiDocument } from './openapi-document';
 
 /** Bodies are small JSON documents: two 16 KiB metadata objects and a few fields fit well under this. */
 const BODY_LIMIT_BYTES = 64 * 1024;
@@ -30,7 +31,7 @@ const BODY_LIMIT_BYTES = 64 * 1024;
  */
 export async function createApp({ preview = false } = {}): Promise<NestFastifyApplication> {
   const configuration = preview ? undefined : loadConfiguration();
-  const { tls, logLevel } = preview ? { tls: undefined, logLevel: 'warn' } : appConfig();
+  const { tls, logLevel, publicUrl } = preview ? { tls: undefined, logLevel: 'warn', publicUrl: undefined } : appConfig();
   if (configuration) logStart(rootLogger(logLevel), configuration);
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT_BYTES,
@@ -58,7 +59,7 @@ export async function createApp({ preview = false } = {}): Promise<NestFastifyAp
   if (!preview) app.useLogger(app.get(Logger));
   const events = preview ? undefined : eventsConfig();
   if (events?.servers) app.connectMicroservice(natsApiOptions(events), { inheritAppConfig: true });
-  SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app), { jsonDocumentUrl: 'docs-json' });
+  SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app, publicUrl), SWAGGER_UI_OPTIONS);
   return app;
 }
 
@@ -76,18 +77,6 @@ function logStart(logger: ReturnType<typeof rootLogger>, { mode, warnings, effec
   logger.info({ version, commit: appConfig().commit, mode, node: process.version }, 'starting');
   logger.info({ config: effective }, 'configuration');
   for (const warning of warnings) logger.warn(warning);
-}
-
-export function buildOpenApiDocument(app: NestFastifyApplication): OpenAPIObject {
-  const config = new DocumentBuilder()
-    .setTitle('Users service')
-    .setDescription(
-      'Accounts, tokens, profiles and admin user management. Every error answers `{statusCode, code, message, details?}` with a stable `code`.',
-    )
-    .setVersion(version)
-    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
-    .build();
-  return SwaggerModule.createDocument(app, config);
 }
 
 /**

@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, MaxLength, Min } from 'class-validator';
 import { IsRfc3339 } from '../../common/validation/validators';
@@ -88,7 +88,9 @@ export class ListUsersQueryDto extends PageQueryDto {
   @Length(1, 64)
   tag?: string;
 
-  /** A JSON object the user's metadata must contain. @example {"team":"core"} */
+  /** A JSON object the user's metadata must contain. */
+  // A JSON text: the comment's @example would become an object, which a string parameter cannot be.
+  @ApiPropertyOptional({ example: '{"team":"core"}' })
   @IsOptional()
   @IsString()
   @MaxLength(16384)
