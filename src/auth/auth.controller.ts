@@ -1,5 +1,5 @@
 import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Patch, Post } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiTags } from '@nestjs/swagger';
 import { AUTH_ERRORS, ApiErrors, BODY_ERRORS } from '../common/decorators/api-errors.decorator';
 import { ApiAccessToken, ApiRefreshToken, ApiTokenOptional } from '../common/decorators/api-security.decorator';
 import { Audit, RequestAudit } from '../common/decorators/audit.decorator';
@@ -43,6 +43,7 @@ export class AuthController {
   @CountOutcomes('refreshes')
   @ApiTokenOptional()
   @ApiRefreshToken()
+  @ApiBody({ type: RefreshTokenDto, required: false, description: 'Only when the refresh token is not sent as `Authorization: Bearer …`' })
   @ApiErrors(...BODY_ERRORS, 'REFRESH_TOKEN_INVALID', 'REFRESH_TOKEN_REUSED')
   refreshToken(@Body() dto: RefreshTokenDto, @Headers('authorization') authorization: string | undefined, @RequestAudit() audit: Audit): Promise<TokenPairDto> {
     return this.auth.refresh(dto.refresh_token ?? bearerToken(authorization), audit);

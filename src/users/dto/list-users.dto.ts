@@ -12,6 +12,8 @@ export type UserOrder = (typeof ORDERS)[number];
 
 class PageQueryDto {
   /** @example 0 */
+  // Optional, with a default: the plugin would call a property without `?` required.
+  @ApiPropertyOptional({ default: 0 })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -20,6 +22,7 @@ class PageQueryDto {
   offset: number = 0;
 
   /** @example 10 */
+  @ApiPropertyOptional({ default: 10 })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -127,6 +130,7 @@ export class ListUsersQueryDto extends PageQueryDto {
   dir: 'asc' | 'desc' = 'desc';
 
   /** Answer only the total, with an empty `users`. */
+  @ApiPropertyOptional({ default: false })
   @IsOptional()
   @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
   @IsIn([true, false], { message: 'only_total must be true or false' })
