@@ -82,7 +82,7 @@ export class AuthService {
   async changeSecret(actor: User, sessionId: string | undefined, dto: UpdateSecretDto, audit: Audit): Promise<UserDto> {
     const current = await this.users.findByIdWithHash(actor.id);
     if (!(await this.passwords.verify(current?.passwordHash, dto.old_secret))) throw new AppError('WRONG_SECRET');
-    this.passwords.assertAcceptable(dto.new_secret, 'new_secret');
+    this.passwords.assertAcceptable(dto.new_secret, 'new_secret', actor);
     const passwordHash = await this.passwords.hash(dto.new_secret);
     return this.dataSource.transaction(async (manager) => {
       await this.refreshTokens.revokeAll(actor.id, sessionId, manager);

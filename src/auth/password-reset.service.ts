@@ -65,10 +65,11 @@ export class PasswordResetService {
     if (password !== confirmation) {
       throw new AppError('VALIDATION_FAILED', 'passwords do not match', [{ field: 'confirm_password', problem: 'must equal password' }]);
     }
-    this.passwords.assertAcceptable(password, 'password');
     // Hashed only for a link that can be spent (an anonymous caller cannot make the service hash at
     // will), and before the transaction: no row stays locked while argon2 runs.
-    await this.linkTokens.check(this.dataSource.manager, token, RESET_PURPOSES);
+    const link = await this.linkTokens.check(this.dataSource.manager, token, RESET_PURPOSES);
+    const owner = await this.users.findById(link.userId);
+    this.passwords.assertAcceptable(password, 'password', { email: link.email, username: owner?.username });
     const passwordHash = await this.passwords.hash(password);
     await this.dataSource.transaction(async (manager) => {
       const link = await this.linkTokens.consume(manager, token, RESET_PURPOSES);

@@ -39,9 +39,10 @@ export class LinkTokensService {
   /**
    * Throws what consume would throw for this token now, locking nothing: a check before costly work
    * that must not wait inside the transaction (hashing the new password), which consume repeats.
+   * Returns the token as it is now (whose user and address the new password is checked against).
    */
-  async check(manager: EntityManager, presented: string, purposes: LinkPurpose[]): Promise<void> {
-    spendable(await this.find(manager, presented, false), purposes);
+  async check(manager: EntityManager, presented: string, purposes: LinkPurpose[]): Promise<LinkToken> {
+    return spendable(await this.find(manager, presented, false), purposes);
   }
 
   private async find(manager: EntityManager, presented: string, lock: boolean): Promise<LinkToken> {

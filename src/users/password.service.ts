@@ -3,6 +3,7 @@ import { ConfigType } from '@nestjs/config';
 import * as argon2 from 'argon2';
 import { authConfig } from '../config/auth.config';
 import { AppError } from '../common/errors/app-error';
+import { PasswordOwner, passwordProblems } from './password-policy';
 
 /** argon2id hashing; argon2's async API runs on libuv's thread pool, off the event loop. */
 @Injectable()
@@ -19,13 +20,14 @@ export class PasswordService implements OnModuleInit {
     this.decoyHash = await this.hash('decoy password that matches nothing');
   }
 
-  /** Refuses a password that does not match USERS_PASS_REGEX. */
-  assertAcceptable(password: string, field: string): void {
-    if (!this.auth.passwordPattern.test(password)) {
-      throw new AppError('VALIDATION_FAILED', 'password does not meet the password policy', [
-        { field, problem: `must match ${this.auth.passwordPattern.source}` },
-      ]);
-    }
+  /**
+   * Refuses a password that does not match USERS_PASS_REGEX, is a common one, or is built from its
+   * owner's e-mail address or username (see password-policy.ts), with every reason in the details.
+   */
+  assertAcceptable(password: string, field: string, owner: PasswordOwner): void {
+    const problems = passwordProblems(password, owner, field);
+    if (!this.auth.passwordPattern.test(password)) problems.unshift({ field, problem: `must match ${this.auth.passwordPattern.source}` });
+    if (problems.length > 0) throw new AppError('VALIDATION_FAILED', 'password does not meet the password policy', problems);
   }
 
   hash(password: string): Promise<string> {

@@ -41,7 +41,7 @@ export class UsersService {
     if (!isAdmin(actor) && ((dto.role ?? 'user') !== 'user' || (dto.status ?? 'enabled') !== 'enabled')) {
       throw new AppError('FORBIDDEN', 'only an admin may set role or status');
     }
-    this.passwords.assertAcceptable(dto.credentials.secret, 'credentials.secret');
+    this.passwords.assertAcceptable(dto.credentials.secret, 'credentials.secret', { email: dto.email, username: dto.credentials.username });
     const passwordHash = await this.passwords.hash(dto.credentials.secret);
     return this.dataSource.transaction(async (manager) => {
       const user = await this.users.insert(
