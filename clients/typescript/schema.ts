@@ -1732,8 +1732,6 @@ export interface operations {
                  */
                 with_attributes?: "true" | "false";
                 status?: "enabled" | "disabled" | "deleted" | "all";
-                /** @description A JSON object the user's metadata must contain. */
-                metadata?: string;
                 role?: "user" | "admin";
                 order?: "created_at" | "updated_at" | "first_name" | "last_name" | "username" | "email";
                 dir?: "asc" | "desc";
@@ -1749,10 +1747,11 @@ export interface operations {
                 username?: string;
                 /** @description Case-insensitive substring of the e-mail address. */
                 email?: string;
-                /** @description `a,b`: users with any of the tags; `a+b`: users with all of them. */
                 tags?: string;
                 /** @description One tag, as SuperMQ's SDKs name the filter; `tags` wins when both are given. */
                 tag?: string;
+                /** @description A JSON object the user's metadata must contain, say `{"team":"core"}`. */
+                metadata?: string;
                 user_type?: string;
                 /** @description RFC 3339 instant; created at or after it. */
                 created_from?: string;

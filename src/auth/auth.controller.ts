@@ -43,7 +43,13 @@ export class AuthController {
   @CountOutcomes('refreshes')
   @ApiTokenOptional()
   @ApiRefreshToken()
-  @ApiBody({ type: RefreshTokenDto, required: false, description: 'Only when the refresh token is not sent as `Authorization: Bearer …`' })
+  @ApiBody({
+    type: RefreshTokenDto,
+    required: false,
+    description: 'Only when the refresh token is not sent as `Authorization: Bearer …`',
+    // The empty body first (also in the sorted openapi.json): Swagger UI's "Try it out" fills in the first example, and a body token wins over the header's.
+    examples: { headerOnly: { summary: 'The token is in the Authorization header', value: {} }, tokenInBody: { summary: 'The token in the body', value: { refresh_token: 'eyJhbGciOi…' } } },
+  })
   @ApiErrors(...BODY_ERRORS, 'REFRESH_TOKEN_INVALID', 'REFRESH_TOKEN_REUSED')
   refreshToken(@Body() dto: RefreshTokenDto, @Headers('authorization') authorization: string | undefined, @RequestAudit() audit: Audit): Promise<TokenPairDto> {
     return this.auth.refresh(dto.refresh_token ?? bearerToken(authorization), audit);

@@ -79,21 +79,20 @@ export class ListUsersQueryDto extends PageQueryDto {
   @Length(1, 254)
   email?: string;
 
-  /** `a,b`: users with any of the tags; `a+b`: users with all of them. @example iot,beta */
+  // The filters give their examples in words: Swagger UI's "Try it out" would fill in an @example and filter by it.
+  /** `a,b` (say `iot,beta`): users with any of the tags; `a+b`: users with all of them. */
   @IsOptional()
   @IsString()
   @Length(1, 2200)
   tags?: string;
 
-  /** One tag, as SuperMQ's SDKs name the filter; `tags` wins when both are given. @example iot */
+  /** One tag, as SuperMQ's SDKs name the filter; `tags` wins when both are given. */
   @IsOptional()
   @IsString()
   @Length(1, 64)
   tag?: string;
 
-  /** A JSON object the user's metadata must contain. */
-  // A JSON text: the comment's @example would become an object, which a string parameter cannot be.
-  @ApiPropertyOptional({ example: '{"team":"core"}' })
+  /** A JSON object the user's metadata must contain, say `{"team":"core"}`. */
   @IsOptional()
   @IsString()
   @MaxLength(16384)
