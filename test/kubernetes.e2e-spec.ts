@@ -154,6 +154,8 @@ describe('deploy/kubernetes', () => {
       ...databaseEnv(database.name),
       USERS_DB_SSL_MODE: 'disable',
       ...stream.env(MACHINE_NATS),
+      // The machine's NATS is a single server: the ConfigMap's R3 is for a cluster (test/nats-cluster.e2e-spec.ts).
+      USERS_ES_REPLICAS: '1',
       USERS_HTTP_PORT: String(ports.http),
       USERS_METRICS_PORT: String(ports.metrics),
     });

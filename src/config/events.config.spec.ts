@@ -26,7 +26,13 @@ function problemsWith(env: Record<string, string>): string[] {
 
 describe('eventsConfig: NATS credentials, TLS, API prefix and queue group (#8 finding 4)', () => {
   it('defaults: no credentials, the users.* API in the users queue group, private_metadata left out', () => {
-    expect(configWith({})).toMatchObject({ servers: ['nats://localhost:4222'], auth: { kind: 'none' }, tls: undefined, apiPrefix: 'users', queueGroup: 'users', includePrivate: false });
+    expect(configWith({})).toMatchObject({ servers: ['nats://localhost:4222'], auth: { kind: 'none' }, tls: undefined, apiPrefix: 'users', queueGroup: 'users', includePrivate: false, replicas: 1 });
+  });
+
+  it('takes the stream replicas a JetStream cluster can keep: 1 to 5', () => {
+    expect(configWith({ USERS_ES_REPLICAS: '3' }).replicas).toBe(3);
+    expect(problemsWith({ USERS_ES_REPLICAS: '0' })).toEqual(['USERS_ES_REPLICAS must be a whole number from 1 to 5 (got "0")']);
+    expect(problemsWith({ USERS_ES_REPLICAS: 'three' })).toEqual(['USERS_ES_REPLICAS must be a whole number from 1 to 5 (got "three")']);
   });
 
   it('takes credentials from the URL (which the NATS client would ignore) and strips them from the server list', () => {

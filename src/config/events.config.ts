@@ -73,6 +73,10 @@ class EventsEnv {
   @IsIntegerBetween(0)
   USERS_ES_MAX_BYTES = 1024 * 1024 * 1024;
 
+  /** Copies of the stream in a JetStream cluster (3 survives the loss of a node); JetStream allows at most 5. */
+  @IsIntegerBetween(1, 5)
+  USERS_ES_REPLICAS = 1;
+
   /** `private_metadata` is shown only to the user and admins: it goes into events only when this is true. */
   @Transform(toBoolean)
   @IsBoolean({ message: 'USERS_EVENTS_INCLUDE_PRIVATE must be true or false' })
@@ -142,6 +146,7 @@ export const eventsConfig = registerAs('events', () => {
     stream: env.USERS_ES_STREAM,
     maxAgeMs: durationMs(env.USERS_ES_MAX_AGE),
     maxBytes: env.USERS_ES_MAX_BYTES,
+    replicas: env.USERS_ES_REPLICAS,
     apiPrefix: env.USERS_ES_API_PREFIX,
     /** The queue group of the NATS API, so that replicas share its requests. */
     queueGroup: env.USERS_ES_QUEUE_GROUP,

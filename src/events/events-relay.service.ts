@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import { ClientProxy } from '@nestjs/microservices';
-import { JSONCodec, JetStreamClient, NatsConnection, StorageType, nanos } from 'nats';
+import { JSONCodec, JetStreamClient, JetStreamManager, NatsConnection, StorageType, StreamInfo, nanos } from 'nats';
 import { DataSource, EntityManager } from 'typeorm';
 import { eventsConfig } from '../config/events.config';
 import { PollingWorker } from '../common/polling-worker';
@@ -90,24 +90,73 @@ export class EventsRelay implements OnApplicationBootstrap, OnModuleDestroy {
     }
     if (this.unreachableSince !== undefined) this.logger.log(`NATS reachable again after ${Date.now() - this.unreachableSince} ms`);
     this.unreachableSince = undefined;
-    const manager = await connection.jetstreamManager();
-    const subjects = [`${this.events.subjectPrefix}.>`];
-    const existing = await manager.streams.info(this.events.stream).catch(() => undefined);
-    // Events carry personal data: the stream keeps them USERS_ES_MAX_AGE at most (and USERS_ES_MAX_BYTES in all).
-    const limits = { max_age: nanos(this.events.maxAgeMs), max_bytes: this.events.maxBytes || -1 };
-    if (!existing) {
-      const duplicateWindow = nanos(Math.min(DUPLICATE_WINDOW_MS, this.events.maxAgeMs));
-      await manager.streams.add({ name: this.events.stream, subjects, storage: StorageType.File, duplicate_window: duplicateWindow, ...limits });
-      this.logger.log({ stream: this.events.stream, subject: subjects[0], max_age_ms: this.events.maxAgeMs, max_bytes: limits.max_bytes }, 'created the JetStream stream');
-    } else if (!existing.config.subjects?.includes(subjects[0])) {
-      // Someone else's stream of that name: publishing would fail until they agree, so say why.
-      this.logger.error(`the JetStream stream ${this.events.stream} does not take ${subjects[0]} (it has ${existing.config.subjects?.join(', ')}): set USERS_ES_STREAM or USERS_ES_SUBJECT_PREFIX`);
-    } else if (existing.config.max_age !== limits.max_age || existing.config.max_bytes !== limits.max_bytes) {
-      await manager.streams.update(this.events.stream, { ...existing.config, ...limits, duplicate_window: Math.min(existing.config.duplicate_window, limits.max_age) });
-      this.logger.log({ stream: this.events.stream, max_age_ms: this.events.maxAgeMs, max_bytes: limits.max_bytes }, 'updated the JetStream stream limits');
-    }
+    await this.ensureStream(await connection.jetstreamManager());
     this.jetstream = connection.jetstream();
     return this.jetstream;
+  }
+
+  /**
+   * Creates the stream when missing, or brings an existing one to the configured limits and replica
+   * count. What NATS does not do is logged with its reason, and the stream is kept as it is (publishing
+   * still works): a replica count a cluster refuses (more than its nodes), and any replicas on a single
+   * server (it takes the setting and keeps one copy).
+   */
+  private async ensureStream(manager: JetStreamManager): Promise<void> {
+    const { stream, replicas } = this.events;
+    const existing = await manager.streams.info(stream).catch(() => undefined);
+    const info = existing ? await this.reconcileStream(manager, existing) : await this.createStream(manager);
+    if (info && replicas > 1 && !info.cluster) {
+      this.logger.warn({ stream, replicas }, `USERS_ES_REPLICAS=${replicas}, but NATS is a single server, not a JetStream cluster: the stream ${stream} has one copy`);
+    }
+  }
+
+  private async createStream(manager: JetStreamManager): Promise<StreamInfo> {
+    const { stream, replicas } = this.events;
+    const subject = `${this.events.subjectPrefix}.>`;
+    const duplicateWindow = nanos(Math.min(DUPLICATE_WINDOW_MS, this.events.maxAgeMs));
+    const info = await manager.streams
+      .add({ name: stream, subjects: [subject], storage: StorageType.File, duplicate_window: duplicateWindow, num_replicas: replicas, ...this.limits() })
+      .catch((error: Error) => {
+        throw new Error(`NATS refused to create the JetStream stream ${stream} with USERS_ES_REPLICAS=${replicas}: ${error.message}`, { cause: error });
+      });
+    this.logger.log({ stream, subject, replicas, max_age_ms: this.events.maxAgeMs, max_bytes: info.config.max_bytes }, 'created the JetStream stream');
+    return info;
+  }
+
+  /** The stream's limits and replicas made the configured ones; undefined when it is not ours to change. */
+  private async reconcileStream(manager: JetStreamManager, existing: StreamInfo): Promise<StreamInfo | undefined> {
+    const { stream, replicas } = this.events;
+    const subject = `${this.events.subjectPrefix}.>`;
+    if (!existing.config.subjects?.includes(subject)) {
+      // Someone else's stream of that name: publishing would fail until they agree, so say why.
+      this.logger.error(`the JetStream stream ${stream} does not take ${subject} (it has ${existing.config.subjects?.join(', ')}): set USERS_ES_STREAM or USERS_ES_SUBJECT_PREFIX`);
+      return undefined;
+    }
+    const limits = this.limits();
+    const limitsDiffer = existing.config.max_age !== limits.max_age || existing.config.max_bytes !== limits.max_bytes;
+    const wanted = { ...existing.config, ...limits, duplicate_window: Math.min(existing.config.duplicate_window, limits.max_age) };
+    // A single server would take any count and keep one copy: ensureStream says so instead.
+    if (existing.config.num_replicas !== replicas && existing.cluster) {
+      try {
+        const info = await manager.streams.update(stream, { ...wanted, num_replicas: replicas });
+        this.logger.log({ stream, replicas, was: existing.config.num_replicas }, 'changed the JetStream stream replicas');
+        return info;
+      } catch (error) {
+        this.logger.warn(
+          { stream, replicas: existing.config.num_replicas, wanted: replicas, err: error },
+          `the JetStream stream ${stream} keeps ${existing.config.num_replicas} replica(s): NATS refused USERS_ES_REPLICAS=${replicas} (${(error as Error).message})`,
+        );
+      }
+    }
+    if (!limitsDiffer) return existing;
+    const info = await manager.streams.update(stream, { ...wanted, num_replicas: existing.config.num_replicas });
+    this.logger.log({ stream, max_age_ms: this.events.maxAgeMs, max_bytes: limits.max_bytes }, 'updated the JetStream stream limits');
+    return info;
+  }
+
+  /** Events carry personal data: the stream keeps them USERS_ES_MAX_AGE at most (and USERS_ES_MAX_BYTES in all). */
+  private limits() {
+    return { max_age: nanos(this.events.maxAgeMs), max_bytes: this.events.maxBytes || -1 };
   }
 
   /** Publishes one batch; true when the batch was full (more may be waiting). */

@@ -56,6 +56,21 @@ export async function readStream(nc: NatsConnection, stream: string): Promise<St
   return messages;
 }
 
+/**
+ * Every message of a stream, each fetched by its sequence number (no consumer: an ordered consumer's
+ * iteration can wait for ever while a cluster elects a new leader; each of these requests times out).
+ */
+export async function storedMessages(nc: NatsConnection, stream: string): Promise<StreamMessage[]> {
+  const manager = await nc.jetstreamManager();
+  const { state } = await manager.streams.info(stream);
+  const messages: StreamMessage[] = [];
+  for (let seq = state.first_seq; state.messages > 0 && seq <= state.last_seq; seq++) {
+    const message = await manager.streams.getMessage(stream, { seq });
+    messages.push({ subject: message.subject, msgId: message.header.get('Nats-Msg-Id') || undefined, payload: json.decode(message.data) });
+  }
+  return messages;
+}
+
 /** Waits until the stream holds `predicate`-matching messages (a guard against a hang, not a timing assertion). */
 export async function waitForStream(nc: NatsConnection, stream: string, predicate: (messages: StreamMessage[]) => boolean, timeoutMs = 60_000): Promise<StreamMessage[]> {
   const deadline = Date.now() + timeoutMs;
@@ -74,53 +89,122 @@ export async function deleteStream(nc: NatsConnection, stream: string): Promise<
 /**
  * A nats-server of the test's own (JetStream on, own store), that can be stopped and started again on
  * its port. `config` is a configuration file's text (e.g. accounts and permissions), `env` the server's
- * environment (variables the file refers to), `probe` how to connect when checking it is up.
+ * environment (variables the file refers to), `probe` how to connect when checking it is up, `args`
+ * more command-line options (a cluster node's name and routes).
  */
 export class NatsServer {
   private child?: ChildProcess;
   private readonly storeDir = mkdtempSync(join(tmpdir(), 'users-nats-'));
   port = 0;
 
-  constructor(private readonly options: { config?: string; env?: Record<string, string>; probe?: Partial<ConnectionOptions> } = {}) {}
+  constructor(private readonly options: { config?: string; env?: Record<string, string>; probe?: Partial<ConnectionOptions>; args?: string[] } = {}) {}
 
   get url(): string {
     return `nats://127.0.0.1:${this.port}`;
   }
 
+  /** Starts it and waits until it takes connections and JetStream answers. */
   async start(): Promise<this> {
-    if (!this.port) this.port = await freePort();
-    const config = this.options.config === undefined ? [] : ['-c', join(this.storeDir, 'nats.conf')];
-    if (this.options.config !== undefined) writeFileSync(config[1], this.options.config);
-    const child = spawn(NATS_SERVER, [...config, '-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir], {
-      stdio: 'ignore',
-      env: { ...process.env, ...this.options.env },
-    });
-    this.child = child;
+    await this.spawn();
     const deadline = Date.now() + 20_000;
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`nats-server exited with ${child.exitCode}`);
-      const nc = await connect({ ...this.options.probe, servers: this.url, reconnect: false }).catch(() => undefined);
-      if (nc) {
-        await nc.jetstreamManager().then(() => nc.close());
-        return this;
-      }
+    while (!(await this.answers())) {
       if (Date.now() > deadline) throw new Error('nats-server did not start');
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
+    return this;
   }
 
-  async stop(): Promise<void> {
+  /** Starts the process without waiting (a cluster node answers only once its peers are up). */
+  async spawn(): Promise<void> {
+    if (!this.port) this.port = await freePort();
+    const config = this.options.config === undefined ? [] : ['-c', join(this.storeDir, 'nats.conf')];
+    if (this.options.config !== undefined) writeFileSync(config[1], this.options.config);
+    this.child = spawn(NATS_SERVER, [...config, '-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir, ...(this.options.args ?? [])], {
+      stdio: 'ignore',
+      env: { ...process.env, ...this.options.env },
+    });
+  }
+
+  /** Whether it takes a connection and its JetStream API answers (in a cluster: a meta leader is elected). */
+  async answers(): Promise<boolean> {
+    if (!this.child || this.child.exitCode !== null) throw new Error(`nats-server exited with ${this.child?.exitCode}`);
+    const nc = await connect({ ...this.options.probe, servers: this.url, reconnect: false }).catch(() => undefined);
+    if (!nc) return false;
+    try {
+      await nc.jetstreamManager();
+      return true;
+    } catch {
+      return false;
+    } finally {
+      await nc.close();
+    }
+  }
+
+  /** SIGTERM: a clean stop; SIGKILL: the node dies (a crash, a lost machine). */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     const child = this.child;
     this.child = undefined;
     if (!child || child.exitCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
+    child.kill(signal);
     await exited;
   }
 
   async destroy(): Promise<void> {
     await this.stop();
     rmSync(this.storeDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A JetStream cluster of nats-servers of the test's own on free loopback ports, each node named
+ * `n1`, `n2`, … with its client, cluster (route) and monitoring port.
+ */
+export class NatsCluster {
+  nodes: { name: string; server: NatsServer; monitorPort: number }[] = [];
+
+  constructor(private readonly size = 3) {}
+
+  /** Every node's client URL, comma-separated (as USERS_ES_URL takes them). */
+  get urls(): string {
+    return this.nodes.map((node) => node.server.url).join(',');
+  }
+
+  async start(): Promise<this> {
+    const routePorts = await Promise.all(Array.from({ length: this.size }, () => freePort()));
+    const routes = routePorts.map((port) => `nats://127.0.0.1:${port}`).join(',');
+    for (const [index, routePort] of routePorts.entries()) {
+      const name = `n${index + 1}`;
+      const monitorPort = await freePort();
+      const args = ['-n', name, '-m', String(monitorPort), '--cluster_name', 'users-e2e', '--cluster', `nats://127.0.0.1:${routePort}`, '--routes', routes];
+      this.nodes.push({ name, server: new NatsServer({ args }), monitorPort });
+    }
+    await Promise.all(this.nodes.map((node) => node.server.spawn()));
+    const deadline = Date.now() + 60_000;
+    for (const node of this.nodes) {
+      while (!(await node.server.answers())) {
+        if (Date.now() > deadline) throw new Error(`the NATS cluster did not form (node ${node.name})`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+    return this;
+  }
+
+  node(name: string) {
+    const node = this.nodes.find((candidate) => candidate.name === name);
+    if (!node) throw new Error(`no node ${name}`);
+    return node;
+  }
+
+  /** The names of the clients connected to a node (its monitoring endpoint, /connz). */
+  async clientsOf(name: string): Promise<string[]> {
+    const response = await fetch(`http://127.0.0.1:${this.node(name).monitorPort}/connz?limit=1024`);
+    const { connections } = (await response.json()) as { connections?: { name?: string }[] };
+    return (connections ?? []).map((connection) => connection.name ?? '');
+  }
+
+  async destroy(): Promise<void> {
+    await Promise.all(this.nodes.map((node) => node.server.destroy()));
   }
 }
 
