@@ -626,7 +626,7 @@ export interface paths {
         head?: never;
         /**
          * Replace the tags (self or admin)
-         * @description The list sent replaces the user's tags; an empty list clears them.
+         * @description The list sent replaces the user's tags; an empty list, or none, clears them.
          */
         patch: operations["updateTags"];
         trace?: never;
@@ -807,6 +807,8 @@ export interface components {
             password?: string;
             /** @example changeMe123 */
             secret?: string;
+            /** @description Alias of `identity`, as the older Go SDK (`pkg/sdk/go`) names a login by username. */
+            user_name?: string;
             /** @description Alias of `identity`. */
             username?: string;
         };
@@ -942,12 +944,13 @@ export interface components {
         };
         UpdateTagsDto: {
             /**
+             * @description The new tags; `[]` or no `tags` at all (as Go's SDK sends an empty list) clears them.
              * @example [
              *       "edge",
              *       "beta"
              *     ]
              */
-            tags: string[];
+            tags?: string[];
         };
         UpdateUserDto: {
             first_name?: string;

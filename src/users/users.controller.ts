@@ -197,12 +197,12 @@ export class UsersController {
   /**
    * Replace the tags (self or admin)
    *
-   * @remarks The list sent replaces the user's tags; an empty list clears them.
+   * @remarks The list sent replaces the user's tags; an empty list, or none, clears them.
    */
   @Patch(':id/tags')
   @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', 'USER_NOT_FOUND')
   updateTags(@IdParam() id: string, @UserObjectBody() dto: UpdateTagsDto, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<UserDto> {
-    return this.users.updateTags(actor, id, dto.tags, audit);
+    return this.users.updateTags(actor, id, dto.tags ?? [], audit);
   }
 
   /**
