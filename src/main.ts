@@ -1,4 +1,5 @@
 import './thread-pool';
+import './tracing';
 import { ConfigType } from '@nestjs/config';
 import { createApp, startNatsApi } from './app.factory';
 import { processLogger } from './common/logging/logger';

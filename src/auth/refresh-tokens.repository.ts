@@ -3,6 +3,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { Audit } from '../common/decorators/audit.decorator';
 import { queryPrepared } from '../database/prepared';
 import { EVENT_ORDER_LOCK, OUTBOX_CHANNEL } from '../events/events.service';
+import { currentTraceparent } from '../tracing/trace-context';
 import { UserRole } from '../users/entities/user.entity';
 
 export interface RotatedToken {
@@ -85,13 +86,13 @@ export class RefreshTokensRepository {
          SELECT $3, family_id, user_id, $4, description, clock_timestamp(), now() + $5 * interval '1 millisecond' FROM spent
          RETURNING family_id, expires_at
        ), event AS (
-         INSERT INTO outbox_events (id, user_id, operation, actor_id, request_id, data)
-         SELECT $6::uuid, user_id, 'user.refresh_token', user_id, $7, jsonb_build_object('session_id', family_id)
+         INSERT INTO outbox_events (id, user_id, operation, actor_id, request_id, data, trace_context)
+         SELECT $6::uuid, user_id, 'user.refresh_token', user_id, $7, jsonb_build_object('session_id', family_id), $10
          FROM spent, LATERAL (SELECT pg_advisory_xact_lock($8, hashtext(user_id::text)), pg_notify($9, '')) AS per_user_order
        )
        SELECT successor.family_id, successor.expires_at, spent.user_id, spent.role, spent.verified
        FROM successor JOIN spent USING (family_id)`,
-      [spent.id, spent.hash, successor.id, successor.hash, successor.ttlMs, event.id, event.audit.requestId, EVENT_ORDER_LOCK, OUTBOX_CHANNEL],
+      [spent.id, spent.hash, successor.id, successor.hash, successor.ttlMs, event.id, event.audit.requestId, EVENT_ORDER_LOCK, OUTBOX_CHANNEL, currentTraceparent()],
     );
     return row && { familyId: row.family_id, expiresAt: row.expires_at, userId: row.user_id, role: row.role, verified: row.verified };
   }

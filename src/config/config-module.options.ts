@@ -12,10 +12,11 @@ import { oauthConfig } from './oauth.config';
 import { productionProblems, productionWarnings } from './production-rules';
 import { RunMode, runMode } from './run-mode';
 import { schedulerConfig } from './scheduler.config';
+import { tracingConfig } from './tracing.config';
 import { typoWarnings } from './typo-warnings';
 import { ConfigError, knownVariables } from './validate-config';
 
-const NAMESPACES = [appConfig, databaseConfig, authConfig, adminConfig, mailConfig, eventsConfig, schedulerConfig, oauthConfig, metricsConfig];
+const NAMESPACES = [appConfig, databaseConfig, authConfig, adminConfig, mailConfig, eventsConfig, schedulerConfig, oauthConfig, metricsConfig, tracingConfig];
 
 /**
  * Every config namespace; each validates its own variables. The `.env` file is read by

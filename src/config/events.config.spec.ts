@@ -2,27 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventsConfig } from './events.config';
-import { ConfigError } from './validate-config';
+import { namespaceUnderEnv } from '../../test/support/config-namespace';
 
-const originalEnv = process.env;
-afterEach(() => {
-  process.env = originalEnv;
-});
-
-function configWith(env: Record<string, string>) {
-  process.env = { ...env };
-  return eventsConfig();
-}
-
-function problemsWith(env: Record<string, string>): string[] {
-  try {
-    configWith(env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems;
-  }
-  throw new Error('the configuration was accepted');
-}
+const { configWith, problemsWith } = namespaceUnderEnv(eventsConfig);
 
 describe('eventsConfig: NATS credentials, TLS, API prefix and queue group (#8 finding 4)', () => {
   it('defaults: no credentials, the users.* API in the users queue group, private_metadata left out', () => {

@@ -1,11 +1,12 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import { ClientProxy } from '@nestjs/microservices';
-import { JSONCodec, JetStreamClient, JetStreamManager, NatsConnection, StorageType, StreamInfo, nanos } from 'nats';
+import { JSONCodec, JetStreamClient, JetStreamManager, NatsConnection, StorageType, StreamInfo, headers as natsHeaders, nanos } from 'nats';
 import { DataSource, EntityManager } from 'typeorm';
 import { eventsConfig } from '../config/events.config';
 import { PollingWorker } from '../common/polling-worker';
 import { PgNotifications } from '../database/pg-notifications';
+import { inPublishSpan } from '../tracing/trace-context';
 import { OutboxEvent } from './entities/outbox-event.entity';
 import { OUTBOX_CHANNEL, eventPayload } from './events.service';
 import { NATS_CLIENT, natsFailure } from './nats-client';
@@ -184,7 +185,7 @@ export class EventsRelay implements OnApplicationBootstrap, OnModuleDestroy {
          ORDER BY seq LIMIT $1
          FOR UPDATE SKIP LOCKED
        )
-       SELECT e.seq, e.id, e.user_id, e.operation, e.actor_id, e.request_id, e.data, e.created_at, e.attempts
+       SELECT e.seq, e.id, e.user_id, e.operation, e.actor_id, e.request_id, e.data, e.created_at, e.attempts, e.trace_context
        FROM outbox_events e JOIN candidates c USING (seq)
        WHERE NOT EXISTS (
          SELECT 1 FROM outbox_events earlier
@@ -205,6 +206,7 @@ export class EventsRelay implements OnApplicationBootstrap, OnModuleDestroy {
         data: row.data,
         createdAt: row.created_at,
         attempts: row.attempts,
+        traceContext: row.trace_context,
       }),
     );
   }
@@ -213,11 +215,11 @@ export class EventsRelay implements OnApplicationBootstrap, OnModuleDestroy {
   private async publishInOrder(manager: EntityManager, jetstream: JetStreamClient, events: OutboxEvent[], sent: string[]): Promise<void> {
     for (const event of events) {
       try {
-        await jetstream.publish(`${this.events.subjectPrefix}.${event.operation}`, json.encode(eventPayload(event)), {
-          msgID: event.id,
-          timeout: PUBLISH_TIMEOUT_MS,
-          expect: { streamName: this.events.stream },
-        });
+        const subject = `${this.events.subjectPrefix}.${event.operation}`;
+        const headers = natsHeaders();
+        await inPublishSpan(subject, event.id, event.traceContext, headers, () =>
+          jetstream.publish(subject, json.encode(eventPayload(event)), { msgID: event.id, headers, timeout: PUBLISH_TIMEOUT_MS, expect: { streamName: this.events.stream } }),
+        );
         sent.push(event.seq);
       } catch (error) {
         const delayMs = Math.min(RETRY_BASE_MS * 2 ** event.attempts, RETRY_MAX_MS);

@@ -4,6 +4,7 @@ import { ConfigType } from '@nestjs/config';
 import { EntityManager } from 'typeorm';
 import { Audit } from '../common/decorators/audit.decorator';
 import { eventsConfig } from '../config/events.config';
+import { currentTraceparent } from '../tracing/trace-context';
 import { OutboxEvent } from './entities/outbox-event.entity';
 import { EventOperation } from './event-operations';
 
@@ -53,10 +54,10 @@ export class EventsService {
     for (const event of events) {
       const data = this.config.includePrivate ? event.data : withoutPrivate(event.data);
       await manager.query(
-        `INSERT INTO outbox_events (id, user_id, operation, actor_id, request_id, data)
-         SELECT $1::uuid, $2::uuid, $3, $4::uuid, $5, $6::jsonb
+        `INSERT INTO outbox_events (id, user_id, operation, actor_id, request_id, data, trace_context)
+         SELECT $1::uuid, $2::uuid, $3, $4::uuid, $5, $6::jsonb, $9
          FROM (SELECT pg_advisory_xact_lock($7, hashtext($2::text)), pg_notify($8, '')) AS per_user_order`,
-        [randomUUID(), event.userId, event.operation, event.audit.actorId, event.audit.requestId, data, EVENT_ORDER_LOCK, OUTBOX_CHANNEL],
+        [randomUUID(), event.userId, event.operation, event.audit.actorId, event.audit.requestId, data, EVENT_ORDER_LOCK, OUTBOX_CHANNEL, currentTraceparent()],
       );
     }
   }

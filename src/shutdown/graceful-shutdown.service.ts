@@ -5,6 +5,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import { FastifyInstance } from 'fastify';
 import { processLogger } from '../common/logging/logger';
 import { appConfig } from '../config/app.config';
+import { stopTracing } from '../tracing/trace-context';
 
 const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
@@ -83,6 +84,8 @@ export class GracefulShutdown implements OnModuleInit {
     const cut = await this.closeServer(application.getHttpServer(), timeoutMs);
     logger.info({ in_flight_at_close: closing.in_flight, waited_ms: Date.now() - closing.started, connections_cut: cut }, 'stopped accepting; requests in flight answered');
     await application.close(signal);
+    // The last requests' spans (and the relay's) are still in the batch: export them before exiting.
+    await stopTracing();
   }
 
   /** Stops listening and waits for the open requests; true when the timeout had to cut connections. */

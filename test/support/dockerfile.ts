@@ -17,3 +17,31 @@ export function dockerfileEnv(path = join(__dirname, '..', '..', 'Dockerfile')):
   }
   return env;
 }
+
+export interface DockerInstruction {
+  keyword: string;
+  args: string;
+}
+
+export interface DockerStage {
+  /** `FROM … AS <name>`; the last stage is the image. */
+  name?: string;
+  instructions: DockerInstruction[];
+}
+
+/** The Dockerfile's stages and their instructions, continuation lines joined, comments left out. */
+export function dockerfileStages(path = join(__dirname, '..', '..', 'Dockerfile')): DockerStage[] {
+  const stages: DockerStage[] = [];
+  const lines = readFileSync(path, 'utf8')
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'));
+  for (const line of lines) {
+    const [, keyword, args] = /^(\w+)\s+(.*)$/.exec(line) ?? [];
+    if (!keyword) throw new Error(`unexpected Dockerfile line: ${line}`);
+    if (keyword.toUpperCase() === 'FROM') stages.push({ name: /\sAS\s+(\S+)/i.exec(args)?.[1], instructions: [] });
+    else stages.at(-1)?.instructions.push({ keyword: keyword.toUpperCase(), args });
+  }
+  return stages;
+}

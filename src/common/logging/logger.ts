@@ -3,6 +3,8 @@ import { IncomingMessage } from 'node:http';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { Logger as NestPinoLogger, Params, PinoLogger } from 'nestjs-pino';
 import pino, { Logger } from 'pino';
+import { traceLogFields } from '../../tracing/trace-context';
+import { PROBE_PATH } from './probe-path';
 
 const SAFE_REQUEST_ID = /^[\w.:-]{1,128}$/;
 const SECRET_QUERY = /([?&](?:token|access_token|refresh_token|code|state)=)[^&]*/gi;
@@ -63,6 +65,8 @@ function createRootLogger(): Logger {
     {
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
+      // With tracing: the trace and span a line was written in (a request's line names its trace).
+      mixin: traceLogFields,
       serializers: {
         req: (request: FastifyRequest) => ({
           method: request.method,
@@ -77,8 +81,6 @@ function createRootLogger(): Logger {
   );
 }
 
-/** Probes (load balancers, Kubernetes) and Prometheus call these every few seconds: their requests are logged at debug level only. */
-const PROBE_PATH = /^\/(health(\/(live|ready))?|metrics)(\?|$)/;
 
 /**
  * One line per answered request (Fastify's onResponse hook); 5xx at error level, but a 503 (a

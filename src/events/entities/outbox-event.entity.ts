@@ -29,4 +29,8 @@ export class OutboxEvent extends QueuedRow {
   /** The changed fields; the published payload is these after the envelope (see eventPayload). */
   @Column({ type: 'jsonb' })
   data: Record<string, unknown>;
+
+  /** The `traceparent` of the change's request (null without tracing): publishing continues its trace. */
+  @Column({ name: 'trace_context', type: 'varchar', nullable: true })
+  traceContext: string | null;
 }
