@@ -25,9 +25,11 @@ bootstrap().catch((error: unknown) => {
   } else {
     const { message, code } = error as NodeJS.ErrnoException;
     processLogger().fatal({ error: { message, code } }, 'the service could not start');
-    processLogger().flush();
   }
   process.exitCode = 1;
-  // Leave pino's asynchronous writes a moment to finish, then end whatever is still open.
-  setTimeout(() => process.exit(1), 100).unref();
+  // End whatever is still open once pino's asynchronous destination has written every line: on a
+  // loaded machine a fixed moment was not enough, and the fatal line was lost. The timer only guards
+  // against a flush that never completes.
+  processLogger().flush(() => process.exit(1));
+  setTimeout(() => process.exit(1), 5_000).unref();
 });
