@@ -20,6 +20,7 @@ import { oauthConfig } from './config/oauth.config';
 import { natsFailure } from './events/nats-client';
 import { natsApiOptions } from './events/nats-transport';
 import { SWAGGER_UI_OPTIONS, buildOpenApiDocument } from './openapi-document';
+import { nameRequestSpan } from './tracing/trace-context';
 
 /** Bodies are small JSON documents: two 16 KiB metadata objects and a few fields fit well under this. */
 const BODY_LIMIT_BYTES = 64 * 1024;
@@ -46,6 +47,7 @@ export async function createApp({ preview = false } = {}): Promise<NestFastifyAp
   if (!preview) allowUiOrigins(adapter.getInstance(), oauthConfig().allowedOrigins);
   adapter.getInstance().addHook('onRequest', (request, reply, done) => {
     reply.headers(SECURITY_HEADERS).header('X-Request-Id', request.id);
+    nameRequestSpan(request.method, request.routeOptions.url);
     done();
   });
   adapter.getInstance().addHook('onResponse', logRequest);
