@@ -13,7 +13,7 @@ export function traceLogFields(): Record<string, string> {
   return { trace_id: span.traceId, span_id: span.spanId };
 }
 
-/** The W3C `traceparent` of the current span (null when none is sampled): kept with an outbox row so that its publishing joins the trace. */
+/** The W3C `traceparent` of the current span (null without one; it also says whether it is sampled): kept with an outbox row so that its publishing joins the trace. */
 export function currentTraceparent(): string | null {
   const carrier: Record<string, string> = {};
   propagation.inject(context.active(), carrier);
