@@ -4,7 +4,7 @@ import cors from 'cors';
 import helmet from 'helmet';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, LogController } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import { version } from '../package.json';
@@ -20,6 +20,8 @@ import { eventsConfig } from './config/events.config';
 import { oauthConfig } from './config/oauth.config';
 import { natsFailure } from './events/nats-client';
 import { natsApiOptions } from './events/nats-transport';
+import { SWAGGER_UI_OPTIONS, buildOpenApiDocument } from './openapi-document';
+import { nameRequestSpan } from './tracing/trace-context';
 
 /**
  * No body of ours nests deeper than a few levels (metadata objects a few more): a deeper one is an
@@ -34,7 +36,7 @@ const JSON_MAX_DEPTH = 32;
  */
 export async function createApp({ preview = false } = {}): Promise<NestFastifyApplication> {
   const configuration = preview ? undefined : loadConfiguration();
-  const { tls, logLevel, bodyLimitBytes } = preview ? { tls: undefined, logLevel: 'warn', bodyLimitBytes: undefined } : appConfig();
+  const { tls, logLevel, bodyLimitBytes, publicUrl } = preview ? { tls: undefined, logLevel: 'warn', bodyLimitBytes: undefined, publicUrl: undefined } : appConfig();
   if (configuration) logStart(rootLogger(logLevel), configuration);
   const adapter = new FastifyAdapter({
     bodyLimit: bodyLimitBytes,
@@ -49,6 +51,7 @@ export async function createApp({ preview = false } = {}): Promise<NestFastifyAp
   if (!preview) allowUiOrigins(adapter.getInstance(), oauthConfig().allowedOrigins);
   adapter.getInstance().addHook('onRequest', (request, reply, done) => {
     reply.headers(ANSWER_HEADERS).header('X-Request-Id', request.id);
+    nameRequestSpan(request.method, request.routeOptions.url);
     done();
   });
   adapter.getInstance().addHook('onResponse', logRequest);
@@ -62,7 +65,7 @@ export async function createApp({ preview = false } = {}): Promise<NestFastifyAp
   if (!preview) app.useLogger(app.get(Logger));
   const events = preview ? undefined : eventsConfig();
   if (events?.servers) app.connectMicroservice(natsApiOptions(events), { inheritAppConfig: true });
-  SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app), { jsonDocumentUrl: 'docs-json' });
+  SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app, publicUrl), SWAGGER_UI_OPTIONS);
   return app;
 }
 
@@ -80,18 +83,6 @@ function logStart(logger: ReturnType<typeof rootLogger>, { mode, warnings, effec
   logger.info({ version, commit: appConfig().commit, mode, node: process.version }, 'starting');
   logger.info({ config: effective }, 'configuration');
   for (const warning of warnings) logger.warn(warning);
-}
-
-export function buildOpenApiDocument(app: NestFastifyApplication): OpenAPIObject {
-  const config = new DocumentBuilder()
-    .setTitle('Users service')
-    .setDescription(
-      'Accounts, tokens, profiles and admin user management. Every error answers `{statusCode, code, message, details?}` with a stable `code`.',
-    )
-    .setVersion(version)
-    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
-    .build();
-  return SwaggerModule.createDocument(app, config);
 }
 
 /**

@@ -27,8 +27,9 @@ bootstrap().catch((error: unknown) => {
     processLogger().fatal({ error: { message, code } }, 'the service could not start');
   }
   process.exitCode = 1;
-  // End whatever is still open once pino's asynchronous writes are out (on a loaded machine a fixed
-  // moment was sometimes too short and lost this last line), or after a second at the latest.
+  // End whatever is still open once pino's asynchronous destination has written every line: on a
+  // loaded machine a fixed moment was not enough, and the fatal line was lost. The timer only guards
+  // against a flush that never completes.
   processLogger().flush(() => process.exit(1));
-  setTimeout(() => process.exit(1), 1000).unref();
+  setTimeout(() => process.exit(1), 5_000).unref();
 });

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
-import { buildOpenApiDocument, createApp } from './app.factory';
+import { createApp } from './app.factory';
 import { sortKeysDeep } from './common/utils/sort-keys';
+import { buildOpenApiDocument } from './openapi-document';
 
 /** Writes openapi.json (sorted, so that diffs show real changes); a test fails when it drifts. */
 async function exportOpenApi() {

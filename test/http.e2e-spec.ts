@@ -553,8 +553,14 @@ describe('HTTP edge', () => {
       const res = await t.http.get('/docs');
       expect(res.status).toBe(200);
       expect(res.headers['content-type']).toMatch(/^text\/html\b/);
-      expect(res.text).toMatch(/<title>Swagger UI<\/title>/);
+      expect(res.text).toMatch(/<title>Users service API<\/title>/);
       expect(res.text).toMatch(/swagger-ui/);
+    });
+
+    it('Swagger UI keeps the Authorize tokens across reloads and shows each call\'s duration', async () => {
+      const res = await t.http.get('/docs/swagger-ui-init.js').expect(200);
+      expect(res.text).toMatch(/"persistAuthorization": true/);
+      expect(res.text).toMatch(/"displayRequestDuration": true/);
     });
 
     it('GET /docs-json answers the OpenAPI 3 document', async () => {
@@ -564,7 +570,7 @@ describe('HTTP edge', () => {
       expect(res.body.openapi).toMatch(/^3\.\d+\.\d+$/);
       expect(res.body.info).toEqual(expect.objectContaining({ title: 'Users service', version }));
       expect(Object.keys(res.body.paths)).toEqual(expect.arrayContaining(['/users', '/users/{id}', '/users/tokens/issue', '/health']));
-      expect(res.body.components.securitySchemes.bearer).toEqual(expect.objectContaining({ type: 'http', scheme: 'bearer' }));
+      expect(res.body.components.securitySchemes.bearerAuth).toEqual(expect.objectContaining({ type: 'http', scheme: 'bearer' }));
     });
 
     it('the documentation needs no token', async () => {

@@ -11,7 +11,8 @@ import { TestApp, startTestApp } from './support/test-app';
 
 /**
  * The public contract: the OpenAPI document the app serves is the committed openapi.json, and it
- * describes every route the app really registers, with our error body and the bearer scheme.
+ * describes every route the app really registers, with our error body and its examples, the token
+ * schemes, one-line summaries and SuperMQ's operation ids.
  */
 
 const COMMITTED = join(__dirname, '..', 'openapi.json');
@@ -24,17 +25,55 @@ const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch'
  */
 const NOT_ERROR_BODY = new Set(['GET /health/ready 503', 'GET /health/live 503']);
 
+interface MediaType {
+  schema?: { $ref?: string };
+  examples?: Record<string, { summary?: string; value?: { statusCode?: number; code?: string; message?: string; error?: string } }>;
+}
 interface Operation {
   operationId?: string;
+  summary?: string;
+  description?: string;
+  tags?: string[];
   security?: Record<string, string[]>[];
-  requestBody?: { content?: Record<string, { schema?: { $ref?: string } }> };
-  responses: Record<string, { description?: string; content?: Record<string, { schema?: { $ref?: string } }> }>;
+  requestBody?: { content?: Record<string, MediaType> };
+  responses: Record<string, { description?: string; content?: Record<string, MediaType> }>;
 }
 interface OpenApiDocument {
   openapi: string;
+  info: { title: string; description?: string };
+  servers?: { url: string }[];
+  tags?: { name: string; description?: string }[];
   paths: Record<string, Partial<Record<(typeof HTTP_METHODS)[number], Operation>>>;
   components: { schemas: Record<string, { properties?: Record<string, { enum?: string[] }> }>; securitySchemes?: Record<string, unknown> };
 }
+
+/**
+ * The operation ids of SuperMQ's users.yaml (apidocs/openapi/users.yaml of absmach/supermq), for the
+ * operations we share with it: a client generated from either document has the same method names.
+ */
+const SUPERMQ_OPERATION_IDS: Record<string, string> = {
+  'POST /users': 'createUser',
+  'GET /users': 'listUsers',
+  'GET /users/profile': 'getProfile',
+  'GET /users/{id}': 'getUser',
+  'PATCH /users/{id}': 'updateUser',
+  'PATCH /users/{id}/username': 'updateUsername',
+  'PATCH /users/{id}/tags': 'updateTags',
+  'PATCH /users/{id}/picture': 'updateProfilePicture',
+  'PATCH /users/{id}/email': 'updateEmail',
+  'PATCH /users/{id}/role': 'updateRole',
+  'POST /users/{id}/disable': 'disableUser',
+  'POST /users/{id}/enable': 'enableUser',
+  'PATCH /users/secret': 'updateSecret',
+  'GET /users/search': 'searchUsers',
+  'POST /password/reset-request': 'requestPasswordReset',
+  'PUT /password/reset': 'resetPassword',
+  'POST /users/tokens/issue': 'issueToken',
+  'POST /users/tokens/refresh': 'refreshToken',
+  'POST /users/send-verification': 'sendVerification',
+  'GET /verify-email': 'verifyEmail',
+  'GET /health': 'health',
+};
 
 /** `METHOD /path/{param}` for a Fastify or Nest path (`/users/:id`). */
 function routeKey(method: string, path: string): string {
@@ -164,9 +203,103 @@ describe('OpenAPI contract', () => {
     expect(text).toBe(`${JSON.stringify(sortKeysDeep(JSON.parse(text)), null, 2)}\n`);
   });
 
-  it('is an OpenAPI 3 document with the bearer scheme', () => {
+  it('is an OpenAPI 3 document with the access-token and refresh-token schemes, named as in SuperMQ', () => {
     expect(doc.openapi).toMatch(/^3\./);
-    expect(doc.components.securitySchemes?.bearer).toEqual(expect.objectContaining({ type: 'http', scheme: 'bearer' }));
+    for (const scheme of ['bearerAuth', 'refreshAuth', 'passwordResetAuth']) {
+      expect(doc.components.securitySchemes?.[scheme]).toEqual(expect.objectContaining({ type: 'http', scheme: 'bearer', description: expect.any(String) }));
+    }
+  });
+
+  it('takes the refresh token with refreshAuth and the mailed link\'s token with passwordResetAuth, either in the body instead', () => {
+    const byKey = new Map(operations(doc));
+    expect(byKey.get('POST /users/tokens/refresh')?.security).toEqual([{ refreshAuth: [] }, {}]);
+    expect(byKey.get('PUT /password/reset')?.security).toEqual([{ passwordResetAuth: [] }, {}]);
+  });
+
+  it('says of every operation which token it takes: none (`[]`) on the public ones, the access token on the others', () => {
+    const byKey = new Map(operations(doc));
+    const wrong: string[] = [];
+    for (const { key, isPublic } of handlers) {
+      const security = byKey.get(key)?.security;
+      const schemes = security?.flatMap((requirement) => Object.keys(requirement)) ?? [];
+      if (!security) wrong.push(`${key}: no security`);
+      else if (isPublic && schemes.includes('bearerAuth')) wrong.push(`${key}: public, yet asks for the access token`);
+      else if (!isPublic && !schemes.includes('bearerAuth')) wrong.push(`${key}: authenticated, yet no bearerAuth`);
+    }
+    expect(wrong).toEqual([]);
+    expect(byKey.get('GET /health')?.security).toEqual([]);
+    expect(byKey.get('POST /users')?.security).toEqual([{ bearerAuth: [] }, {}]);
+  });
+
+  it('names the service, tells how to log in on the Swagger UI page, and has a license', () => {
+    expect(doc.info.title).toBe('Users service');
+    expect(doc.info.description).toMatch(/Logging in on this page/);
+    expect(doc.info.description).toMatch(/POST \/users\/tokens\/issue/);
+    expect(doc.info.description).toMatch(/Authorize/);
+    expect(doc.info).toHaveProperty('license.name', 'Apache 2.0');
+  });
+
+  it('serves from USERS_PUBLIC_URL (its default in the committed document)', () => {
+    expect(doc.servers).toEqual([expect.objectContaining({ url: 'http://localhost:9002' })]);
+  });
+
+  it('declares every tag the operations use, each with a description, in reading order', () => {
+    expect(doc.tags?.map((tag) => tag.name)).toEqual(['users', 'tokens', 'e-mail', 'oauth', 'health']);
+    for (const tag of doc.tags ?? []) expect(tag.description).toEqual(expect.stringMatching(/\w/));
+    const declared = new Set(doc.tags?.map((tag) => tag.name));
+    const undeclared = operations(doc).flatMap(([key, op]) => (op.tags ?? ['(none)']).filter((tag) => !declared.has(tag)).map((tag) => `${key}: ${tag}`));
+    expect(undeclared).toEqual([]);
+  });
+
+  it('gives every operation a one-line summary and a separate description', () => {
+    const wrong: string[] = [];
+    for (const [key, op] of operations(doc)) {
+      if (!op.summary || /\n/.test(op.summary) || op.summary.length > 80) wrong.push(`${key}: summary ${JSON.stringify(op.summary)}`);
+      if (!op.description || op.description === op.summary) wrong.push(`${key}: description ${JSON.stringify(op.description)}`);
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it("uses SuperMQ's operation ids for the operations it shares with SuperMQ's users API", () => {
+    const byKey = new Map(operations(doc));
+    const ids = Object.fromEntries(Object.keys(SUPERMQ_OPERATION_IDS).map((key) => [key, byKey.get(key)?.operationId]));
+    expect(ids).toEqual(SUPERMQ_OPERATION_IDS);
+  });
+
+  it('gives the other operations ids that read as method names (lowerCamelCase verbs, no controller prefix)', () => {
+    const wrong = operations(doc)
+      .map(([key, op]) => `${key}: ${op.operationId}`)
+      .filter((entry) => !/: [a-z]+(?:[A-Z][a-z]*)*$/.test(entry) || /Controller/.test(entry));
+    expect(wrong).toEqual([]);
+  });
+
+  it('shows, for each error status, one example per code it lists, each the body of that code', () => {
+    const wrong: string[] = [];
+    for (const [key, op] of operations(doc)) {
+      for (const [status, response] of Object.entries(op.responses)) {
+        if (Number(status) < 400 || NOT_ERROR_BODY.has(`${key} ${status}`)) continue;
+        const examples = response.content?.['application/json']?.examples ?? {};
+        const codes = listedCodes(response.description);
+        if (Object.keys(examples).sort().join() !== [...codes].sort().join()) wrong.push(`${key} ${status}: examples ${Object.keys(examples).join()} for codes ${codes.join()}`);
+        for (const [name, example] of Object.entries(examples)) {
+          const body = example.value;
+          if (body?.code !== name || String(body.statusCode) !== status || !body.message || !body.error || !example.summary) {
+            wrong.push(`${key} ${status} ${name}: ${JSON.stringify(example)}`);
+          }
+        }
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('no longer shows one example for every error: the examples differ between statuses', () => {
+    const op = new Map(operations(doc)).get('POST /users')!;
+    const codesOf = (status: string) => Object.keys(op.responses[status]?.content?.['application/json']?.examples ?? {});
+    expect(codesOf('409').sort()).toEqual(['EMAIL_TAKEN', 'USERNAME_TAKEN']);
+    expect(codesOf('415')).toEqual(['UNSUPPORTED_MEDIA_TYPE']);
+    expect(codesOf('500')).toEqual(['INTERNAL']);
+    expect(codesOf('401')).toContain('TOKEN_EXPIRED');
+    expect(codesOf('401')).not.toContain('EMAIL_TAKEN');
   });
 
   it('the route enumeration finds the routes (sanity check of the test itself)', () => {
@@ -231,7 +364,7 @@ describe('OpenAPI contract', () => {
     expect(missing).toEqual([]);
   });
 
-  it('documents 401 and the bearer scheme on every authenticated route', () => {
+  it('documents 401 and the access-token scheme on every authenticated route', () => {
     const authenticated = handlers.filter((route) => !route.isPublic);
     expect(authenticated.length).toBeGreaterThan(10);
     const byKey = new Map(operations(doc));
@@ -242,7 +375,7 @@ describe('OpenAPI contract', () => {
         wrong.push(`${key}: not documented`);
         continue;
       }
-      if (!op.security?.some((requirement) => 'bearer' in requirement)) wrong.push(`${key}: no bearer security requirement`);
+      if (!op.security?.some((requirement) => 'bearerAuth' in requirement)) wrong.push(`${key}: no bearerAuth security requirement`);
       const codes = listedCodes(op.responses['401']?.description);
       for (const code of AUTH_ERRORS) if (!codes.includes(code)) wrong.push(`${key}: 401 does not list ${code}`);
     }
@@ -305,5 +438,17 @@ describe('OpenAPI contract', () => {
     const schema = doc.components.schemas.ErrorResponseDto as { properties?: Record<string, unknown>; required?: string[] };
     expect(Object.keys(schema.properties ?? {}).sort()).toEqual(['code', 'details', 'error', 'message', 'statusCode']);
     expect([...(schema.required ?? [])].sort()).toEqual(['code', 'error', 'message', 'statusCode']);
+  });
+});
+
+describe('OpenAPI document of a deployment', () => {
+  it('names its USERS_PUBLIC_URL as the server, so that Swagger UI calls the service there', async () => {
+    const t = await startTestApp({ env: { USERS_PUBLIC_URL: 'https://users.example.com' } });
+    try {
+      const res = await t.http.get('/docs-json').expect(200);
+      expect(res.body.servers).toEqual([expect.objectContaining({ url: 'https://users.example.com' })]);
+    } finally {
+      await t.close();
+    }
   });
 });

@@ -139,6 +139,13 @@ describe.each(Object.values(GENERATIONS))("SuperMQ's Go SDK, $name, against the 
       expect(found.users.map((u) => u.id)).toEqual([id]);
     });
 
+    it('UpdateUserTags with an empty list clears the tags (Go drops the empty slice: the body has no `tags`)', async () => {
+      const cleared = await sdk.updateUser({ id, tags: [] }, access, '/tags');
+      expect(JSON.parse(sdk.sent.at(-1)!.body!)).not.toHaveProperty('tags');
+      expect(cleared.tags ?? []).toEqual([]);
+      expect((await sdk.userProfile(access)).tags ?? []).toEqual([]);
+    });
+
     it('UpdateUserRole, DisableUser and EnableUser (admin)', async () => {
       expect(await sdk.updateUser({ id, role: 'admin' }, admin, '/role')).toMatchObject({ role: 'admin' });
       expect(await sdk.updateUser({ id, role: 'user' }, admin, '/role')).toMatchObject({ role: 'user' });
@@ -203,5 +210,50 @@ describe('the leniency has limits: what no SuperMQ User or request carries is st
     const user = await t.http.post('/users').send({ first_name: 'A', last_name: 'B', email: `ro.${randomBytes(3).toString('hex')}@example.com`, credentials: { username: `ro_${randomBytes(3).toString('hex')}`, secret: PASSWORD } }).expect(201);
     const changed = await patch(`/users/${user.body.id}`, { first_name: 'C', status: 'disabled', role: 'admin', email: 'x@example.com' }).expect(200);
     expect(changed.body).toMatchObject({ first_name: 'C', status: 'enabled', role: 'user', email: user.body.email });
+  });
+});
+
+describe("Magistrala's clients: the older SDK's `user_name` login, and the numeric role and status of its README", () => {
+  let t: TestApp;
+  let sdk: GoSdk;
+  let admin: string;
+
+  const unique = () => randomBytes(4).toString('hex');
+  const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+
+  beforeAll(async () => {
+    const port = await freePort();
+    t = await startTestApp({ port });
+    sdk = new GoSdk(`http://127.0.0.1:${port}`, GENERATIONS.older, 'https://evil.example');
+    admin = (await t.http.post('/users/tokens/issue').send({ identity: ADMIN.email, secret: ADMIN.password })).body.access_token;
+  });
+  afterAll(() => t?.close());
+
+  it('CreateToken with a Login of `user_name` (Go still sends `identity: ""`)', async () => {
+    const username = `grace_${unique()}`;
+    await t.http.post('/users').send({ first_name: 'Grace', last_name: 'Hopper', email: `${username}@example.com`, credentials: { username, secret: PASSWORD } }).expect(201);
+    const pair = await sdk.createTokenFrom({ user_name: username, secret: PASSWORD });
+    expect(JSON.parse(sdk.sent.at(-1)!.body!)).toEqual({ identity: '', user_name: username, secret: PASSWORD });
+    expect(pair).toMatchObject({ access_type: 'Bearer' });
+    await expect(sdk.createTokenFrom({ user_name: username, secret: 'not-the-password' })).rejects.toMatchObject({ status: 401 });
+  });
+
+  it('registers with the README\'s body ("role": 0, "status": 0: user, enabled) and answers the names', async () => {
+    const tag = unique();
+    const readme = { first_name: 'Ada', last_name: 'Lovelace', credentials: { username: `ada_${tag}`, secret: PASSWORD }, email: `ada.${tag}@example.com`, role: 0, status: 0, tags: ['iot', 'beta'], metadata: { team: 'core' } };
+    const created = await t.http.post('/users').send(readme).expect(201);
+    expect(created.body).toMatchObject({ role: 'user', status: 'enabled', tags: ['iot', 'beta'] });
+  });
+
+  it('takes 1 as admin and as disabled from an admin, on create and on PATCH /users/{id}/role; other numbers are refused', async () => {
+    const tag = unique();
+    const body = { first_name: 'Al', last_name: 'Kindi', credentials: { username: `al_${tag}`, secret: PASSWORD }, email: `al.${tag}@example.com` };
+    const created = await t.http.post('/users').set(bearer(admin)).send({ ...body, role: 1, status: 1 }).expect(201);
+    expect(created.body).toMatchObject({ role: 'admin', status: 'disabled' });
+    const demoted = await t.http.patch(`/users/${created.body.id}/role`).set(bearer(admin)).send({ role: 0 }).expect(200);
+    expect(demoted.body.role).toBe('user');
+    const refused = await t.http.patch(`/users/${created.body.id}/role`).set(bearer(admin)).send({ role: 2 }).expect(400);
+    expect(refused.body.details).toEqual([{ field: 'role', problem: expect.any(String) }]);
+    await t.http.post('/users').send({ ...body, email: `al2.${tag}@example.com`, credentials: { username: `al2_${tag}`, secret: PASSWORD }, status: 2 }).expect(400);
   });
 });

@@ -3,10 +3,11 @@
  * OTLP/HTTP receiver on loopback takes its exports. One registration makes one trace with the HTTP
  * server span, the PostgreSQL queries and the NATS publish of its event (which the relay sends later,
  * continuing the trace from the outbox); its log line names the trace; the published message carries
- * the trace context. At USERS_TRACE_RATIO=0 nothing is exported and no log line names a trace.
+ * the trace context; a NATS API request continues its caller's trace. At USERS_TRACE_RATIO=0 nothing
+ * is exported and no log line names a trace.
  */
-import { randomUUID } from 'node:crypto';
-import { JsMsg, NatsConnection, connect } from 'nats';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { JsMsg, NatsConnection, connect, headers as natsHeaders } from 'nats';
 import { BuiltApp, startBuiltApp } from './support/built-app';
 import { expectEventually } from './support/eventually';
 import { MACHINE_NATS, deleteStream, isolatedStream, waitForStream } from './support/nats';
@@ -80,6 +81,8 @@ describe('tracing (OpenTelemetry over OTLP/HTTP, built app)', () => {
       }, 60_000);
       const [server] = trace().filter((span) => span.kind === SPAN_KIND.SERVER);
       expect(logLine()!.span_id).toBe(server.spanId);
+      expect(server.name).toBe('POST /users');
+      expect(attribute(server, 'http.route')).toBe('/users');
       const [publish] = trace().filter((span) => span.kind === SPAN_KIND.PRODUCER);
       expect(attribute(publish, 'messaging.system')).toBe('nats');
       // Probes are not traced.
@@ -96,6 +99,18 @@ describe('tracing (OpenTelemetry over OTLP/HTTP, built app)', () => {
       }
       expect(traceparent).toBe(`00-${traceId}-${publish.spanId}-01`);
       expect([...receiver.contentTypes]).toEqual(['application/json']);
+
+      // A NATS API request with a caller's traceparent: handled in a span of the caller's trace, with its queries.
+      const caller = { traceId: randomBytes(16).toString('hex'), spanId: randomBytes(8).toString('hex') };
+      const requestHeaders = natsHeaders();
+      requestHeaders.set('traceparent', `00-${caller.traceId}-${caller.spanId}-01`);
+      const reply = await nats.request(stream.api('get'), JSON.stringify({ id: userId }), { timeout: 10_000, headers: requestHeaders });
+      expect(JSON.parse(new TextDecoder().decode(reply.data))).toMatchObject({ id: userId });
+      const callerTrace = () => receiver.spans.filter((span) => span.traceId === caller.traceId);
+      await expectEventually(() => {
+        expect(callerTrace().filter((span) => span.kind === SPAN_KIND.SERVER && span.name === `process ${stream.api('get')}` && span.parentSpanId === caller.spanId)).toHaveLength(1);
+        expect(callerTrace().filter((span) => attribute(span, 'db.system.name') === 'postgresql' || attribute(span, 'db.system') === 'postgresql').length).toBeGreaterThan(0);
+      }, 60_000);
     } finally {
       await app.stop();
       await receiver.stop();

@@ -1,6 +1,7 @@
 import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Patch, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiTags } from '@nestjs/swagger';
 import { AUTH_ERRORS, ApiErrors, BODY_ERRORS } from '../common/decorators/api-errors.decorator';
+import { ApiAccessToken, ApiRefreshToken, ApiTokenOptional } from '../common/decorators/api-security.decorator';
 import { Audit, RequestAudit } from '../common/decorators/audit.decorator';
 import { AllowUnverified, CurrentUser, Public } from '../common/decorators/auth.decorators';
 import { CountOutcomes } from '../metrics/count-outcomes';
@@ -20,67 +21,94 @@ export class AuthController {
   /**
    * Log in
    *
-   * Exchanges an e-mail address or username and a password for an access token and a refresh token.
+   * @remarks Exchanges an e-mail address or username and a password for an access token and a refresh token.
    * `{username, password}` is accepted as an alias of `{identity, secret}`.
    */
   @Post('tokens/issue')
   @Public()
   @CountOutcomes('logins')
   @ApiErrors(...BODY_ERRORS, 'INVALID_CREDENTIALS', 'ACCOUNT_DISABLED')
-  issue(@Body() dto: IssueTokenDto, @Headers('user-agent') userAgent: string | undefined, @RequestAudit() audit: Audit): Promise<TokenPairDto> {
+  issueToken(@Body() dto: IssueTokenDto, @Headers('user-agent') userAgent: string | undefined, @RequestAudit() audit: Audit): Promise<TokenPairDto> {
     return this.auth.login(dto, userAgent ?? '', audit);
   }
 
   /**
    * Refresh the tokens
    *
-   * Spends the refresh token (as `Authorization: Bearer …` or in the body) for a new pair. A refresh
+   * @remarks Spends the refresh token (as `Authorization: Bearer …` or in the body) for a new pair. A refresh
    * token works once: presenting a spent one again revokes its whole session.
    */
   @Post('tokens/refresh')
   @Public()
   @CountOutcomes('refreshes')
-  @ApiBearerAuth()
+  @ApiTokenOptional()
+  @ApiRefreshToken()
+  @ApiBody({
+    type: RefreshTokenDto,
+    required: false,
+    description: 'Only when the refresh token is not sent as `Authorization: Bearer …`',
+    // The empty body first (also in the sorted openapi.json): Swagger UI's "Try it out" fills in the first example, and a body token wins over the header's.
+    examples: { headerOnly: { summary: 'The token is in the Authorization header', value: {} }, tokenInBody: { summary: 'The token in the body', value: { refresh_token: 'eyJhbGciOi…' } } },
+  })
   @ApiErrors(...BODY_ERRORS, 'REFRESH_TOKEN_INVALID', 'REFRESH_TOKEN_REUSED')
-  refresh(@Body() dto: RefreshTokenDto, @Headers('authorization') authorization: string | undefined, @RequestAudit() audit: Audit): Promise<TokenPairDto> {
+  refreshToken(@Body() dto: RefreshTokenDto, @Headers('authorization') authorization: string | undefined, @RequestAudit() audit: Audit): Promise<TokenPairDto> {
     return this.auth.refresh(dto.refresh_token ?? bearerToken(authorization), audit);
   }
 
-  /** Revoke one of the caller's sessions */
+  /**
+   * Revoke one of the caller's sessions
+   *
+   * @remarks Ends the session `token_id` (an id from GET /users/tokens/refresh-tokens): its refresh token
+   * stops working, and so do the access tokens it issued.
+   */
   @Post('tokens/revoke')
   @HttpCode(HttpStatus.NO_CONTENT)
   @AllowUnverified()
-  @ApiBearerAuth()
+  @ApiAccessToken()
   @ApiErrors(...BODY_ERRORS, ...AUTH_ERRORS, 'TOKEN_NOT_FOUND')
-  async revoke(@Body() dto: RevokeTokenDto, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<void> {
+  async revokeRefreshToken(@Body() dto: RevokeTokenDto, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<void> {
     await this.auth.revoke(actor, dto.token_id, audit);
   }
 
-  /** The caller's live sessions */
+  /**
+   * List the caller's sessions
+   *
+   * @remarks One entry per live refresh token: where it signed in (the client's User-Agent), when, and
+   * until when it lasts.
+   */
   @Get('tokens/refresh-tokens')
   @AllowUnverified()
-  @ApiBearerAuth()
+  @ApiAccessToken()
   @ApiErrors(...AUTH_ERRORS)
-  sessions(@CurrentUser() actor: User): Promise<SessionsDto> {
+  listRefreshTokens(@CurrentUser() actor: User): Promise<SessionsDto> {
     return this.auth.sessions(actor);
   }
 
-  /** Log out everywhere: revokes every refresh token and access token of the caller */
+  /**
+   * Log out everywhere
+   *
+   * @remarks Revokes every refresh token and every access token of the caller, on all their devices.
+   */
   @Post('logout')
   @HttpCode(HttpStatus.NO_CONTENT)
   @AllowUnverified()
-  @ApiBearerAuth()
+  @ApiAccessToken()
   @ApiErrors(...AUTH_ERRORS)
   async logout(@CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<void> {
     await this.auth.logout(actor, audit);
   }
 
-  /** Change the caller's password; every other session is revoked */
+  /**
+   * Change the caller's password
+   *
+   * @remarks Needs the current password (`old_secret`); every other session of the caller is revoked,
+   * the one making the change stays signed in.
+   */
   @Patch('secret')
   @AllowUnverified()
-  @ApiBearerAuth()
+  @ApiAccessToken()
   @ApiErrors(...BODY_ERRORS, ...AUTH_ERRORS, 'WRONG_SECRET')
-  changeSecret(
+  updateSecret(
     @Body() dto: UpdateSecretDto,
     @CurrentUser() actor: User,
     @CurrentSessionId() sessionId: string | undefined,

@@ -26,7 +26,7 @@ export class AuthService {
 
   /** Login with e-mail or username. Unknown identities cost one decoy hash, like a wrong password. */
   async login(dto: IssueTokenDto, client: string, audit: Audit): Promise<TokenPairDto> {
-    const identity = dto.identity ?? dto.username;
+    const identity = dto.identity || dto.username || dto.user_name;
     const secret = dto.secret ?? dto.password;
     if (!identity || !secret) {
       throw new AppError('VALIDATION_FAILED', 'identity and secret are required', [

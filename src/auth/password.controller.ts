@@ -1,7 +1,8 @@
 import { Body, Controller, Headers, HttpCode, HttpStatus, Post, Put } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
 import { Audit, RequestAudit } from '../common/decorators/audit.decorator';
 import { ApiErrors, BODY_ERRORS } from '../common/decorators/api-errors.decorator';
+import { ApiPasswordResetToken, ApiTokenOptional } from '../common/decorators/api-security.decorator';
 import { Public } from '../common/decorators/auth.decorators';
 import { MessageDto } from '../common/dto/message.dto';
 import { EmptyDto, PasswordResetDto, PasswordResetRequestDto } from './dto/password-reset.dto';
@@ -17,27 +18,28 @@ export class PasswordController {
   /**
    * Ask for a password-reset link
    *
-   * Always answers the same, whether or not the account exists (no enumeration). The link (15 minutes
+   * @remarks Always answers the same, whether or not the account exists (no enumeration). The link (15 minutes
    * by default) goes to enabled accounts, at most once per EMAIL_MIN_INTERVAL.
    */
   @Post('reset-request')
   @HttpCode(HttpStatus.CREATED)
   @ApiErrors(...BODY_ERRORS)
-  requestReset(@Body() dto: PasswordResetRequestDto, @RequestAudit() audit: Audit): Promise<MessageDto> {
+  requestPasswordReset(@Body() dto: PasswordResetRequestDto, @RequestAudit() audit: Audit): Promise<MessageDto> {
     return this.passwordReset.request(dto.email, audit);
   }
 
   /**
-   * Set a new password with a mailed link's token (reset or invitation)
+   * Set a new password with a mailed link's token
    *
-   * The token goes in the body or as `Authorization: Bearer …`. Verifies the address and ends every
+   * @remarks The link of a password-reset or invitation mail. The token goes in the body or as `Authorization: Bearer …`. Verifies the address and ends every
    * session of the user.
    */
   @Put('reset')
   @HttpCode(HttpStatus.CREATED)
-  @ApiBearerAuth()
+  @ApiTokenOptional()
+  @ApiPasswordResetToken()
   @ApiErrors(...BODY_ERRORS, 'LINK_TOKEN_INVALID', 'LINK_TOKEN_EXPIRED', 'LINK_TOKEN_USED', 'LINK_TOKEN_WRONG_TYPE')
-  async reset(@Body() dto: PasswordResetDto, @Headers('authorization') authorization: string | undefined, @RequestAudit() audit: Audit): Promise<EmptyDto> {
+  async resetPassword(@Body() dto: PasswordResetDto, @Headers('authorization') authorization: string | undefined, @RequestAudit() audit: Audit): Promise<EmptyDto> {
     await this.passwordReset.reset(dto.token ?? bearerToken(authorization), dto.password, dto.confirm_password, audit);
     return {};
   }

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { registerAs } from '@nestjs/config';
 import { IsIn, IsOptional, IsString } from 'class-validator';
+import { PublicUrlEnv } from './public-url';
 import { ConfigError, IsByteSize, IsDuration, IsIntegerBetween, IsReadableFile, byteSize, durationMs, validateConfig } from './validate-config';
 
-class AppEnv {
+class AppEnv extends PublicUrlEnv {
   @IsIn(['debug', 'info', 'warn', 'error'])
   USERS_LOG_LEVEL = 'info';
 
@@ -56,6 +57,8 @@ export const appConfig = registerAs('app', () => {
     instanceId: env.USERS_INSTANCE_ID || randomUUID(),
     commit: env.USERS_BUILD_COMMIT,
     buildTime: env.USERS_BUILD_TIME,
+    /** The OpenAPI document's server. */
+    publicUrl: env.USERS_PUBLIC_URL,
     shutdown: { delayMs: durationMs(env.USERS_SHUTDOWN_DELAY), timeoutMs: durationMs(env.USERS_SHUTDOWN_TIMEOUT) },
   };
 });

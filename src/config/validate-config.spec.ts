@@ -48,6 +48,7 @@ describe('config namespaces: defaults with an empty environment', () => {
       instanceId: expect.stringMatching(UUID),
       commit: 'ffffffff',
       buildTime: '1970-01-01_00:00:00',
+      publicUrl: 'http://localhost:9002',
       shutdown: { delayMs: 5000, timeoutMs: 20_000 },
     });
   });

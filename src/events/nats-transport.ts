@@ -1,7 +1,8 @@
 import { MicroserviceOptions, NatsOptions, ServerNats } from '@nestjs/microservices';
 import { IncomingRequestDeserializer } from '@nestjs/microservices/deserializers';
-import { JSONCodec, NatsConnection, SubscriptionOptions } from 'nats';
+import { JSONCodec, Msg, NatsConnection, SubscriptionOptions } from 'nats';
 import { EventsConfig } from '../config/events.config';
+import { inRequestSpan } from '../tracing/trace-context';
 import { natsConnectionOptions } from './nats-client';
 
 const json = JSONCodec();
@@ -52,6 +53,11 @@ class PrefixedNatsServer extends ServerNats {
   override bindEvents(client: NatsConnection): void {
     const subscribe = (subject: string, options: SubscriptionOptions) => client.subscribe(`${this.prefix}.${subject}`, options);
     super.bindEvents(Object.create(client, { subscribe: { value: subscribe } }));
+  }
+
+  /** Each request in a span of the caller's trace (with tracing on). */
+  override handleMessage(channel: string, message: Msg): Promise<unknown> {
+    return inRequestSpan(message.subject, message.headers, () => super.handleMessage(channel, message));
   }
 }
 

@@ -32,7 +32,7 @@ describe('HealthController readiness', () => {
 
   const probe = async () => {
     const reply = { status: jest.fn() };
-    const body = await controller.ready(reply as unknown as FastifyReply);
+    const body = await controller.checkReadiness(reply as unknown as FastifyReply);
     return { status: reply.status.mock.calls[0]?.[0] ?? 200, body };
   };
 

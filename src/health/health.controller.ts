@@ -19,18 +19,22 @@ export class HealthController {
   private wasReady = true;
 
   constructor(
-    private readonly health: HealthCheckService,
+    private readonly checks: HealthCheckService,
     private readonly database: TypeOrmHealthIndicator,
     private readonly dependencies: DependenciesHealth,
     private readonly shutdown: GracefulShutdown,
     @Inject(appConfig.KEY) private readonly app: ConfigType<typeof appConfig>,
   ) {}
 
-  /** Service information (SuperMQ's health shape) */
+  /**
+   * Service information
+   *
+   * @remarks Version, commit, build time and instance id, in SuperMQ's health shape.
+   */
   @Get()
   @Header('Content-Type', 'application/health+json')
   @ApiOkResponse({ type: HealthInfoDto, content: { 'application/health+json': { schema: { $ref: '#/components/schemas/HealthInfoDto' } } } })
-  info(): HealthInfoDto {
+  health(): HealthInfoDto {
     return {
       status: 'pass',
       version,
@@ -41,22 +45,29 @@ export class HealthController {
     };
   }
 
-  /** Liveness: the process answers */
+  /**
+   * Liveness probe
+   *
+   * @remarks 200 while the process answers; it checks nothing else, so that a database outage does not
+   * get the pod restarted.
+   */
   @Get('live')
   @HealthCheck()
-  live(): Promise<HealthCheckResult> {
-    return this.health.check([]);
+  checkLiveness(): Promise<HealthCheckResult> {
+    return this.checks.check([]);
   }
 
   /**
-   * Readiness: 503 when PostgreSQL does not answer, and from SIGTERM on (`shutdown`: the service still
+   * Readiness probe
+   *
+   * @remarks 503 when PostgreSQL does not answer, and from SIGTERM on (`shutdown`: the service still
    * serves while load balancers take it out). NATS (when configured), SMTP, and the backlogs of unsent
    * events and mails are reported in `details` without failing it: events and mails wait in their
    * tables while those are down, and HTTP keeps working.
    */
   @Get('ready')
   @HealthCheck()
-  async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<Omit<HealthCheckResult, 'details'> & { details: HealthCheckResult['details'] | DependencyReport }> {
+  async checkReadiness(@Res({ passthrough: true }) reply: FastifyReply): Promise<Omit<HealthCheckResult, 'details'> & { details: HealthCheckResult['details'] | DependencyReport }> {
     const [database, dependencies] = await Promise.all([this.databaseCheck(), this.dependencies.report()]);
     this.noteChange(database.status === 'ok', database);
     const result = this.shutdown.draining ? shuttingDown(database) : database;
@@ -66,7 +77,7 @@ export class HealthController {
 
   private async databaseCheck(): Promise<HealthCheckResult> {
     try {
-      return await this.health.check([() => this.database.pingCheck('database', { timeout: 1000 })]);
+      return await this.checks.check([() => this.database.pingCheck('database', { timeout: 1000 })]);
     } catch (error) {
       // Terminus reports the failing check in the 503's body: keep its shape for probes and dashboards.
       if (!(error instanceof ServiceUnavailableException)) throw error;

@@ -21,7 +21,7 @@ export class MetricsController {
   /**
    * Prometheus metrics
    *
-   * HTTP durations by route, logins and refreshes by result, mail deliveries, the outbox and mail
+   * @remarks HTTP durations by route, logins and refreshes by result, mail deliveries, the outbox and mail
    * backlogs, the database pool, process and event-loop figures. 404 when USERS_METRICS_PORT moves
    * them to a port of their own.
    */
@@ -29,7 +29,7 @@ export class MetricsController {
   @Header('Content-Type', PROMETHEUS_CONTENT_TYPE)
   @ApiOkResponse({ description: 'Prometheus text exposition format', content: { [PROMETHEUS_CONTENT_TYPE]: { schema: { type: 'string' } } } })
   @ApiErrors('ROUTE_NOT_FOUND')
-  render(): Promise<string> {
+  getMetrics(): Promise<string> {
     if (this.config.port !== undefined) throw new AppError('ROUTE_NOT_FOUND');
     return this.metrics.render();
   }

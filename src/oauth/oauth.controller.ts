@@ -24,17 +24,22 @@ export class OAuthController {
     private readonly tokens: TokensService,
   ) {}
 
-  /** The enabled sign-in providers and the registration settings (after GoTrue's /settings) */
+  /**
+   * List the sign-in providers
+   *
+   * @remarks The enabled OAuth/OIDC providers and the registration settings, after GoTrue's /settings,
+   * for a login page to show its buttons.
+   */
   @Get('providers')
   @ApiErrors()
-  providers(): OAuthSettingsDto {
+  listOAuthProviders(): OAuthSettingsDto {
     return this.oauth.settings();
   }
 
   /**
-   * Sign in with a provider: redirects the browser to it
+   * Sign in with a provider
    *
-   * With a random state bound to this browser (an HttpOnly cookie, 10 minutes) and PKCE (S256).
+   * @remarks Redirects the browser to the provider, with a random state bound to this browser (an HttpOnly cookie, 10 minutes) and PKCE (S256).
    * `redirect_to`, where the browser ends up once signed in, must be on an allowed origin
    * (OAUTH_ALLOWED_REDIRECT_ORIGINS); OAUTH_UI_REDIRECT_URL when absent.
    */
@@ -44,14 +49,14 @@ export class OAuthController {
   @ApiFoundResponse({ description: "To the provider's authorization page" })
   @ApiSeeOtherResponse({ description: FAILURES })
   @ApiErrors('VALIDATION_FAILED')
-  async authorize(@Param('provider') provider: string, @Req() request: OAuthRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> {
+  async authorizeOAuth(@Param('provider') provider: string, @Req() request: OAuthRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> {
     answer(reply, await this.oauth.authorize(provider, request));
   }
 
   /**
-   * Where the provider sends the browser back
+   * Finish signing in with a provider
    *
-   * Checks the state against this browser's cookie, exchanges the code (with the PKCE verifier), and
+   * @remarks Where the provider sends the browser back. Checks the state against this browser's cookie, exchanges the code (with the PKCE verifier), and
    * signs the person in: the user linked to this identity, or the user with the same e-mail address
    * when the provider verified it, or a new user. The session goes to the UI as the HttpOnly cookies
    * `access_token` and `refresh_token`, with a 302 to `redirect_to` or OAUTH_UI_REDIRECT_URL.
@@ -61,37 +66,37 @@ export class OAuthController {
   @ApiFoundResponse({ description: 'Signed in: to the UI, with the session cookies set' })
   @ApiSeeOtherResponse({ description: FAILURES })
   @ApiErrors('VALIDATION_FAILED')
-  async callback(@Param('provider') provider: string, @Req() request: OAuthRequest, @RequestAudit() audit: Audit, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> {
+  async oauthCallback(@Param('provider') provider: string, @Req() request: OAuthRequest, @RequestAudit() audit: Audit, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> {
     answer(reply, await this.oauth.callback(provider, request, audit));
   }
 
   /**
-   * Renew the cookie session (for a page of the UI)
+   * Renew the cookie session
    *
-   * Spends the `refresh_token` cookie for new `access_token` and `refresh_token` cookies. Only from an
+   * @remarks For a page of the UI. Spends the `refresh_token` cookie for new `access_token` and `refresh_token` cookies. Only from an
    * allowed origin (the Origin header), so that another site cannot make the browser do it.
    */
   @Post('session/refresh')
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiNoContentResponse({ description: 'New session cookies are set' })
   @ApiErrors('FORBIDDEN', 'REFRESH_TOKEN_INVALID', 'REFRESH_TOKEN_REUSED')
-  async refresh(@Req() request: OAuthRequest, @RequestAudit() audit: Audit, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> {
+  async refreshCookieSession(@Req() request: OAuthRequest, @RequestAudit() audit: Audit, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> {
     this.assertAllowedOrigin(request);
     const pair = await this.tokens.rotate(readCookie(request, REFRESH_COOKIE) ?? '', audit);
     setCookies(reply, this.oauth.sessionCookies(pair));
   }
 
   /**
-   * Sign out of the cookie session (for a page of the UI)
+   * Sign out of the cookie session
    *
-   * Revokes the session of the `refresh_token` cookie and clears both cookies. Only from an allowed
+   * @remarks For a page of the UI. Revokes the session of the `refresh_token` cookie and clears both cookies. Only from an allowed
    * origin.
    */
   @Post('session/logout')
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiNoContentResponse({ description: 'The session is revoked and the cookies cleared' })
   @ApiErrors('FORBIDDEN')
-  async logout(@Req() request: OAuthRequest, @RequestAudit() audit: Audit, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> {
+  async logoutCookieSession(@Req() request: OAuthRequest, @RequestAudit() audit: Audit, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> {
     this.assertAllowedOrigin(request);
     const refreshToken = readCookie(request, REFRESH_COOKIE);
     if (refreshToken) await this.tokens.endSession(refreshToken, audit);

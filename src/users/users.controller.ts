@@ -1,7 +1,8 @@
 import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Patch, Post, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiExtraModels, ApiOkResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiExtraModels, ApiOkResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import { FastifyReply } from 'fastify';
 import { AUTH_ERRORS, ApiErrors, BODY_ERRORS } from '../common/decorators/api-errors.decorator';
+import { ApiAccessToken, ApiTokenOptional } from '../common/decorators/api-security.decorator';
 import { Audit, RequestAudit } from '../common/decorators/audit.decorator';
 import { AllowUnverified, CurrentUser, OptionalAuth, Roles } from '../common/decorators/auth.decorators';
 import { IdParam } from '../common/decorators/id-param.decorator';
@@ -26,7 +27,7 @@ import { InvitationsService } from './invitations.service';
 import { UsersService } from './users.service';
 
 @ApiTags('users')
-@ApiBearerAuth()
+@ApiAccessToken()
 @Controller('users')
 export class UsersController {
   constructor(
@@ -38,13 +39,15 @@ export class UsersController {
   /**
    * Register a user
    *
-   * Open to anyone while USERS_ALLOW_SELF_REGISTER is true, otherwise admins only. Only an admin may set
-   * `role` or `status`.
+   * @remarks Open to anyone while USERS_ALLOW_SELF_REGISTER is true (no token needed), otherwise admins
+   * only. Only an admin may set `role` or `status`. A verification link is mailed to the address; the
+   * answer's `Location` is the new user's URL.
    */
   @Post()
   @OptionalAuth()
+  @ApiTokenOptional()
   @ApiErrors(...BODY_ERRORS, ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', 'EMAIL_TAKEN', 'USERNAME_TAKEN')
-  async create(@UserObjectBody() dto: CreateUserDto, @CurrentUser() actor: User | undefined, @RequestAudit() audit: Audit, @Res({ passthrough: true }) reply: FastifyReply): Promise<UserDto> {
+  async createUser(@UserObjectBody() dto: CreateUserDto, @CurrentUser() actor: User | undefined, @RequestAudit() audit: Audit, @Res({ passthrough: true }) reply: FastifyReply): Promise<UserDto> {
     const user = await this.users.register(dto, actor, audit);
     reply.header('Location', `/users/${user.id}`);
     return user;
@@ -53,7 +56,8 @@ export class UsersController {
   /**
    * Mail a new verification link to the caller
    *
-   * At most one verification mail per address per EMAIL_MIN_INTERVAL (429 with Retry-After).
+   * @remarks At most one verification mail per address per EMAIL_MIN_INTERVAL (429 with Retry-After).
+   * Works before the address is verified, which is what it is for.
    */
   @Post('send-verification')
   @HttpCode(HttpStatus.OK)
@@ -66,7 +70,7 @@ export class UsersController {
   /**
    * Invite a user (admin)
    *
-   * Creates an enabled user without a password and mails them a link to set one (PUT /password/reset
+   * @remarks Creates an enabled user without a password and mails them a link to set one (PUT /password/reset
    * with its token), which also verifies the address: 201. An address whose invitation was never taken
    * up gets a new link (the old one stops working): 200 with that user. Any other taken address: 409.
    */
@@ -75,56 +79,81 @@ export class UsersController {
   @ApiCreatedResponse({ type: UserDto, description: 'The user was created and invited' })
   @ApiOkResponse({ type: UserDto, description: 'The address had a pending invitation: a new link was mailed' })
   @ApiErrors(...BODY_ERRORS, ...AUTH_ERRORS, 'FORBIDDEN', 'EMAIL_TAKEN')
-  async invite(@Body() dto: InviteUserDto, @CurrentUser() actor: User, @RequestAudit() audit: Audit, @Res({ passthrough: true }) reply: FastifyReply): Promise<UserDto> {
+  async inviteUser(@Body() dto: InviteUserDto, @CurrentUser() actor: User, @RequestAudit() audit: Audit, @Res({ passthrough: true }) reply: FastifyReply): Promise<UserDto> {
     const { user, resent } = await this.invitations.invite(dto, actor, audit);
     reply.header('Location', `/users/${user.id}`);
     if (resent) reply.status(200);
     return user;
   }
 
-  /** The caller's own user */
+  /**
+   * The caller's own user
+   *
+   * @remarks The whole user of the access token's owner, also before their address is verified.
+   */
   @Get('profile')
   @AllowUnverified()
   @ApiErrors(...AUTH_ERRORS)
-  profile(@CurrentUser() actor: User): UserDto {
+  getProfile(@CurrentUser() actor: User): UserDto {
     return this.users.profile(actor);
   }
 
-  /** List users (admin), with filters, sorting and pagination */
+  /**
+   * List users (admin)
+   *
+   * @remarks Users of one `status` (`enabled` unless asked, `all` for every status), filtered by names,
+   * e-mail address, tags, metadata and creation time, sorted by `order`/`dir` and paginated by
+   * `offset`/`limit`; `total` counts all matches.
+   */
   @Get()
   @Roles('admin')
   @ApiErrors('VALIDATION_FAILED', ...AUTH_ERRORS, 'FORBIDDEN')
-  list(@Query() query: ListUsersQueryDto): Promise<UsersPageDto> {
+  listUsers(@Query() query: ListUsersQueryDto): Promise<UsersPageDto> {
     return this.users.list(query);
   }
 
-  /** Search enabled users by username, name or id prefix; answers public views */
+  /**
+   * Search users
+   *
+   * @remarks Enabled users by username, first or last name (substrings) or id prefix, at least one of
+   * them given; answers their public views (no e-mail address or private fields), to any signed-in user.
+   */
   @Get('search')
   @ApiErrors('VALIDATION_FAILED', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED')
-  search(@Query() query: SearchUsersQueryDto): Promise<PublicUsersPageDto> {
+  searchUsers(@Query() query: SearchUsersQueryDto): Promise<PublicUsersPageDto> {
     return this.users.search(query);
   }
 
-  /** View a user: the whole user for themself and admins, the public view for anyone else */
+  /**
+   * View a user
+   *
+   * @remarks The whole user for themself and for admins, the public view for anyone else.
+   */
   @Get(':id')
   @ApiExtraModels(UserDto, PublicUserDto)
-  @ApiOkResponse({ schema: { oneOf: [{ $ref: getSchemaPath(UserDto) }, { $ref: getSchemaPath(PublicUserDto) }] } })
+  // anyOf, not oneOf: the public view's fields are a subset of the whole user's.
+  @ApiOkResponse({ schema: { anyOf: [{ $ref: getSchemaPath(UserDto) }, { $ref: getSchemaPath(PublicUserDto) }] } })
   @ApiErrors('VALIDATION_FAILED', 'INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'USER_NOT_FOUND')
-  view(@IdParam() id: string, @CurrentUser() actor: User): Promise<UserDto | PublicUserDto> {
+  getUser(@IdParam() id: string, @CurrentUser() actor: User): Promise<UserDto | PublicUserDto> {
     return this.users.view(actor, id);
   }
 
-  /** Update names, metadata and user type (self or admin) */
+  /**
+   * Update names, metadata and user type (self or admin)
+   *
+   * @remarks Changes only the fields sent. The body may be the whole User object, as SuperMQ's SDKs send
+   * it: fields this route does not change are ignored, unknown fields refused.
+   */
   @Patch(':id')
   @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', 'USER_NOT_FOUND')
-  update(@IdParam() id: string, @UserObjectBody() dto: UpdateUserDto, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<UserDto> {
+  updateUser(@IdParam() id: string, @UserObjectBody() dto: UpdateUserDto, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<UserDto> {
     return this.users.update(actor, id, dto, audit);
   }
 
   /**
-   * Change the e-mail address (self or admin); the new address is unverified
+   * Change the e-mail address (self or admin)
    *
-   * A verification link goes to the new address and a notice to the old one. Changing one's own
+   * @remarks The new address is unverified: a verification link goes to the new address and a notice to the old one. Changing one's own
    * address needs a session signed in within USERS_REAUTH_WINDOW (10 minutes by default), or the
    * current `password` in the body: else 401 REAUTHENTICATION_REQUIRED. An admin changing another
    * user's address needs neither.
@@ -142,28 +171,45 @@ export class UsersController {
     return this.users.updateEmail(actor, id, dto, sessionId, audit);
   }
 
-  /** Change the username (self or admin) */
+  /**
+   * Change the username (self or admin)
+   *
+   * @remarks Usernames are unique: a taken one answers 409 USERNAME_TAKEN. The user can log in with it
+   * from then on.
+   */
   @Patch(':id/username')
   @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', 'USER_NOT_FOUND', 'USERNAME_TAKEN')
   updateUsername(@IdParam() id: string, @UserObjectBody() dto: UpdateUsernameDto, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<UserDto> {
     return this.users.updateUsername(actor, id, dto.username, audit);
   }
 
-  /** Change the profile picture URL (self or admin) */
+  /**
+   * Change the profile picture (self or admin)
+   *
+   * @remarks Stores the picture's URL; the service does not fetch it.
+   */
   @Patch(':id/picture')
   @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', 'USER_NOT_FOUND')
-  updatePicture(@IdParam() id: string, @UserObjectBody() dto: UpdatePictureDto, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<UserDto> {
+  updateProfilePicture(@IdParam() id: string, @UserObjectBody() dto: UpdatePictureDto, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<UserDto> {
     return this.users.updatePicture(actor, id, dto.profile_picture, audit);
   }
 
-  /** Replace the tags (self or admin) */
+  /**
+   * Replace the tags (self or admin)
+   *
+   * @remarks The list sent replaces the user's tags; an empty list, or none, clears them.
+   */
   @Patch(':id/tags')
   @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', 'USER_NOT_FOUND')
   updateTags(@IdParam() id: string, @UserObjectBody() dto: UpdateTagsDto, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<UserDto> {
-    return this.users.updateTags(actor, id, dto.tags, audit);
+    return this.users.updateTags(actor, id, dto.tags ?? [], audit);
   }
 
-  /** Change the role (admin); the last enabled admin cannot be demoted */
+  /**
+   * Change the role (admin)
+   *
+   * @remarks `user` or `admin`. The last enabled admin cannot be demoted (409 LAST_ADMIN).
+   */
   @Patch(':id/role')
   @Roles('admin')
   @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'FORBIDDEN', 'USER_NOT_FOUND', 'LAST_ADMIN')
@@ -171,28 +217,42 @@ export class UsersController {
     return this.users.updateRole(actor, id, dto.role, audit);
   }
 
-  /** Enable a disabled or deleted user (admin) */
+  /**
+   * Enable a user (admin)
+   *
+   * @remarks Brings back a disabled user, or a deleted one that has not been purged yet.
+   */
   @Post(':id/enable')
   @HttpCode(HttpStatus.OK)
   @Roles('admin')
   @ApiErrors('VALIDATION_FAILED', 'INVALID_ID', ...AUTH_ERRORS, 'FORBIDDEN', 'USER_NOT_FOUND', 'STATUS_ALREADY_SET')
-  enable(@IdParam() id: string, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<UserDto> {
+  enableUser(@IdParam() id: string, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<UserDto> {
     return this.users.setStatus(actor, id, 'enabled', audit);
   }
 
-  /** Disable a user (admin, or the user themself); revokes all their tokens */
+  /**
+   * Disable a user (admin, or the user themself)
+   *
+   * @remarks A disabled user cannot log in; all their tokens are revoked at once. The last enabled admin
+   * cannot be disabled (409 LAST_ADMIN).
+   */
   @Post(':id/disable')
   @HttpCode(HttpStatus.OK)
   @ApiErrors('VALIDATION_FAILED', 'INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', 'USER_NOT_FOUND', 'STATUS_ALREADY_SET', 'LAST_ADMIN')
-  disable(@IdParam() id: string, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<UserDto> {
+  disableUser(@IdParam() id: string, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<UserDto> {
     return this.users.setStatus(actor, id, 'disabled', audit);
   }
 
-  /** Delete a user (self or admin): status `deleted` until the scheduler purges it; revokes all tokens */
+  /**
+   * Delete a user (self or admin)
+   *
+   * @remarks The user gets the status `deleted` until the scheduler purges it, and can be enabled again
+   * until then; all their tokens are revoked at once.
+   */
   @Delete(':id')
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiErrors('VALIDATION_FAILED', 'INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', 'USER_NOT_FOUND', 'STATUS_ALREADY_SET', 'LAST_ADMIN')
-  async remove(@IdParam() id: string, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<void> {
+  async deleteUser(@IdParam() id: string, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<void> {
     await this.users.setStatus(actor, id, 'deleted', audit);
   }
 }

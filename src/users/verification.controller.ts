@@ -20,9 +20,9 @@ export class VerificationController {
   ) {}
 
   /**
-   * Verify an e-mail address (the link of the verification mail)
+   * Verify an e-mail address
    *
-   * Answers JSON, or, when VERIFICATION_REDIRECT_URL is set, a 302 to it (with `?error=<code>` when
+   * @remarks The link of the verification mail, with its `token`. Answers JSON, or, when VERIFICATION_REDIRECT_URL is set, a 302 to it (with `?error=<code>` when
    * the link cannot be used).
    */
   @Get('verify-email')
@@ -30,7 +30,7 @@ export class VerificationController {
   @ApiOkResponse({ type: MessageDto, description: 'The address is verified' })
   @ApiFoundResponse({ description: 'When VERIFICATION_REDIRECT_URL is set: to it, with `?error=<code>` on failure' })
   @ApiErrors('VALIDATION_FAILED', 'LINK_TOKEN_INVALID', 'LINK_TOKEN_EXPIRED', 'LINK_TOKEN_USED', 'LINK_TOKEN_WRONG_TYPE')
-  async verify(@Query() query: VerifyEmailQueryDto, @RequestAudit() audit: Audit, @Res({ passthrough: true }) reply: FastifyReply): Promise<MessageDto | undefined> {
+  async verifyEmail(@Query() query: VerifyEmailQueryDto, @RequestAudit() audit: Audit, @Res({ passthrough: true }) reply: FastifyReply): Promise<MessageDto | undefined> {
     const redirectTo = this.mail.verificationRedirectUrl;
     if (!redirectTo) return this.verification.verify(query.token, audit);
     const target = new URL(redirectTo);

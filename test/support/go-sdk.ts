@@ -313,8 +313,12 @@ export class GoSdk {
   }
 
   async createToken(identity: string, secret: string) {
-    const login = goMarshal(this.generation.login, this.generation.loginOf(identity, secret));
-    return goUnmarshal(TOKEN, await this.processRequest('POST', '/users/tokens/issue', '', login, {}, 201));
+    return this.createTokenFrom(this.generation.loginOf(identity, secret));
+  }
+
+  /** CreateToken with a Login struct filled by the caller (the older SDK's has `user_name` too). */
+  async createTokenFrom(login: GoValue) {
+    return goUnmarshal(TOKEN, await this.processRequest('POST', '/users/tokens/issue', '', goMarshal(this.generation.login, login), {}, 201));
   }
 
   async refreshToken(refreshToken: string) {

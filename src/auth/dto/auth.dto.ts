@@ -4,7 +4,8 @@ export class IssueTokenDto {
   /** E-mail address or username. @example ada@example.com */
   @IsOptional()
   @IsString()
-  @Length(1, 254)
+  // Empty is as absent: the older Go SDK always sends `identity`, "" when it logs in by `user_name`.
+  @MaxLength(254)
   identity?: string;
 
   /** @example changeMe123 */
@@ -24,6 +25,12 @@ export class IssueTokenDto {
   @IsString()
   @MaxLength(1024)
   password?: string;
+
+  /** Alias of `identity`, as the older Go SDK (`pkg/sdk/go`) names a login by username. */
+  @IsOptional()
+  @IsString()
+  @Length(1, 254)
+  user_name?: string;
 }
 
 export class RefreshTokenDto {

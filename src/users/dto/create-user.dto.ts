@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsDefined, IsIn, IsObject, IsOptional, IsString, IsUrl, MaxLength, ValidateNested } from 'class-validator';
+import { IsDefined, IsObject, IsOptional, IsString, IsUrl, MaxLength, ValidateNested } from 'class-validator';
 import {
   IsMetadata,
   IsName,
@@ -10,6 +10,7 @@ import {
   IsUsername,
 } from '../../common/validation/validators';
 import { USER_ROLES, USER_STATUSES, UserRole, UserStatus } from '../entities/user.entity';
+import { IsUserRole, IsUserStatus } from './user-enums';
 
 export class CredentialsDto {
   /** @example ada */
@@ -70,12 +71,12 @@ export class CreateUserDto {
   /** Only an admin may create another admin. */
   @ApiProperty({ enum: USER_ROLES, required: false })
   @IsOptional()
-  @IsIn(USER_ROLES)
+  @IsUserRole()
   role?: UserRole;
 
   /** Only an admin may create a user that is not enabled. */
   @ApiProperty({ enum: USER_STATUSES.filter((s) => s !== 'deleted'), required: false })
   @IsOptional()
-  @IsIn(['enabled', 'disabled'])
+  @IsUserStatus(['enabled', 'disabled'])
   status?: Exclude<UserStatus, 'deleted'>;
 }

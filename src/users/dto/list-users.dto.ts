@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, MaxLength, Min } from 'class-validator';
 import { IsRfc3339 } from '../../common/validation/validators';
@@ -12,6 +12,8 @@ export type UserOrder = (typeof ORDERS)[number];
 
 class PageQueryDto {
   /** @example 0 */
+  // Optional, with a default: the plugin would call a property without `?` required.
+  @ApiPropertyOptional({ default: 0 })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -20,6 +22,7 @@ class PageQueryDto {
   offset: number = 0;
 
   /** @example 10 */
+  @ApiPropertyOptional({ default: 10 })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -76,19 +79,20 @@ export class ListUsersQueryDto extends PageQueryDto {
   @Length(1, 254)
   email?: string;
 
-  /** `a,b`: users with any of the tags; `a+b`: users with all of them. @example iot,beta */
+  // The filters give their examples in words: Swagger UI's "Try it out" would fill in an @example and filter by it.
+  /** `a,b` (say `iot,beta`): users with any of the tags; `a+b`: users with all of them. */
   @IsOptional()
   @IsString()
   @Length(1, 2200)
   tags?: string;
 
-  /** One tag, as SuperMQ's SDKs name the filter; `tags` wins when both are given. @example iot */
+  /** One tag, as SuperMQ's SDKs name the filter; `tags` wins when both are given. */
   @IsOptional()
   @IsString()
   @Length(1, 64)
   tag?: string;
 
-  /** A JSON object the user's metadata must contain. @example {"team":"core"} */
+  /** A JSON object the user's metadata must contain, say `{"team":"core"}`. */
   @IsOptional()
   @IsString()
   @MaxLength(16384)
@@ -125,6 +129,7 @@ export class ListUsersQueryDto extends PageQueryDto {
   dir: 'asc' | 'desc' = 'desc';
 
   /** Answer only the total, with an empty `users`. */
+  @ApiPropertyOptional({ default: false })
   @IsOptional()
   @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
   @IsIn([true, false], { message: 'only_total must be true or false' })

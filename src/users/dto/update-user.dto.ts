@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString, IsUrl, MaxLength } from 'class-validator';
+import { IsOptional, IsString, IsUrl, MaxLength } from 'class-validator';
 import {
   IsMetadata,
   IsName,
@@ -10,6 +10,7 @@ import {
   IsUsername,
 } from '../../common/validation/validators';
 import { USER_ROLES, UserRole } from '../entities/user.entity';
+import { IsUserRole } from './user-enums';
 
 export class UpdateUserDto {
   @IsOmittable()
@@ -63,13 +64,14 @@ export class UpdatePictureDto {
 }
 
 export class UpdateTagsDto {
-  /** @example ["edge","beta"] */
+  /** The new tags; `[]` or no `tags` at all (as Go's SDK sends an empty list) clears them. @example ["edge","beta"] */
+  @IsOptional()
   @IsTags()
-  tags: string[];
+  tags?: string[];
 }
 
 export class UpdateRoleDto {
   @ApiProperty({ enum: USER_ROLES })
-  @IsIn(USER_ROLES)
+  @IsUserRole()
   role: UserRole;
 }

@@ -1,8 +1,9 @@
 import { Type } from 'class-transformer';
-import { IsIn, IsObject, IsOptional, IsString, MaxLength, ValidateNested } from 'class-validator';
+import { IsObject, IsOptional, IsString, MaxLength, ValidateNested } from 'class-validator';
 import { ObjectBody } from '../../common/decorators/object-body.decorator';
 import { IsMetadata } from '../../common/validation/validators';
-import { USER_ROLES, USER_STATUSES } from '../entities/user.entity';
+import { USER_STATUSES } from '../entities/user.entity';
+import { IsUserRole, IsUserStatus } from './user-enums';
 
 /** `credentials` as SuperMQ's SDKs send it: `{}` or `{username, secret}`. */
 class UserObjectCredentials {
@@ -41,8 +42,8 @@ export class UserObjectDto {
   @IsOptional() @IsMetadata() private_metadata?: Record<string, unknown>;
   @IsOptional() @IsString() @MaxLength(2048) profile_picture?: string;
   @IsOptional() @IsString() @MaxLength(64) user_type?: string;
-  @IsOptional() @IsIn(USER_ROLES) role?: string;
-  @IsOptional() @IsIn(USER_STATUSES) status?: string;
+  @IsOptional() @IsUserRole() role?: string;
+  @IsOptional() @IsUserStatus(USER_STATUSES) status?: string;
   @IsOptional() @IsString() @MaxLength(64) auth_provider?: string;
   @IsOptional() @IsString() @MaxLength(64) verified_at?: string;
   @IsOptional() @IsString() @MaxLength(64) created_at?: string;
