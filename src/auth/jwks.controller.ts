@@ -14,7 +14,7 @@ export class JwksController {
   /**
    * The public keys of access tokens
    *
-   * Verify access tokens offline with these keys (RFC 7517): the key named by the token's `kid`, with
+   * @remarks Verify access tokens offline with these keys (RFC 7517): the key named by the token's `kid`, with
    * its `alg`. Cacheable for five minutes: a verifier that meets a `kid` it does not know fetches the set
    * again (the signing key changed), as JWKS clients such as jose's createRemoteJWKSet do.
    */
