@@ -3,11 +3,13 @@ import { DataSource } from 'typeorm';
 import { databaseConfigFrom } from '../../src/config/database.config';
 import { buildDataSourceOptions } from '../../src/database/data-source-options';
 import { runMigrations } from '../../src/database/migrate';
+import { deleteAbandonedTestStreams } from './nats';
 import { RUN_PREFIX_ENV, databaseEnv, dropDatabase, withAdminClient } from './postgres';
 
 /**
  * Makes this run's template database and migrates it once; every test file then gets its own copy
- * (CREATE DATABASE … TEMPLATE), which takes milliseconds. Leftovers of runs that died are dropped.
+ * (CREATE DATABASE … TEMPLATE), which takes milliseconds. Leftovers of runs that died are dropped,
+ * their databases here and their streams on the machine's NATS.
  */
 export default async function globalSetup() {
   const prefix = `users_e2e_${process.pid}`;
@@ -29,6 +31,8 @@ export default async function globalSetup() {
   await dataSource.initialize();
   await runMigrations(dataSource);
   await dataSource.destroy();
+
+  await deleteAbandonedTestStreams();
 }
 
 function isAlive(pid: number): boolean {

@@ -82,6 +82,29 @@ export async function waitForStream(nc: NatsConnection, stream: string, predicat
   }
 }
 
+/**
+ * Deletes the test streams that runs which died left on the machine's NATS: each reserves its
+ * max_bytes, and enough of them make JetStream refuse new streams ("insufficient storage
+ * resources"). A stream older than any test file can run is nobody's.
+ */
+export async function deleteAbandonedTestStreams(url = MACHINE_NATS, olderThanMs = 60 * 60_000): Promise<number> {
+  const nc = await connect({ servers: url, timeout: 5_000 });
+  try {
+    const manager = await nc.jetstreamManager();
+    let deleted = 0;
+    for await (const stream of manager.streams.list()) {
+      const { name } = stream.config;
+      if (name.startsWith('E2E_') && Date.now() - Date.parse(stream.created) > olderThanMs) {
+        await manager.streams.delete(name).catch(() => undefined);
+        deleted++;
+      }
+    }
+    return deleted;
+  } finally {
+    await nc.close();
+  }
+}
+
 export async function deleteStream(nc: NatsConnection, stream: string): Promise<void> {
   await (await nc.jetstreamManager()).streams.delete(stream).catch(() => undefined);
 }
