@@ -30,12 +30,14 @@ export class PurgeService {
 
   async purgeDeletedUsers(runner: QueryRunner): Promise<PurgeReport> {
     const report: PurgeReport = { purged: 0, failed: 0 };
-    let after: { deletedAt: Date; id: string } | undefined;
+    // The keyset of the last batch's last user. deleted_at stays PostgreSQL's text: a JS Date would drop
+    // its microseconds, and the next batch would take that user (and any failed one at the same moment) again.
+    let after: { deletedAt: string; id: string } | undefined;
     for (;;) {
       await runner.startTransaction();
       try {
-        const batch: { id: string; deleted_at: Date }[] = await runner.query(
-          `SELECT id, deleted_at FROM users
+        const batch: { id: string; deleted_at: string }[] = await runner.query(
+          `SELECT id, deleted_at::text FROM users
            WHERE status = 'deleted' AND deleted_at <= now() - $1 * interval '1 millisecond'
              AND ($2::timestamptz IS NULL OR (deleted_at, id) > ($2, $3::uuid))
            ORDER BY deleted_at, id LIMIT $4
