@@ -12,7 +12,7 @@ import { AppModule } from './app.module';
 import { AppError } from './common/errors/app-error';
 import { ERRORS } from './common/errors/error-codes';
 import { httpErrorBody } from './common/filters/all-exceptions.filter';
-import { nestsDeeperThan } from './common/validation/validators';
+import { JSON_MAX_DEPTH, nestsDeeperThan } from './common/validation/validators';
 import { logRequest, nestBootLogger, requestId, rootLogger } from './common/logging/logger';
 import { appConfig } from './config/app.config';
 import { LoadedConfiguration, loadConfiguration } from './config/config-module.options';
@@ -22,12 +22,6 @@ import { natsFailure } from './events/nats-client';
 import { natsApiOptions } from './events/nats-transport';
 import { SWAGGER_UI_OPTIONS, buildOpenApiDocument } from './openapi-document';
 import { nameRequestSpan } from './tracing/trace-context';
-
-/**
- * No body of ours nests deeper than a few levels (metadata objects a few more): a deeper one is an
- * attack on whatever walks it afterwards (validation, serialisation), refused as it is parsed.
- */
-const JSON_MAX_DEPTH = 32;
 
 /**
  * Builds the application exactly as production runs it — adapter, body parsing, security headers,

@@ -42,6 +42,16 @@ describe('NUL characters in input (#8 finding 7)', () => {
     expect({ status: login.status, body: login.body }).toEqual({ status: 400, body: expect.objectContaining(refusal('identity')) });
   });
 
+  it('a lone UTF-16 surrogate (no Unicode text) is refused the same way, also where validator.js would throw (an e-mail)', async () => {
+    const reset = await t.http.post('/password/reset-request').send({ email: '\udfff\ud800' });
+    expect({ status: reset.status, body: reset.body }).toEqual({
+      status: 400,
+      body: expect.objectContaining({ code: 'VALIDATION_FAILED', details: [{ field: 'email', problem: 'must be well-formed Unicode (no lone surrogates)' }] }),
+    });
+    const registration = await t.http.post('/users').send(newUserBody({ first_name: 'Ad\ud800a' }));
+    expect(registration.body).toMatchObject({ code: 'VALIDATION_FAILED', details: [{ field: 'first_name', problem: 'must be well-formed Unicode (no lone surrogates)' }] });
+  });
+
   it('in a change of the user', async () => {
     const user = await createUser(t);
     const patch = await t.http.patch(`/users/${user.id}`).set(bearer(user.accessToken)).send({ last_name: '\u0000' });

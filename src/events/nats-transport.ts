@@ -3,6 +3,7 @@ import { IncomingRequestDeserializer } from '@nestjs/microservices/deserializers
 import { JSONCodec, Msg, NatsConnection, SubscriptionOptions } from 'nats';
 import { EventsConfig } from '../config/events.config';
 import { inRequestSpan } from '../tracing/trace-context';
+import { JSON_MAX_DEPTH, nestsDeeperThan } from '../common/validation/validators';
 import { natsConnectionOptions } from './nats-client';
 
 const json = JSONCodec();
@@ -11,7 +12,7 @@ const json = JSONCodec();
  * Requests from any NATS client: a plain JSON body on the pattern's subject, with a reply subject.
  * Nest takes a message without its `{pattern, data, id}` envelope for an event (no reply); here it
  * becomes a request whose id is the reply subject. Nest's own envelope is still understood. A body
- * that is not JSON is a request without a payload, which validation refuses (Nest's own deserializer
+ * that is not JSON, or nested deeper than JSON_MAX_DEPTH, is a request without a payload, which validation refuses (Nest's own deserializer
  * would throw out of the subscription, and that ends the process).
  */
 class PlainJsonRequestDeserializer extends IncomingRequestDeserializer {
@@ -22,7 +23,8 @@ class PlainJsonRequestDeserializer extends IncomingRequestDeserializer {
     } catch {
       // Not JSON: a request without a payload.
     }
-    return super.deserialize(decoded, options);
+    // Nested deeper than any request of ours: also none (validation would walk it recursively).
+    return super.deserialize(nestsDeeperThan(decoded, JSON_MAX_DEPTH) ? undefined : decoded, options);
   }
 
   override mapToSchema(value: unknown, options?: Record<string, unknown>) {

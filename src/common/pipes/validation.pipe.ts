@@ -1,6 +1,6 @@
 import { ArgumentMetadata, ValidationError, ValidationPipe, ValidationPipeOptions } from '@nestjs/common';
 import { AppError, ErrorDetail } from '../errors/app-error';
-import { pathOfNul } from '../validation/validators';
+import { badStringIn } from '../validation/validators';
 
 /** Flattens class-validator's tree into `{field: 'credentials.username', problem}` details. */
 function details(errors: ValidationError[], parent = ''): ErrorDetail[] {
@@ -14,16 +14,14 @@ function details(errors: ValidationError[], parent = ''): ErrorDetail[] {
 /**
  * The global pipe (APP_PIPE): unknown fields are refused, so no body can set what it should not, a
  * query parameter given twice (`?limit=1&limit=2`) is refused rather than guessed at, and a NUL
- * character in any string of a body, query or path parameter is refused (#8 finding 7).
+ * character (#8 finding 7) or a lone surrogate in any string of a body, query or path parameter is refused.
  */
 export class AppValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata) {
     // Custom decorators' values (the current user, the audit) are not input, unless validated as such (ObjectBody).
     const input = metadata.type !== 'custom' || this.validateCustomDecorators;
-    const nul = input ? pathOfNul(value, metadata.data ?? '') : undefined;
-    if (nul !== undefined) {
-      throw new AppError('VALIDATION_FAILED', 'strings must not contain NUL characters', [{ field: nul || metadata.type, problem: 'must not contain NUL characters' }]);
-    }
+    const bad = input ? badStringIn(value, metadata.data ?? '') : undefined;
+    if (bad !== undefined) throw new AppError('VALIDATION_FAILED', bad.message, [{ field: bad.path || metadata.type, problem: bad.problem }]);
     if (metadata.type === 'query' && value && typeof value === 'object') {
       const repeated = Object.entries(value).filter(([, v]) => Array.isArray(v));
       if (repeated.length > 0) {

@@ -88,28 +88,42 @@ export function IsMetadata(options?: ValidationOptions) {
 
 export const IsUserType = () => applyDecorators(trim, IsString(), Length(1, 64));
 
+/** What no string of the input may hold, and how a refusal says so. */
+const STRING_RULES = [
+  // PostgreSQL cannot store NUL in text or jsonb.
+  { broken: (text: string) => text.includes('\u0000'), problem: 'must not contain NUL characters', message: 'strings must not contain NUL characters' },
+  // A lone UTF-16 surrogate is no Unicode text (validator.js's isEmail throws on one).
+  { broken: (text: string) => /\p{Cs}/u.test(text), problem: 'must be well-formed Unicode (no lone surrogates)', message: 'strings must be well-formed Unicode' },
+];
+
 /**
- * The path (`credentials.secret`, `tags.2`) of the first string — value or object key — that contains
- * a NUL character, anywhere in a request's body, query or parameter; undefined when none does.
- * PostgreSQL cannot store NUL in text or jsonb, so such input is refused before it reaches a query.
- * Walked with a stack of its own: a deeply nested body cannot overflow the call stack.
+ * The first string — value or object key — anywhere in a request's body, query or parameter that
+ * breaks a STRING_RULE, with its path (`credentials.secret`, `tags.2`); undefined when none does. Such
+ * input is refused before it reaches validation or a query. Walked with a stack of its own: a deeply
+ * nested body cannot overflow the call stack.
  */
-export function pathOfNul(value: unknown, root: string): string | undefined {
+export function badStringIn(value: unknown, root: string): { path: string; problem: string; message: string } | undefined {
+  const brokenRule = (text: string) => STRING_RULES.find((rule) => rule.broken(text));
   const pending: [unknown, string][] = [[value, root]];
   while (pending.length > 0) {
     const [current, path] = pending.pop()!;
     if (typeof current === 'string') {
-      if (current.includes('\u0000')) return path;
+      const rule = brokenRule(current);
+      if (rule) return { path, problem: rule.problem, message: rule.message };
     } else if (current !== null && typeof current === 'object') {
       for (const [key, child] of Object.entries(current)) {
         const childPath = path ? `${path}.${key}` : key;
-        if (key.includes('\u0000')) return childPath;
+        const rule = brokenRule(key);
+        if (rule) return { path: childPath, problem: rule.problem, message: rule.message };
         pending.push([child, childPath]);
       }
     }
   }
   return undefined;
 }
+
+/** JSON nesting no input of ours needs: deeper is refused before validation walks it (recursively). */
+export const JSON_MAX_DEPTH = 32;
 
 /** Whether objects and arrays in `value` nest more than `maxDepth` levels (a scalar is level 0); walked with a stack of its own. */
 export function nestsDeeperThan(value: unknown, maxDepth: number): boolean {
