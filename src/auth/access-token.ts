@@ -16,3 +16,6 @@ export interface AccessTokenClaims {
 
 /** The authenticated request's token, as the auth guard leaves it on the request. */
 export const ACCESS_TOKEN_CLAIMS = 'accessTokenClaims';
+
+/** The DI token of the passport authenticator of access tokens (accessTokenAuthenticator). */
+export const ACCESS_TOKEN_AUTHENTICATOR = 'ACCESS_TOKEN_AUTHENTICATOR';

@@ -9,7 +9,7 @@ import { TokenPairDto } from '../auth/dto/token-pair.dto';
 import { OAuthSettingsDto } from './dto/oauth.dto';
 import { OAuthAccountsService } from './oauth-accounts.service';
 import { OAuthFailure, OAuthFailureCode, OAuthProfile } from './oauth-profile';
-import { runPassport } from './passport-runner';
+import { runPassport } from '../common/passport/passport-runner';
 import { OAuthRequest, REDIRECT_TO, STATE_COOKIE, STATE_COOKIE_VALUE, STATE_TTL_MS } from './state-store';
 import { OAUTH_ENABLED_PROVIDERS } from './strategies';
 
