@@ -33,6 +33,9 @@ export const ERRORS = {
   STATUS_ALREADY_SET: { status: HttpStatus.CONFLICT, message: 'user already has this status' },
   LAST_ADMIN: { status: HttpStatus.CONFLICT, message: 'the last enabled admin cannot be removed, disabled or demoted' },
   PAYLOAD_TOO_LARGE: { status: HttpStatus.PAYLOAD_TOO_LARGE, message: 'request body too large' },
+  REQUEST_TIMEOUT: { status: HttpStatus.REQUEST_TIMEOUT, message: 'the request was not received in time' },
+  // Nest's HttpStatus has no 431.
+  HEADERS_TOO_LARGE: { status: 431 as HttpStatus, message: 'request headers too large' },
   ALREADY_VERIFIED: { status: HttpStatus.UNPROCESSABLE_ENTITY, message: 'email address is already verified' },
   TOO_MANY_REQUESTS: { status: HttpStatus.TOO_MANY_REQUESTS, message: 'too many requests; retry later' },
   UNSUPPORTED_MEDIA_TYPE: { status: HttpStatus.UNSUPPORTED_MEDIA_TYPE, message: 'request body must be application/json' },
