@@ -30,7 +30,7 @@ import { nameRequestSpan } from './tracing/trace-context';
  */
 export async function createApp({ preview = false } = {}): Promise<NestFastifyApplication> {
   const configuration = preview ? undefined : loadConfiguration();
-  const { tls, logLevel, bodyLimitBytes, publicUrl } = preview ? { tls: undefined, logLevel: 'warn', bodyLimitBytes: undefined, publicUrl: undefined } : appConfig();
+  const { tls, logLevel, bodyLimitBytes, publicUrl, trustedProxies } = preview ? { tls: undefined, logLevel: 'warn', bodyLimitBytes: undefined, publicUrl: undefined, trustedProxies: [] } : appConfig();
   if (configuration) logStart(rootLogger(logLevel), configuration);
   const adapter = new FastifyAdapter({
     bodyLimit: bodyLimitBytes,
@@ -38,6 +38,8 @@ export async function createApp({ preview = false } = {}): Promise<NestFastifyAp
     // Requests are logged once each, by our onResponse hook (logRequest).
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: requestId,
+    // request.ip (rate limits, logs) comes from X-Forwarded-For only when the connection is from one of these proxies.
+    trustProxy: trustedProxies.length > 0 ? trustedProxies : false,
     frameworkErrors: answerFrameworkError,
     ...(tls ? { https: { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } } : {}),
   });
