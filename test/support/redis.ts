@@ -5,7 +5,7 @@ import { freePort } from './built-app';
 import { expectEventually } from './eventually';
 
 /** The machine's Redis (.ci/run starts it). Tests that share it keep to a key prefix of their own. */
-export const MACHINE_REDIS = 'redis://127.0.0.1:6379';
+export const MACHINE_REDIS = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 /** A USERS_REDIS_KEY_PREFIX no other test or run uses. */
 export const uniqueKeyPrefix = () => `e2e-${randomBytes(6).toString('hex')}:`;
