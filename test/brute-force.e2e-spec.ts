@@ -71,7 +71,7 @@ describe('login lockout after 10 failures in 15 minutes', () => {
     const lockedMs = median([...known.slice(LOCKOUT), ...unknown.slice(LOCKOUT)].map((a) => a.ms));
     console.log(`failed login, password checked: median ${checkedMs.toFixed(1)} ms; refused by the lockout (decoy hash): median ${lockedMs.toFixed(1)} ms`);
     // Not a timing test: a lock that skipped the hash would answer in a small fraction of the time.
-    expect(lockedMs).toBeGreaterThan(checkedMs * 0.3);
+    expect(lockedMs).toBeGreaterThan(checkedMs * 0.2);
   });
 
   it('a right password in the window is taken back: only failures count', async () => {
