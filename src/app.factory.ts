@@ -32,7 +32,7 @@ import { nameRequestSpan } from './tracing/trace-context';
  */
 export async function createApp({ preview = false } = {}): Promise<NestFastifyApplication> {
   const configuration = preview ? undefined : loadConfiguration();
-  const { tls, logLevel, bodyLimitBytes, publicUrl } = preview ? { tls: undefined, logLevel: 'warn', bodyLimitBytes: undefined, publicUrl: undefined } : appConfig();
+  const { tls, logLevel, bodyLimitBytes, publicUrl, trustedProxies } = preview ? { tls: undefined, logLevel: 'warn', bodyLimitBytes: undefined, publicUrl: undefined, trustedProxies: [] } : appConfig();
   if (configuration) logStart(rootLogger(logLevel), configuration);
   const adapter = new FastifyAdapter({
     bodyLimit: bodyLimitBytes,
@@ -40,6 +40,8 @@ export async function createApp({ preview = false } = {}): Promise<NestFastifyAp
     // Requests are logged once each, by our onResponse hook (logRequest).
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: requestId,
+    // request.ip (rate limits, logs) comes from X-Forwarded-For only when the connection is from one of these proxies.
+    trustProxy: trustedProxies.length > 0 ? trustedProxies : false,
     frameworkErrors: answerFrameworkError,
     clientErrorHandler: answerClientError,
     // Node would answer an HTTP/1.1 request without Host itself (an empty 400); the first hook answers it with our body.

@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { Audit } from '../common/decorators/audit.decorator';
 import { AppError } from '../common/errors/app-error';
 import { EventsService } from '../events/events.service';
+import { LoginLockout } from '../rate-limit/login-lockout.service';
 import { User } from '../users/entities/user.entity';
 import { PasswordService } from '../users/password.service';
 import { UsersRepository } from '../users/users.repository';
@@ -22,9 +23,13 @@ export class AuthService {
     private readonly refreshTokens: RefreshTokensRepository,
     private readonly dataSource: DataSource,
     private readonly events: EventsService,
+    private readonly lockout: LoginLockout,
   ) {}
 
-  /** Login with e-mail or username. Unknown identities cost one decoy hash, like a wrong password. */
+  /**
+   * Login with e-mail or username. Unknown identities cost one decoy hash, like a wrong password, and so
+   * do attempts on an account locked after too many failures (LoginLockout).
+   */
   async login(dto: IssueTokenDto, client: string, audit: Audit): Promise<TokenPairDto> {
     const identity = dto.identity || dto.username || dto.user_name;
     const secret = dto.secret ?? dto.password;
@@ -34,8 +39,12 @@ export class AuthService {
         ...(secret ? [] : [{ field: 'secret', problem: 'is required' }]),
       ]);
     }
+    this.passwords.assertCanHash();
     const user = await this.users.findByIdentityWithHash(identity);
-    const matches = await this.passwords.verify(user?.passwordHash, secret);
+    // Counted before the password is checked; a locked account's attempt costs the decoy hash, like an unknown identity.
+    const attempt = await this.lockout.attempt(user ? `user:${user.id}` : `identity:${identity.trim().toLowerCase()}`);
+    const matches = await this.passwords.verify(attempt.allowed ? user?.passwordHash : undefined, secret);
+    if (matches) await attempt.succeeded();
     if (!user || !matches || user.status === 'deleted') throw new AppError('INVALID_CREDENTIALS');
     if (user.status === 'disabled') throw new AppError('ACCOUNT_DISABLED');
 

@@ -38,9 +38,11 @@ export const ERRORS = {
   HEADERS_TOO_LARGE: { status: 431 as HttpStatus, message: 'request headers too large' },
   ALREADY_VERIFIED: { status: HttpStatus.UNPROCESSABLE_ENTITY, message: 'email address is already verified' },
   TOO_MANY_REQUESTS: { status: HttpStatus.TOO_MANY_REQUESTS, message: 'too many requests; retry later' },
+  RATE_LIMITED: { status: HttpStatus.TOO_MANY_REQUESTS, message: 'rate limit reached; retry after the time in Retry-After' },
   UNSUPPORTED_MEDIA_TYPE: { status: HttpStatus.UNSUPPORTED_MEDIA_TYPE, message: 'request body must be application/json' },
   INTERNAL: { status: HttpStatus.INTERNAL_SERVER_ERROR, message: 'internal error' },
   SERVICE_UNAVAILABLE: { status: HttpStatus.SERVICE_UNAVAILABLE, message: 'the database is unavailable; retry later' },
+  SERVER_BUSY: { status: HttpStatus.SERVICE_UNAVAILABLE, message: 'too many password checks in progress; retry after the time in Retry-After' },
 } as const satisfies Record<string, { status: HttpStatus; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;
