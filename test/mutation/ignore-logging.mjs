@@ -14,14 +14,22 @@ function isLogger(node) {
   return false;
 }
 
+/** A statement that only logs: `logger.warn(…);`, or a block of nothing else. */
+function isLogging(node) {
+  if (node.type === 'BlockStatement') return node.body.length > 0 && node.body.every(isLogging);
+  if (node.type !== 'ExpressionStatement') return false;
+  const call = node.expression;
+  if (call.type !== 'CallExpression' || call.callee.type !== 'MemberExpression') return false;
+  const { object, property } = call.callee;
+  return property.type === 'Identifier' && LOG_METHODS.has(property.name) && isLogger(object);
+}
+
 export const strykerPlugins = [
   declareValuePlugin(PluginKind.Ignore, 'logging', {
     shouldIgnore(path) {
-      if (!path.isExpressionStatement()) return undefined;
-      const call = path.node.expression;
-      if (call.type !== 'CallExpression' || call.callee.type !== 'MemberExpression') return undefined;
-      const { object, property } = call.callee;
-      if (property.type === 'Identifier' && LOG_METHODS.has(property.name) && isLogger(object)) return 'a logging statement (docs/mutation-testing.md)';
+      if (isLogging(path.node)) return 'a logging statement (docs/mutation-testing.md)';
+      // `if (…) logger.log(…)`: a guard that decides only whether to log (e.g. "log an outage once").
+      if (path.isIfStatement() && !path.node.alternate && isLogging(path.node.consequent)) return 'a condition that only decides whether to log (docs/mutation-testing.md)';
       return undefined;
     },
   }),
