@@ -19,7 +19,7 @@ import { TokensService } from './tokens.service';
 @Module({
   imports: [UsersModule, EventsModule, MailModule],
   controllers: [AuthController, PasswordController, AuthRpcController, JwksController],
-  exports: [TokensService, AccessTokenVerifier, RefreshTokensRepository],
+  exports: [TokensService, AccessTokenVerifier, RefreshTokensRepository, AuthService, PasswordResetService],
   providers: [
     AuthService,
     AccessTokenVerifier,

@@ -5,6 +5,9 @@ import { authConfig } from '../config/auth.config';
 import { AppError } from '../common/errors/app-error';
 import { PasswordOwner, passwordProblems } from './password-policy';
 
+/** The message of a password the policy refuses (its reasons are the error's details). */
+export const WEAK_PASSWORD = 'password does not meet the password policy';
+
 /** argon2id hashing; argon2's async API runs on libuv's thread pool, off the event loop. */
 @Injectable()
 export class PasswordService implements OnModuleInit {
@@ -27,7 +30,7 @@ export class PasswordService implements OnModuleInit {
   assertAcceptable(password: string, field: string, owner: PasswordOwner): void {
     const problems = passwordProblems(password, owner, field);
     if (!this.auth.passwordPattern.test(password)) problems.unshift({ field, problem: `must match ${this.auth.passwordPattern.source}` });
-    if (problems.length > 0) throw new AppError('VALIDATION_FAILED', 'password does not meet the password policy', problems);
+    if (problems.length > 0) throw new AppError('VALIDATION_FAILED', WEAK_PASSWORD, problems);
   }
 
   hash(password: string): Promise<string> {
