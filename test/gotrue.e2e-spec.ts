@@ -5,9 +5,10 @@
  * Each flow is the client's own methods, asserting what they return and what onAuthStateChange
  * reports; and a token of either API works on the other, a session ended on one is ended on both.
  */
-import { AuthChangeEvent, GoTrueClient, Session, SupportedStorage } from '@supabase/auth-js';
+import { AuthChangeEvent, GoTrueClient, Provider, Session, SupportedStorage } from '@supabase/auth-js';
 import GoTrue from 'gotrue-js';
 import { freePort } from './support/built-app';
+import { GithubDouble, OidcProvider } from './support/oauth-providers';
 import { expectEventually } from './support/eventually';
 import { ReceivedMail, SmtpSink } from './support/smtp-sink';
 import { ADMIN, TestApp, startTestApp } from './support/test-app';
@@ -30,8 +31,8 @@ function memoryStorage(): SupportedStorage {
 }
 
 /** A client as a frontend makes one, and the events its onAuthStateChange reported. */
-function newClient(api: string, headers: Record<string, string> = {}) {
-  const client = new GoTrueClient({ url: `${api}/auth/v1`, headers, storage: memoryStorage(), autoRefreshToken: false, persistSession: true, detectSessionInUrl: false });
+function newClient(api: string, headers: Record<string, string> = {}, flowType: 'implicit' | 'pkce' = 'implicit') {
+  const client = new GoTrueClient({ url: `${api}/auth/v1`, headers, flowType, storage: memoryStorage(), autoRefreshToken: false, persistSession: true, detectSessionInUrl: false });
   const events: AuthChangeEvent[] = [];
   client.onAuthStateChange((event) => void events.push(event));
   return { client, events };
@@ -412,6 +413,149 @@ describe('GoTrue-compatible API with gotrue-js (the netlify client)', () => {
     const accepted = await gotrue.acceptInvite(tokenOf(await smtp.waitFor(invitee)), NEW_PASSWORD);
     expect(accepted).toMatchObject({ email: invitee, confirmed_at: expect.any(String) });
     expect((await gotrue.login(invitee, NEW_PASSWORD)).email).toBe(invitee);
+  });
+});
+
+describe('signInWithOAuth through the OAuth module, against a real OpenID Connect provider (oidc-provider) and the GitHub double', () => {
+  const provider = new OidcProvider();
+  const github = new GithubDouble({ id: 'gotrue-github', secret: 'gotrue-github-secret' });
+  let t: TestApp;
+  let api: string;
+
+  beforeAll(async () => {
+    const port = await freePort();
+    api = `http://127.0.0.1:${port}`;
+    const client = { client_id: 'gotrue-oidc', client_secret: 'gotrue-oidc-secret', redirect_uris: [`${api}/oauth/callback/oidc`] };
+    await provider.start([client]);
+    await github.start();
+    t = await startTestApp({
+      port,
+      env: {
+        OIDC_ISSUER_URL: provider.issuer,
+        OIDC_CLIENT_ID: client.client_id,
+        OIDC_CLIENT_SECRET: client.client_secret,
+        OIDC_REDIRECT_URL: client.redirect_uris[0],
+        SITE_URL: `${SITE}/`,
+        // GitHub under GoTrue's names, registered with GoTrue's callback URL.
+        EXTERNAL_GITHUB_ENABLED: 'true',
+        EXTERNAL_GITHUB_CLIENT_ID: 'gotrue-github',
+        EXTERNAL_GITHUB_SECRET: 'gotrue-github-secret',
+        EXTERNAL_GITHUB_REDIRECT_URI: `${api}/auth/v1/callback`,
+        EXTERNAL_GITHUB_URL: github.url,
+        GITHUB_API_URL: github.url,
+      },
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await t?.close();
+    provider.stop();
+    await github.stop();
+  });
+
+  /** A browser: GET /authorize, the provider's login as `account`, back to our callback (with the state cookie); where it lands. */
+  async function browse(authorizeUrl: string, account: string): Promise<URL> {
+    const started = await fetch(authorizeUrl, { redirect: 'manual' });
+    expect(started.status).toBe(302);
+    const state = started.headers.getSetCookie().find((cookie) => cookie.startsWith('oauth_state='))?.split(';')[0] as string;
+    const at = started.headers.get('location') as string;
+    const back = at.startsWith(github.url) ? new URL((await fetch(at, { redirect: 'manual' })).headers.get('location') as string) : await provider.signIn(at, account);
+    const landed = await fetch(back, { redirect: 'manual', headers: { cookie: state } });
+    expect([302, 303]).toContain(landed.status);
+    return new URL(landed.headers.get('location') as string);
+  }
+
+  async function newAccount(name: string) {
+    const account = `${name}${Date.now().toString(36)}${++counter}`;
+    await provider.setAccount(account, { email: `${account}@idp.test`, email_verified: true, name: 'Grace Hopper' });
+    return account;
+  }
+
+  it('PKCE: signInWithOAuth gives the /authorize URL, the browser comes back with ?code=, exchangeCodeForSession (grant_type=pkce) signs in', async () => {
+    expect(await (await fetch(`${api}/auth/v1/settings`)).json()).toMatchObject({ external: { oidc: true, google: false } });
+    const account = await newAccount('pkce');
+    const { client, events } = newClient(api, {}, 'pkce');
+    const { data, error } = await client.signInWithOAuth({ provider: 'oidc' as Provider, options: { redirectTo: `${SITE}/callback`, skipBrowserRedirect: true } });
+    expect(error).toBeNull();
+    const authorize = new URL(data.url as string);
+    expect(authorize.origin + authorize.pathname).toBe(`${api}/auth/v1/authorize`);
+    expect(authorize.searchParams.get('code_challenge_method')).toBe('s256');
+
+    const landed = await browse(authorize.toString(), account);
+    expect(landed.origin + landed.pathname).toBe(`${SITE}/callback`);
+    const code = landed.searchParams.get('code') as string;
+    expect(code).toEqual(expect.any(String));
+
+    const exchanged = await client.exchangeCodeForSession(code);
+    expect(exchanged.error).toBeNull();
+    expect(exchanged.data.session?.user).toMatchObject({
+      email: `${account}@idp.test`,
+      email_confirmed_at: expect.any(String),
+      app_metadata: { provider: 'oidc', providers: ['oidc'] },
+      identities: [expect.objectContaining({ provider: 'oidc', id: account })],
+    });
+    expect(events).toContain('SIGNED_IN');
+    expect((await client.getUser()).data.user?.email).toBe(`${account}@idp.test`);
+    // The same session on our own API.
+    await t.http.get('/users/profile').set(bearer(exchanged.data.session!.access_token)).expect(200);
+
+    // A code works once: a second exchange is a spent refresh token, which ends that session.
+    const again = await fetch(`${api}/auth/v1/token?grant_type=pkce`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ auth_code: code, code_verifier: 'x'.repeat(43) }) });
+    expect(again.status).toBe(403);
+    expect(await again.json()).toMatchObject({ error_code: 'bad_code_verifier' });
+  });
+
+  it('PKCE: the wrong code verifier, or a forged code, gets no session', async () => {
+    const account = await newAccount('forger');
+    const { client } = newClient(api, {}, 'pkce');
+    const { data } = await client.signInWithOAuth({ provider: 'oidc' as Provider, options: { redirectTo: `${SITE}/callback`, skipBrowserRedirect: true } });
+    const code = (await browse(data.url as string, account)).searchParams.get('code') as string;
+    const other = newClient(api, {}, 'pkce').client; // its own verifier, not the one of this challenge
+    await other.signInWithOAuth({ provider: 'oidc' as Provider, options: { skipBrowserRedirect: true } });
+    expect((await other.exchangeCodeForSession(code)).error).toMatchObject({ status: 403, code: 'bad_code_verifier' });
+    const forged = await fetch(`${api}/auth/v1/token?grant_type=pkce`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ auth_code: `${code.slice(0, -4)}AAAA`, code_verifier: 'x'.repeat(43) }) });
+    expect(forged.status).toBe(404);
+    expect(await forged.json()).toMatchObject({ error_code: 'flow_state_not_found', error: 'invalid_request' });
+    // (auth-js forgets its verifier after a failed exchange: only the first try of a client counts)
+    expect((await client.exchangeCodeForSession(code)).error).toBeNull();
+  });
+
+  it("GitHub registered with GoTrue's callback URL (EXTERNAL_GITHUB_REDIRECT_URI=…/auth/v1/callback): the same sign-in through it", async () => {
+    const login = `octo${Date.now().toString(36)}${++counter}`;
+    github.account = { id: 4242 + counter, login, name: 'Octo Cat', emails: [{ email: `${login}@github.test`, primary: true, verified: true }] };
+    expect(await (await fetch(`${api}/auth/v1/settings`)).json()).toMatchObject({ external: { github: true, oidc: true } });
+    const { client } = newClient(api, {}, 'pkce');
+    const { data } = await client.signInWithOAuth({ provider: 'github', options: { redirectTo: `${SITE}/callback`, skipBrowserRedirect: true } });
+    const landed = await browse(data.url as string, login);
+    const exchanged = await client.exchangeCodeForSession(landed.searchParams.get('code') as string);
+    expect(exchanged.error).toBeNull();
+    expect(exchanged.data.user).toMatchObject({ email: `${login}@github.test`, app_metadata: { provider: 'github' } });
+  });
+
+  it('implicit flow: the session lands in the fragment, for setSession; a redirect_to elsewhere lands on SITE_URL', async () => {
+    const account = await newAccount('implicit');
+    const { client, events } = newClient(api);
+    const { data } = await client.signInWithOAuth({ provider: 'oidc' as Provider, options: { redirectTo: 'https://evil.example.net/', skipBrowserRedirect: true } });
+    expect(new URL(data.url as string).searchParams.has('code_challenge')).toBe(false);
+    const landed = await browse(data.url as string, account);
+    expect(landed.origin).toBe(SITE);
+    const fragment = fragmentOf(landed);
+    expect(fragment).toMatchObject({ token_type: 'bearer', access_token: expect.any(String), refresh_token: expect.any(String) });
+    const set = await client.setSession({ access_token: fragment.access_token, refresh_token: fragment.refresh_token });
+    expect(set.data.user?.app_metadata.provider).toBe('oidc');
+    expect(events).toContain('SIGNED_IN');
+  });
+
+  it('a refused sign-in lands on redirect_to with GoTrue\'s error (the provider did not verify the address of an existing account)', async () => {
+    const email = newEmail('taken');
+    await t.http.post('/users').send({ first_name: 'A', last_name: 'B', email, credentials: { username: `taken${++counter}`, secret: PASSWORD } }).expect(201);
+    const account = `unverified${Date.now().toString(36)}${++counter}`;
+    await provider.setAccount(account, { email, email_verified: false });
+    const { client } = newClient(api, {}, 'pkce');
+    const { data } = await client.signInWithOAuth({ provider: 'oidc' as Provider, options: { redirectTo: `${SITE}/callback`, skipBrowserRedirect: true } });
+    const landed = await browse(data.url as string, account);
+    expect(landed.origin + landed.pathname).toBe(`${SITE}/callback`);
+    expect(Object.fromEntries(landed.searchParams)).toMatchObject({ error: 'server_error', error_code: 'email_not_verified_by_provider' });
+    expect(fragmentOf(landed)).toMatchObject({ error_code: 'email_not_verified_by_provider' });
   });
 });
 

@@ -26,6 +26,49 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/auth/v1/authorize": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * GoTrue: sign in with a provider
+         * @description Our OAuth sign-in (`provider`: github, google, oidc when enabled). Once signed in at the provider, the browser lands on
+         *     `redirect_to` (if allowed, else SITE_URL) with the session in the fragment, or with `?code=` when a `code_challenge` was given
+         *     (PKCE: exchange it with POST /token?grant_type=pkce). Failures land there too, as `error`, `error_code`, `error_description`.
+         */
+        get: operations["authorizeGoTrue"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/v1/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * GoTrue: the providers' callback
+         * @description For providers registered with GoTrue's callback URL (`EXTERNAL_<P>_REDIRECT_URI` = this route): the same as
+         *     GET /oauth/callback/{provider}, the provider named by the sign-in's state.
+         */
+        get: operations["goTrueCallback"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/auth/v1/invite": {
         parameters: {
             query?: never;
@@ -142,8 +185,8 @@ export interface paths {
         put?: never;
         /**
          * GoTrue: sign in, or refresh the session
-         * @description `grant_type=password` with `email` and `password`, or `grant_type=refresh_token` with `refresh_token`; the body as JSON
-         *     or form-encoded. A refresh token works once; presenting a spent one again ends its session.
+         * @description `grant_type=password` with `email` and `password`, `grant_type=refresh_token` with `refresh_token`, or `grant_type=pkce`
+         *     with the `auth_code` of an OAuth sign-in and its `code_verifier`; the body as JSON or form-encoded. A refresh token works once; presenting a spent one again ends its session.
          */
         post: operations["issueGoTrueToken"];
         delete?: never;
@@ -1110,10 +1153,14 @@ export interface components {
             password: string;
         };
         GoTrueTokenDto: {
+            /** @description grant_type=pkce: the `code` the OAuth sign-in redirected with. */
+            auth_code?: string;
             /** @description Ignored: the mailed links of this service carry the session to the redirect (implicit flow). */
             code_challenge?: string;
             /** @description Ignored, as `code_challenge`. */
             code_challenge_method?: string;
+            /** @description grant_type=pkce: the verifier of the code challenge /authorize was given. */
+            code_verifier?: string;
             /**
              * @description grant_type=password: the e-mail address (a username works too).
              * @example ada@example.com
@@ -1127,7 +1174,7 @@ export interface components {
              * @description The query's grant_type again (OAuth form posts carry it in the body; gotrue-js does).
              * @enum {string}
              */
-            grant_type?: "password" | "refresh_token";
+            grant_type?: "password" | "refresh_token" | "pkce";
             /**
              * @description grant_type=password.
              * @example correct-horse-battery
@@ -1563,6 +1610,122 @@ export interface operations {
             };
         };
     };
+    authorizeGoTrue: {
+        parameters: {
+            query: {
+                code_challenge_method?: "s256" | "S256" | "plain";
+                /** @description An enabled provider (GET /settings' `external`). */
+                provider: string;
+                /** @description PKCE (auth-js's flowType 'pkce'): the session comes back as `?code=` for POST /token?grant_type=pkce. */
+                code_challenge?: string;
+                /** @description Ignored: the provider's scopes are this service's configuration. */
+                scopes?: string;
+                /** @description Where the mailed link lands: a page under SITE_URL or an origin of OAUTH_ALLOWED_REDIRECT_ORIGINS (else SITE_URL). */
+                redirect_to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the provider's authorization page, with this browser's state cookie */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The provider is not enabled: to the UI error page (OAUTH_UI_ERROR_URL) */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+        };
+    };
+    goTrueCallback: {
+        parameters: {
+            query?: {
+                state?: unknown;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Signed in: to redirect_to, with the session in the fragment or a PKCE code */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused: to redirect_to with the error, or to the UI error page when the state is not this browser's */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+        };
+    };
     inviteGoTrueUser: {
         parameters: {
             query?: {
@@ -1939,7 +2102,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description The grant; in the body instead when absent here. */
-                grant_type?: "password" | "refresh_token";
+                grant_type?: "password" | "refresh_token" | "pkce";
             };
             header?: never;
             path?: never;

@@ -1,5 +1,8 @@
-import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Post, Put, Query, Redirect, UseFilters, applyDecorators } from '@nestjs/common';
-import { ApiExtraModels, ApiNoContentResponse, ApiOkResponse, ApiResponse, ApiSeeOtherResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
+import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Post, Put, Query, Redirect, Req, Res, UseFilters, applyDecorators } from '@nestjs/common';
+import { ApiExtraModels, ApiFoundResponse, ApiNoContentResponse, ApiOkResponse, ApiResponse, ApiSeeOtherResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
+import { FastifyReply } from 'fastify';
+import { answer } from '../oauth/oauth.controller';
+import { OAuthRequest } from '../oauth/state-store';
 import { CurrentSessionId } from '../auth/current-session.decorator';
 import { ApiAccessToken } from '../common/decorators/api-security.decorator';
 import { Audit, RequestAudit } from '../common/decorators/audit.decorator';
@@ -7,6 +10,7 @@ import { AllowUnverified, CurrentUser, Public, Roles } from '../common/decorator
 import { User } from '../users/entities/user.entity';
 import { toUser } from '../users/users.mapper';
 import {
+  GoTrueAuthorizeQueryDto,
   GoTrueErrorDto,
   GoTrueInviteDto,
   GoTrueLogoutQueryDto,
@@ -77,8 +81,8 @@ export class GoTrueController {
   /**
    * GoTrue: sign in, or refresh the session
    *
-   * @remarks `grant_type=password` with `email` and `password`, or `grant_type=refresh_token` with `refresh_token`; the body as JSON
-   * or form-encoded. A refresh token works once; presenting a spent one again ends its session.
+   * @remarks `grant_type=password` with `email` and `password`, `grant_type=refresh_token` with `refresh_token`, or `grant_type=pkce`
+   * with the `auth_code` of an OAuth sign-in and its `code_verifier`; the body as JSON or form-encoded. A refresh token works once; presenting a spent one again ends its session.
    */
   @Post('token')
   @Public()
@@ -87,6 +91,37 @@ export class GoTrueController {
   @ApiGoTrueErrors(400, 403, 429, 413, 415)
   issueGoTrueToken(@Query() query: GoTrueTokenQueryDto, @Body() dto: GoTrueTokenDto, @Headers('user-agent') userAgent: string | undefined, @RequestAudit() audit: Audit): Promise<GoTrueSessionDto> {
     return this.gotrue.token(query.grant_type ?? dto?.grant_type, dto ?? {}, client(userAgent), audit);
+  }
+
+  /**
+   * GoTrue: sign in with a provider
+   *
+   * @remarks Our OAuth sign-in (`provider`: github, google, oidc when enabled). Once signed in at the provider, the browser lands on
+   * `redirect_to` (if allowed, else SITE_URL) with the session in the fragment, or with `?code=` when a `code_challenge` was given
+   * (PKCE: exchange it with POST /token?grant_type=pkce). Failures land there too, as `error`, `error_code`, `error_description`.
+   */
+  @Get('authorize')
+  @Public()
+  @ApiFoundResponse({ description: "To the provider's authorization page, with this browser's state cookie" })
+  @ApiSeeOtherResponse({ description: 'The provider is not enabled: to the UI error page (OAUTH_UI_ERROR_URL)' })
+  @ApiGoTrueErrors(400)
+  async authorizeGoTrue(@Query() query: GoTrueAuthorizeQueryDto, @Req() request: OAuthRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> {
+    answer(reply, await this.gotrue.authorize(query.provider, query.redirect_to, query.code_challenge, query.code_challenge_method, request));
+  }
+
+  /**
+   * GoTrue: the providers' callback
+   *
+   * @remarks For providers registered with GoTrue's callback URL (`EXTERNAL_<P>_REDIRECT_URI` = this route): the same as
+   * GET /oauth/callback/{provider}, the provider named by the sign-in's state.
+   */
+  @Get('callback')
+  @Public()
+  @ApiFoundResponse({ description: 'Signed in: to redirect_to, with the session in the fragment or a PKCE code' })
+  @ApiSeeOtherResponse({ description: 'Refused: to redirect_to with the error, or to the UI error page when the state is not this browser\'s' })
+  @ApiGoTrueErrors(400)
+  async goTrueCallback(@Query('state') state: string | undefined, @Req() request: OAuthRequest, @RequestAudit() audit: Audit, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> {
+    answer(reply, await this.gotrue.callback(state, request, audit));
   }
 
   /**

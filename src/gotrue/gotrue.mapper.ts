@@ -65,8 +65,13 @@ export function toGoTrueUser(user: UserDto, facts: SignInFacts, audience: string
   };
 }
 
+/** The claims of one of our access tokens (just issued: not verified again). */
+export function accessTokenClaims(accessToken: string): { sub: string; exp: number } {
+  return JSON.parse(Buffer.from(accessToken.split('.')[1], 'base64url').toString()) as { sub: string; exp: number };
+}
+
 /** Our token pair as GoTrue's session; `expires_at` is the access token's own `exp`. */
 export function toGoTrueSession(pair: TokenPairDto, user: GoTrueUserDto): GoTrueSessionDto {
-  const { exp } = JSON.parse(Buffer.from(pair.access_token.split('.')[1], 'base64url').toString()) as { exp: number };
+  const { exp } = accessTokenClaims(pair.access_token);
   return { access_token: pair.access_token, token_type: 'bearer', expires_in: pair.expires_in, expires_at: exp, refresh_token: pair.refresh_token, user };
 }

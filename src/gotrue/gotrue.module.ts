@@ -1,8 +1,10 @@
 import { Controller, DynamicModule, Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module';
+import { OAuthModule } from '../oauth/oauth.module';
 import { UsersModule } from '../users/users.module';
 import { GoTrueController } from './gotrue.controller';
 import { GoTrueLinks } from './gotrue-links';
+import { GoTrueOAuth } from './gotrue-oauth';
 import { GoTrueService } from './gotrue.service';
 
 /**
@@ -10,8 +12,8 @@ import { GoTrueService } from './gotrue.service';
  * GOTRUE_COMPAT_PREFIX by mountedAt (see app.factory.ts), or not at all when the prefix is empty.
  */
 @Module({
-  imports: [UsersModule, AuthModule],
-  providers: [GoTrueService, GoTrueLinks],
+  imports: [UsersModule, AuthModule, OAuthModule],
+  providers: [GoTrueService, GoTrueLinks, GoTrueOAuth],
 })
 export class GoTrueModule {
   /**

@@ -8,7 +8,6 @@ import { TokensService, tokenSubject } from '../auth/tokens.service';
 import { Audit } from '../common/decorators/audit.decorator';
 import { AppError } from '../common/errors/app-error';
 import { authConfig } from '../config/auth.config';
-import { oauthConfig } from '../config/oauth.config';
 import { UserDto } from '../users/dto/user-response.dto';
 import { User } from '../users/entities/user.entity';
 import { EmailVerificationService } from '../users/email-verification.service';
@@ -31,7 +30,10 @@ import {
 } from './dto/gotrue.dto';
 import { EMAIL_NOT_CONFIRMED, SIGNUP_DISABLED, redirectError } from './gotrue-errors';
 import { GoTrueLinks } from './gotrue-links';
-import { toGoTrueSession, toGoTrueUser } from './gotrue.mapper';
+import { GoTrueOAuth } from './gotrue-oauth';
+import { OAuthAnswer, OAuthService } from '../oauth/oauth.service';
+import { OAuthRequest } from '../oauth/state-store';
+import { accessTokenClaims, toGoTrueSession, toGoTrueUser } from './gotrue.mapper';
 
 /**
  * The GoTrue API over our services: it maps GoTrue's requests and answers and holds no rule of its own.
@@ -51,14 +53,15 @@ export class GoTrueService {
     private readonly verification: EmailVerificationService,
     private readonly invitations: InvitationsService,
     private readonly links: GoTrueLinks,
+    private readonly gotrueOAuth: GoTrueOAuth,
+    private readonly oauthService: OAuthService,
     @Inject(authConfig.KEY) private readonly authSettings: ConfigType<typeof authConfig>,
-    @Inject(oauthConfig.KEY) private readonly oauth: ConfigType<typeof oauthConfig>,
   ) {}
 
   settings(): GoTrueSettingsDto {
     const autoconfirm = this.authSettings.allowUnverifiedUser;
     return {
-      external: { email: true, github: Boolean(this.oauth.github), google: Boolean(this.oauth.google), phone: false },
+      external: { email: true, github: false, google: false, ...Object.fromEntries(this.oauthService.settings().providers.map(({ name }) => [name, true])), phone: false },
       disable_signup: !this.authSettings.allowSelfRegister,
       mailer_autoconfirm: autoconfirm,
       autoconfirm,
@@ -90,9 +93,26 @@ export class GoTrueService {
     return this.session(await this.tokens.issue(tokenSubject(user as User), client, audit), created);
   }
 
-  /** POST /token: a password sign-in or a refresh, each as our login and rotation do it. */
+  /**
+   * GET /authorize: our OAuth sign-in (GET /oauth/authorize/{provider}: state, PKCE with the provider),
+   * whose callback hands the session to `redirect_to` as GoTrue does (see GoTrueOAuth).
+   */
+  authorize(provider: string, redirectTo: string | undefined, codeChallenge: string | undefined, method: string | undefined, request: OAuthRequest): Promise<OAuthAnswer> {
+    return this.oauthService.authorize(provider, request, { redirectTo: this.links.redirect(redirectTo), handoff: this.gotrueOAuth.handoff(codeChallenge, method) });
+  }
+
+  /** GET /callback: the OAuth module's callback, for the provider the state names. */
+  callback(state: string | undefined, request: OAuthRequest, audit: Audit): Promise<OAuthAnswer> {
+    return this.oauthService.callback(this.oauthService.providerOfState(state), request, audit);
+  }
+
+  /** POST /token: a password sign-in, a refresh, or a PKCE code's exchange, each as our login and rotation do it. */
   async token(grant: GrantType | undefined, dto: GoTrueTokenDto, client: string, audit: Audit): Promise<GoTrueSessionDto> {
-    if (!grant) throw new AppError('VALIDATION_FAILED', 'unsupported_grant_type', [{ field: 'grant_type', problem: 'must be password or refresh_token' }]);
+    if (!grant) throw new AppError('VALIDATION_FAILED', 'unsupported_grant_type', [{ field: 'grant_type', problem: 'must be password, refresh_token or pkce' }]);
+    if (grant === 'pkce') {
+      // The code stands for the OAuth sign-in's session: its refresh token, rotated now (once).
+      return this.sessionOfPair(await this.auth.refresh(this.gotrueOAuth.redeem(dto.auth_code, dto.code_verifier), audit));
+    }
     if (grant === 'refresh_token') {
       const pair = await this.auth.refresh(dto.refresh_token, audit);
       return this.sessionOfPair(pair);
@@ -192,7 +212,7 @@ export class GoTrueService {
   }
 
   private async sessionOfPair(pair: TokenPairDto): Promise<GoTrueSessionDto> {
-    const { sub } = JSON.parse(Buffer.from(pair.access_token.split('.')[1], 'base64url').toString()) as { sub: string };
+    const { sub } = accessTokenClaims(pair.access_token);
     const user = await this.usersRepository.findById(sub);
     if (!user) throw new AppError('REFRESH_TOKEN_INVALID');
     return this.session(pair, toUser(user));

@@ -50,7 +50,7 @@ export class GoTrueSignupDto extends ClientExtrasDto {
   data?: Record<string, unknown>;
 }
 
-export const GRANT_TYPES = ['password', 'refresh_token'] as const;
+export const GRANT_TYPES = ['password', 'refresh_token', 'pkce'] as const;
 export type GrantType = (typeof GRANT_TYPES)[number];
 
 export class GoTrueTokenQueryDto {
@@ -92,6 +92,42 @@ export class GoTrueTokenDto extends ClientExtrasDto {
   @IsString()
   @MaxLength(512)
   refresh_token?: string;
+
+  /** grant_type=pkce: the `code` the OAuth sign-in redirected with. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(2048)
+  auth_code?: string;
+
+  /** grant_type=pkce: the verifier of the code challenge /authorize was given. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(256)
+  code_verifier?: string;
+}
+
+export class GoTrueAuthorizeQueryDto extends GoTrueRedirectQueryDto {
+  /** An enabled provider (GET /settings' `external`). @example github */
+  @IsString()
+  @MaxLength(32)
+  provider: string;
+
+  /** PKCE (auth-js's flowType 'pkce'): the session comes back as `?code=` for POST /token?grant_type=pkce. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(256)
+  code_challenge?: string;
+
+  @ApiProperty({ enum: ['s256', 'S256', 'plain'], required: false })
+  @IsOptional()
+  @IsIn(['s256', 'S256', 'plain'])
+  code_challenge_method?: string;
+
+  /** Ignored: the provider's scopes are this service's configuration. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(1024)
+  scopes?: string;
 }
 
 export class GoTrueUpdateUserDto extends ClientExtrasDto {
