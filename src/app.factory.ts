@@ -19,9 +19,12 @@ import { logRequest, nestBootLogger, requestId, rootLogger } from './common/logg
 import { appConfig } from './config/app.config';
 import { LoadedConfiguration, loadConfiguration } from './config/config-module.options';
 import { eventsConfig } from './config/events.config';
+import { gotrueConfig } from './config/gotrue.config';
 import { oauthConfig } from './config/oauth.config';
 import { natsFailure } from './events/nats-client';
 import { natsApiOptions } from './events/nats-transport';
+import { acceptGoTrueTokenForms } from './gotrue/form-body';
+import { GoTrueModule } from './gotrue/gotrue.module';
 import { SWAGGER_UI_OPTIONS, buildOpenApiDocument } from './openapi-document';
 import { nameRequestSpan } from './tracing/trace-context';
 
@@ -49,6 +52,8 @@ export async function createApp({ preview = false } = {}): Promise<NestFastifyAp
     ...(tls ? { https: { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile), requireHostHeader: false } } : {}),
   });
   acceptOnlyJson(adapter.getInstance());
+  const { prefix: gotruePrefix } = gotrueConfig();
+  if (gotruePrefix !== undefined) acceptGoTrueTokenForms(adapter.getInstance(), gotruePrefix);
   if (!preview) allowUiOrigins(adapter.getInstance(), oauthConfig().allowedOrigins);
   adapter.getInstance().addHook('onRequest', (request, reply, done) => {
     reply.headers(ANSWER_HEADERS).header('X-Request-Id', request.id);
@@ -59,7 +64,8 @@ export async function createApp({ preview = false } = {}): Promise<NestFastifyAp
     done();
   });
   adapter.getInstance().addHook('onResponse', logRequest);
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule, adapter, {
+  // The GoTrue API is mounted (or not) by the configuration: a module of its own under its prefix.
+  const app = await NestFactory.create<NestFastifyApplication>({ module: AppModule, imports: GoTrueModule.mountedAt(gotruePrefix) }, adapter, {
     bufferLogs: !preview,
     ...(preview ? {} : { logger: nestBootLogger(logLevel) }),
     bodyParser: false,

@@ -22,7 +22,7 @@ import { TokensService } from './tokens.service';
 @Module({
   imports: [UsersModule, EventsModule, MailModule, JwtModule.register({})],
   controllers: [AuthController, PasswordController, AuthRpcController, JwksController],
-  exports: [TokensService, AccessTokenVerifier, RefreshTokensRepository],
+  exports: [TokensService, AccessTokenVerifier, RefreshTokensRepository, AuthService, PasswordResetService],
   providers: [
     AuthService,
     AccessTokenVerifier,

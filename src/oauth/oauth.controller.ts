@@ -111,7 +111,8 @@ export class OAuthController {
   }
 }
 
-function answer(reply: FastifyReply, { status, location, cookies }: OAuthAnswer): void {
+/** An OAuthAnswer as the reply: its status, Location and cookies (also for the GoTrue API's /authorize). */
+export function answer(reply: FastifyReply, { status, location, cookies }: OAuthAnswer): void {
   setCookies(reply, cookies);
   reply.status(status).header('Location', location).header('Cache-Control', 'no-store');
 }

@@ -7,6 +7,9 @@ import { Metrics } from '../metrics/metrics.service';
 import { HashingQueue } from './hashing-queue';
 import { PasswordOwner, passwordProblems } from './password-policy';
 
+/** The message of a password the policy refuses (its reasons are the error's details). */
+export const WEAK_PASSWORD = 'password does not meet the password policy';
+
 /**
  * argon2id hashing; argon2's async API runs on libuv's thread pool, off the event loop. Every hash and
  * check goes through one HashingQueue (USERS_ARGON2_CONCURRENCY at once, USERS_ARGON2_QUEUE_SIZE
@@ -39,7 +42,7 @@ export class PasswordService implements OnModuleInit {
   assertAcceptable(password: string, field: string, owner: PasswordOwner): void {
     const problems = passwordProblems(password, owner, field);
     if (!this.auth.passwordPattern.test(password)) problems.unshift({ field, problem: `must match ${this.auth.passwordPattern.source}` });
-    if (problems.length > 0) throw new AppError('VALIDATION_FAILED', 'password does not meet the password policy', problems);
+    if (problems.length > 0) throw new AppError('VALIDATION_FAILED', WEAK_PASSWORD, problems);
   }
 
   /** SERVER_BUSY now if a hash could not even wait its turn: before the work that leads to one. */
