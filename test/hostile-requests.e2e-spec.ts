@@ -533,8 +533,11 @@ function sendRaw(base: URL, bytes: Buffer | string): Promise<Answer> {
 
 const STACK_OR_PATH = /\n\s+at |node_modules|\/src\/|\/dist\/|\.ts:\d+|\.js:\d+|QueryFailedError|TypeError|ReferenceError|SyntaxError|RangeError|stack/;
 
-/** What is wrong with an answer: our error body for a 4xx (no other fields, no stack, no path), our headers. */
-function problemsOf(answer: Answer, mustRefuse: boolean): string[] {
+/** The GoTrue-compatible API (GOTRUE_COMPAT_PREFIX, default) answers in GoTrue's error body, not ours. */
+const GOTRUE_PREFIX = '/auth/v1/';
+
+/** What is wrong with an answer: the error body of its API for a 4xx (no other fields, no stack, no path), our headers. */
+function problemsOf(answer: Answer, mustRefuse: boolean, path = ''): string[] {
   const problems: string[] = [];
   if (answer.status >= 500 || answer.status === 0) problems.push(`status ${answer.status}`);
   // The browser's OAuth routes refuse with a 303 to the UI's error page (`?error=`), as documented.
@@ -550,8 +553,19 @@ function problemsOf(answer: Answer, mustRefuse: boolean): string[] {
       problems.push(`not JSON: ${answer.body.slice(0, 80)}`);
     }
     if (!String(answer.headers['content-type']).startsWith('application/json')) problems.push(`content type ${answer.headers['content-type']}`);
-    if (body) problems.push(...errorShapeProblems(body, answer.status));
+    if (body) problems.push(...(path.startsWith(GOTRUE_PREFIX) ? goTrueErrorShapeProblems(body, answer.status) : errorShapeProblems(body, answer.status)));
   }
+  return problems;
+}
+
+/** GoTrue's `{code, error_code, msg}` (POST /token adds OAuth's `error`/`error_description`; a refused password, `weak_password`). */
+function goTrueErrorShapeProblems(body: Record<string, unknown>, status: number): string[] {
+  const problems: string[] = [];
+  const extra = Object.keys(body).filter((key) => !['code', 'error_code', 'msg', 'error', 'error_description', 'weak_password'].includes(key));
+  if (extra.length > 0) problems.push(`foreign fields ${extra.join(', ')}`);
+  if (body.code !== status) problems.push(`code ${String(body.code)} for ${status}`);
+  if (typeof body.error_code !== 'string' || !/^[a-z_]+$/.test(body.error_code)) problems.push(`error_code ${String(body.error_code)}`);
+  if (typeof body.msg !== 'string') problems.push('msg not a string');
   return problems;
 }
 
@@ -657,7 +671,7 @@ describe(`hostile requests derived from openapi.json and asyncapi.yaml, seed ${S
       tally.record('no answer', request.label, [(error as Error).message]);
       return;
     }
-    const problems = problemsOf(answer, mustRefuse);
+    const problems = problemsOf(answer, mustRefuse, request.path);
     const sent = request.body === undefined ? '' : ` ${String(request.body).slice(0, 160)}`;
     tally.record(answer.status, problems.length > 0 ? `${request.label} [${request.method} ${request.path.slice(0, 160)}${sent}]` : request.label, problems);
   };
