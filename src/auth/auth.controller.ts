@@ -6,6 +6,7 @@ import { Audit, RequestAudit } from '../common/decorators/audit.decorator';
 import { AllowUnverified, CurrentUser, Public } from '../common/decorators/auth.decorators';
 import { CountOutcomes } from '../metrics/count-outcomes';
 import { RateLimit } from '../rate-limit/rate-limit.decorator';
+import { HashesPassword } from '../users/hashing-queue';
 import { User } from '../users/entities/user.entity';
 import { UserDto } from '../users/dto/user-response.dto';
 import { AuthService } from './auth.service';
@@ -28,6 +29,7 @@ export class AuthController {
   @Post('tokens/issue')
   @Public()
   @RateLimit('token')
+  @HashesPassword()
   @CountOutcomes('logins')
   @ApiErrors(...BODY_ERRORS, 'INVALID_CREDENTIALS', 'ACCOUNT_DISABLED', 'RATE_LIMITED', 'SERVER_BUSY')
   issueToken(@Body() dto: IssueTokenDto, @Headers('user-agent') userAgent: string | undefined, @RequestAudit() audit: Audit): Promise<TokenPairDto> {

@@ -7,6 +7,7 @@ import { Public } from '../common/decorators/auth.decorators';
 import { MessageDto } from '../common/dto/message.dto';
 import { EmptyDto, PasswordResetDto, PasswordResetRequestDto } from './dto/password-reset.dto';
 import { RateLimit } from '../rate-limit/rate-limit.decorator';
+import { HashesPassword } from '../users/hashing-queue';
 import { PasswordResetService } from './password-reset.service';
 import { bearerToken } from './bearer-token';
 
@@ -37,6 +38,7 @@ export class PasswordController {
    * session of the user.
    */
   @Put('reset')
+  @HashesPassword()
   @HttpCode(HttpStatus.CREATED)
   @ApiTokenOptional()
   @ApiPasswordResetToken()

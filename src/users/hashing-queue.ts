@@ -1,7 +1,15 @@
+import { RouteConfig } from '@nestjs/platform-fastify';
 import { AppError } from '../common/errors/app-error';
 
 /** Retry-After of a SERVER_BUSY: a full queue drains in about this long. */
 const BUSY_RETRY_AFTER_SECONDS = 1;
+
+/**
+ * Marks a route whose every request hashes a password: while the queue is full, its requests are
+ * answered 503 SERVER_BUSY as soon as they arrive, before their body is even parsed (PasswordService's
+ * onRequest hook), so that a flood costs the event loop as little as possible.
+ */
+export const HashesPassword = () => RouteConfig({ hashesPassword: true });
 
 export interface HashingQueueStats {
   running: number;
@@ -34,10 +42,19 @@ export class HashingQueue {
    * work that leads to its hash (the user's lookup), so that a flood is shed before it costs anything.
    */
   assertRoom(): void {
-    if (this.running >= this.concurrency && this.waiting.length >= this.queueSize) {
+    if (!this.hasRoom()) {
       this.onRefused();
-      throw Object.assign(new AppError('SERVER_BUSY'), { retryAfterSeconds: BUSY_RETRY_AFTER_SECONDS });
+      throw HashingQueue.busy();
     }
+  }
+
+  /** Whether one more hash could run or wait now. */
+  hasRoom(): boolean {
+    return this.running < this.concurrency || this.waiting.length < this.queueSize;
+  }
+
+  static busy(): AppError {
+    return Object.assign(new AppError('SERVER_BUSY'), { retryAfterSeconds: BUSY_RETRY_AFTER_SECONDS });
   }
 
   async run<T>(hashing: () => Promise<T>): Promise<T> {

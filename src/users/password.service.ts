@@ -1,9 +1,12 @@
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { FastifyInstance } from 'fastify';
 import { ConfigType } from '@nestjs/config';
 import * as argon2 from 'argon2';
 import { authConfig } from '../config/auth.config';
 import { AppError } from '../common/errors/app-error';
 import { Metrics } from '../metrics/metrics.service';
+import { httpErrorBody } from '../common/filters/all-exceptions.filter';
 import { HashingQueue } from './hashing-queue';
 import { PasswordOwner, passwordProblems } from './password-policy';
 
@@ -24,7 +27,8 @@ export class PasswordService implements OnModuleInit {
 
   constructor(
     @Inject(authConfig.KEY) private readonly auth: ConfigType<typeof authConfig>,
-    metrics: Metrics,
+    private readonly metrics: Metrics,
+    private readonly adapterHost: HttpAdapterHost,
   ) {
     this.options = { type: argon2.argon2id, ...auth.argon2 };
     this.queue = new HashingQueue(auth.hashing.concurrency, auth.hashing.queueSize, () => metrics.hashingRefused.inc());
@@ -32,7 +36,19 @@ export class PasswordService implements OnModuleInit {
   }
 
   async onModuleInit() {
+    this.shedEarly();
     this.decoyHash = await this.hash('decoy password that matches nothing');
+  }
+
+  /** Requests to @HashesPassword routes get SERVER_BUSY on arrival while the queue is full (no body parsing, no validation, no lookup). */
+  private shedEarly(): void {
+    const fastify = this.adapterHost.httpAdapter?.getInstance<FastifyInstance>();
+    fastify?.addHook('onRequest', (request, reply, done) => {
+      if (!(request.routeOptions.config as { hashesPassword?: boolean } | undefined)?.hashesPassword || this.queue.hasRoom()) return done();
+      this.metrics.hashingRefused.inc();
+      const { status, code, message, retryAfterSeconds } = HashingQueue.busy();
+      void reply.code(status).header('Retry-After', String(retryAfterSeconds)).send(httpErrorBody({ statusCode: status, code, message }));
+    });
   }
 
   /**

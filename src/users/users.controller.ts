@@ -26,6 +26,7 @@ import { User } from './entities/user.entity';
 import { EmailVerificationService } from './email-verification.service';
 import { InvitationsService } from './invitations.service';
 import { UsersService } from './users.service';
+import { HashesPassword } from './hashing-queue';
 
 @ApiTags('users')
 @ApiAccessToken()
@@ -47,6 +48,7 @@ export class UsersController {
   @Post()
   @OptionalAuth()
   @RateLimit('signup')
+  @HashesPassword()
   @ApiTokenOptional()
   @ApiErrors(...BODY_ERRORS, ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', 'EMAIL_TAKEN', 'USERNAME_TAKEN', 'RATE_LIMITED', 'SERVER_BUSY')
   async createUser(@UserObjectBody() dto: CreateUserDto, @CurrentUser() actor: User | undefined, @RequestAudit() audit: Audit, @Res({ passthrough: true }) reply: FastifyReply): Promise<UserDto> {
