@@ -35,6 +35,8 @@
  *   BENCH_USERS=100000       seeded users
  *   BENCH_DB=users_bench     database (dropped and recreated at start, dropped at the end)
  *   BENCH_LIST_NAME=ann      substring for the list scenario's name filter
+ *   BENCH_LIST_ONLY=1        only the list scenarios and the list cases (bench/list-cases.js), one algorithm, no baselines
+ *   BENCH_LIST_DURATION=3    seconds per list case and connection count
  *   BENCH_APP_ENTRY          app entry file instead of dist/src/main.js (no build step then)
  *   BENCH_BASELINES_ONLY=1   skip the app: argon2 + baselines only (migrations applied directly)
  *   BENCH_PG_PORT=5432       PostgreSQL port on 127.0.0.1 (user postgres, no password)
@@ -52,6 +54,7 @@ const path = require('node:path');
 const argon2 = require('argon2');
 const lib = require('./lib');
 const { seedUsers } = require('./seed');
+const { runListCases, printListCases } = require('./list-cases');
 const benchEvents = require('./events');
 
 const { ROOT, fmt } = lib;
@@ -76,6 +79,8 @@ function readConfig() {
     users: lib.envInt('BENCH_USERS', 100000),
     db: process.env.BENCH_DB || 'users_bench',
     listName: process.env.BENCH_LIST_NAME || 'ann',
+    listOnly: process.env.BENCH_LIST_ONLY === '1',
+    listDuration: lib.envInt('BENCH_LIST_DURATION', 3),
     appEntry: process.env.BENCH_APP_ENTRY ? path.resolve(process.env.BENCH_APP_ENTRY) : path.join(ROOT, 'dist/src/main.js'),
     buildIfNeeded: !process.env.BENCH_APP_ENTRY,
     baselinesOnly: process.env.BENCH_BASELINES_ONLY === '1',
@@ -718,7 +723,7 @@ async function main() {
     log(`seeding ${fmt(cfg.users)} users`);
     const seedStart = Date.now();
     const identities = await lib.withClient(cfg.db, async (client) => {
-      await seedUsers(client, { count: cfg.users, passwordHash });
+      await seedUsers(client, { count: cfg.users, passwordHash, log });
       const matches = await client.query(
         `SELECT count(*)::int AS n FROM users WHERE password_hash = $1 AND (first_name ILIKE $2 OR last_name ILIKE $2)`,
         [passwordHash, `%${cfg.listName}%`],
@@ -731,8 +736,18 @@ async function main() {
     // The app with each algorithm's key: every scenario with the first, profile and bad token with the others.
     const userTokens = {};
     if (app) {
-      const [first, ...others] = cfg.algorithms;
-      userTokens[first] = (await runAppScenarios(cfg, app, identities, secrets, results, events, { only: cfg.only })).userToken;
+      const [first, ...others] = cfg.listOnly ? cfg.algorithms.slice(0, 1) : cfg.algorithms;
+      const only = cfg.listOnly ? ['listLatency', 'list'] : cfg.only;
+      const shared = await runAppScenarios(cfg, app, identities, secrets, results, events, { only });
+      userTokens[first] = shared.userToken;
+      // (BENCH_ONLY picks scenarios: the list cases run with all of them, or alone with BENCH_LIST_ONLY)
+      if (cfg.listOnly || !cfg.only) {
+        try {
+          results.listCases = await runListCases({ port: app.port, adminToken: shared.adminToken, db: cfg.db, duration: cfg.listDuration, log });
+        } catch (err) {
+          results.errors.push(`list cases: ${err.message}`);
+        }
+      }
       results.signing[first].app = { profile: results.app.scenarios.profile, badToken: results.app.scenarios.badToken };
       await lib.stopChild(app);
       trimLog(app.logFile);
@@ -755,6 +770,7 @@ async function main() {
       }
     }
 
+    if (cfg.listOnly) throw Object.assign(new Error('list only'), { listOnly: true });
     try {
       results.baselines.hello = await runBaseline('baseline-hello', 'baseline-hello.js', {}, { path: '/', expectStatus: 200 }, cfg);
     } catch (err) {
@@ -795,8 +811,10 @@ async function main() {
       }
     }
   } catch (err) {
-    results.errors.push(`fatal: ${err.stack || err.message}`);
-    results.fatal = true;
+    if (!err.listOnly) {
+      results.errors.push(`fatal: ${err.stack || err.message}`);
+      results.fatal = true;
+    }
   } finally {
     log('cleaning up (children, database)');
     await cleanup();
@@ -807,7 +825,8 @@ async function main() {
   const complete = results.errors.length === 0;
   results.complete = complete;
   fs.writeFileSync(path.join(RESULTS_DIR, 'latest.json'), JSON.stringify(results, null, 2) + '\n');
-  printReport(cfg, results);
+  if (cfg.listOnly) printListCases(results.listCases || []);
+  else printReport(cfg, results);
   if (!complete) console.log(`\nIncomplete run: ${results.errors.length} part(s) could not be measured (exit code 1).`);
   return complete ? 0 : 1;
 }

@@ -26,7 +26,7 @@ const FULL_KEYS = [
   'user_type',
   'verified_at',
 ].sort();
-const PAGE_KEYS = ['limit', 'offset', 'total', 'users'];
+const PAGE_KEYS = ['limit', 'next_cursor', 'offset', 'total', 'total_exact', 'users'];
 
 const uniq = () => randomBytes(4).toString('hex');
 
@@ -850,7 +850,7 @@ describe('users (e2e)', () => {
       const byBoth = await search(`first_name=${marker}&last_name=alpha`).expect(200);
       expect(ids(byBoth)).toEqual([one.id]);
       const disabledOnly = await search(`last_name=${marker}Gone`).expect(200);
-      expect(disabledOnly.body).toEqual({ total: 0, offset: 0, limit: 10, users: [] });
+      expect(disabledOnly.body).toEqual({ total: 0, total_exact: true, offset: 0, limit: 10, next_cursor: null, users: [] });
     });
 
     it('by id prefix (at least 3 characters)', async () => {

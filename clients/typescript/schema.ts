@@ -493,8 +493,12 @@ export interface paths {
         /**
          * List users (admin)
          * @description Users of one `status` (`enabled` unless asked, `all` for every status), filtered by names,
-         *     e-mail address, tags, metadata and creation time, sorted by `order`/`dir` and paginated by
-         *     `offset`/`limit`; `total` counts all matches.
+         *     e-mail address, tags, metadata and creation time, sorted by `order`/`dir` (ties broken by id) and
+         *     paginated by `offset`/`limit`, or by keyset: send a page's `next_cursor` as `cursor` (same
+         *     `order`/`dir`, offset 0) for the page after it, which costs the same at any depth; `next_cursor` is
+         *     null on the last page. `total` counts all matches exactly up to USERS_DB_EXACT_TOTAL_LIMIT (10,000);
+         *     past that it is PostgreSQL's estimate and `total_exact` is false. A cursor that this service did not
+         *     issue, or issued for another order or listing, is a 400.
          */
         get: operations["listUsers"];
         put?: never;
@@ -584,6 +588,8 @@ export interface paths {
          * Search users
          * @description Enabled users by username, first or last name (substrings) or id prefix, at least one of
          *     them given; answers their public views (no e-mail address or private fields), to any signed-in user.
+         *     Sorted by username (users without one last), then id; paged by `offset`/`limit` or by `cursor`
+         *     (a page's `next_cursor`), with `total` and `total_exact` as in GET /users.
          */
         get: operations["searchUsers"];
         put?: never;
@@ -1417,9 +1423,21 @@ export interface components {
             profile_picture: string | null;
         };
         PublicUsersPageDto: {
+            /** @example 10 */
             limit: number;
+            /** @description Send as `cursor` (same `order` and `dir`) for the page after this one; null on the last page. Opaque. */
+            next_cursor: string | null;
+            /** @example 0 */
             offset: number;
+            /**
+             * @description The number of matches (offset and cursor alike). Exact up to USERS_DB_EXACT_TOTAL_LIMIT (10,000)
+             *     matches; past that, PostgreSQL's estimate of the number (never less than the limit + 1), and
+             *     `total_exact` is false.
+             * @example 1
+             */
             total: number;
+            /** @description Whether `total` is an exact count (true) or the planner's estimate for more than USERS_DB_EXACT_TOTAL_LIMIT matches (false). */
+            total_exact: boolean;
             users: components["schemas"]["PublicUserDto"][];
         };
         RefreshTokenDto: {
@@ -1558,10 +1576,19 @@ export interface components {
         UsersPageDto: {
             /** @example 10 */
             limit: number;
+            /** @description Send as `cursor` (same `order` and `dir`) for the page after this one; null on the last page. Opaque. */
+            next_cursor: string | null;
             /** @example 0 */
             offset: number;
-            /** @example 1 */
+            /**
+             * @description The number of matches (offset and cursor alike). Exact up to USERS_DB_EXACT_TOTAL_LIMIT (10,000)
+             *     matches; past that, PostgreSQL's estimate of the number (never less than the limit + 1), and
+             *     `total_exact` is false.
+             * @example 1
+             */
             total: number;
+            /** @description Whether `total` is an exact count (true) or the planner's estimate for more than USERS_DB_EXACT_TOTAL_LIMIT matches (false). */
+            total_exact: boolean;
             users: components["schemas"]["UserDto"][];
         };
     };
@@ -3221,6 +3248,12 @@ export interface operations {
                 created_from?: string;
                 /** @description RFC 3339 instant; created at or before it. */
                 created_to?: string;
+                /**
+                 * @description Keyset paging: the `next_cursor` of the page before, to get the page after it. Opaque; valid only
+                 *     with the `order` and `dir` of the page it came from (the filters may change), and only with `offset`
+                 *     0. A deep page by cursor costs what the first page costs; by `offset` it costs every row skipped.
+                 */
+                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -3614,6 +3647,12 @@ export interface operations {
                 last_name?: string;
                 /** @description Prefix of the user id (at least 3 characters). */
                 id?: string;
+                /**
+                 * @description Keyset paging: the `next_cursor` of the page before, to get the page after it. Opaque; valid only
+                 *     with the `order` and `dir` of the page it came from (the filters may change), and only with `offset`
+                 *     0. A deep page by cursor costs what the first page costs; by `offset` it costs every row skipped.
+                 */
+                cursor?: string;
             };
             header?: never;
             path?: never;

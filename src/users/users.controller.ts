@@ -108,8 +108,12 @@ export class UsersController {
    * List users (admin)
    *
    * @remarks Users of one `status` (`enabled` unless asked, `all` for every status), filtered by names,
-   * e-mail address, tags, metadata and creation time, sorted by `order`/`dir` and paginated by
-   * `offset`/`limit`; `total` counts all matches.
+   * e-mail address, tags, metadata and creation time, sorted by `order`/`dir` (ties broken by id) and
+   * paginated by `offset`/`limit`, or by keyset: send a page's `next_cursor` as `cursor` (same
+   * `order`/`dir`, offset 0) for the page after it, which costs the same at any depth; `next_cursor` is
+   * null on the last page. `total` counts all matches exactly up to USERS_DB_EXACT_TOTAL_LIMIT (10,000);
+   * past that it is PostgreSQL's estimate and `total_exact` is false. A cursor that this service did not
+   * issue, or issued for another order or listing, is a 400.
    */
   @Get()
   @Roles('admin')
@@ -123,6 +127,8 @@ export class UsersController {
    *
    * @remarks Enabled users by username, first or last name (substrings) or id prefix, at least one of
    * them given; answers their public views (no e-mail address or private fields), to any signed-in user.
+   * Sorted by username (users without one last), then id; paged by `offset`/`limit` or by `cursor`
+   * (a page's `next_cursor`), with `total` and `total_exact` as in GET /users.
    */
   @Get('search')
   @ApiErrors('VALIDATION_FAILED', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED')

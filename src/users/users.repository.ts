@@ -1,12 +1,15 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { ConfigType } from '@nestjs/config';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository, SelectQueryBuilder } from 'typeorm';
 import { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { AppError } from '../common/errors/app-error';
 import { containsPattern, uniqueViolation } from '../common/utils/sql';
+import { databaseConfig } from '../config/database.config';
 import { queryPrepared } from '../database/prepared';
 import { ListUsersQueryDto, SearchUsersQueryDto, UserOrder } from './dto/list-users.dto';
 import { User } from './entities/user.entity';
+import { CursorPosition } from './list-cursor';
 
 const ORDER_PROPERTIES: Record<UserOrder, keyof User> = {
   created_at: 'createdAt',
@@ -20,9 +23,36 @@ const ORDER_PROPERTIES: Record<UserOrder, keyof User> = {
 /** Column values to write; a function is a raw SQL expression such as `() => 'now()'`. */
 export type UserChanges = { [K in keyof User]?: User[K] | (() => string) };
 
+/** The SQL type of each sort key, to compare a cursor's key (PostgreSQL's own text of it) with the column. */
+const ORDER_TYPES: Record<UserOrder, string> = {
+  created_at: 'timestamptz',
+  updated_at: 'timestamptz',
+  first_name: 'text',
+  last_name: 'text',
+  username: 'text',
+  email: 'text',
+};
+
+/** Sort keys a user may lack: PostgreSQL sorts NULL last ascending and first descending. */
+const NULLABLE_ORDERS = new Set<UserOrder>(['username']);
+
 export interface Page<T> {
   total: number;
+  /** false when `total` is the planner's estimate (more than USERS_DB_EXACT_TOTAL_LIMIT matches). */
+  totalExact: boolean;
   items: T[];
+  /** Where the page's last row stands in the order, when more rows follow it; null on the last page. */
+  next: CursorPosition | null;
+}
+
+/** How a page is asked for: by offset, or after a cursor's position. */
+interface PageRequest {
+  order: UserOrder;
+  dir: 'asc' | 'desc';
+  offset: number;
+  limit: number;
+  after?: CursorPosition;
+  onlyTotal: boolean;
 }
 
 /** Every query on the users table. */
@@ -31,7 +61,10 @@ export class UsersRepository {
   /** Every column but the password hash, for the hand-written hot-path select. */
   private readonly publicColumns: string;
 
-  constructor(@InjectRepository(User) private readonly users: Repository<User>) {
+  constructor(
+    @InjectRepository(User) private readonly users: Repository<User>,
+    @Inject(databaseConfig.KEY) private readonly database: ConfigType<typeof databaseConfig>,
+  ) {
     this.publicColumns = users.metadata.columns
       .filter((column) => column.propertyName !== 'passwordHash')
       .map((column) => `"${column.databaseName}"`)
@@ -193,7 +226,7 @@ export class UsersRepository {
     return rows.map((row) => row.id);
   }
 
-  async list(query: ListUsersQueryDto): Promise<Page<User>> {
+  async list(query: ListUsersQueryDto, after?: CursorPosition): Promise<Page<User>> {
     const qb = this.users.createQueryBuilder('u');
     if (query.status !== 'all') qb.andWhere('u.status = :status', { status: query.status });
     this.whereContains(qb, 'first_name', query.first_name);
@@ -212,39 +245,90 @@ export class UsersRepository {
     if (query.role !== undefined) qb.andWhere('u.role = :role', { role: query.role });
     if (query.created_from !== undefined) qb.andWhere('u.created_at >= :from', { from: query.created_from });
     if (query.created_to !== undefined) qb.andWhere('u.created_at <= :to', { to: query.created_to });
-
-    const direction = query.dir === 'asc' ? 'ASC' : 'DESC';
-    qb.orderBy(`u.${ORDER_PROPERTIES[query.order]}`, direction).addOrderBy('u.id', direction);
-    return this.page(qb, query.offset, query.limit, query.only_total);
+    return this.page(qb, { order: query.order, dir: query.dir, offset: query.offset, limit: query.limit, after, onlyTotal: query.only_total });
   }
 
   /** Enabled users only: this is what any verified user may look through. */
-  async search(query: SearchUsersQueryDto): Promise<Page<User>> {
+  async search(query: SearchUsersQueryDto, after?: CursorPosition): Promise<Page<User>> {
     const qb = this.users.createQueryBuilder('u').where(`u.status = 'enabled'`);
     this.whereContains(qb, 'username', query.username);
     this.whereContains(qb, 'first_name', query.first_name);
     this.whereContains(qb, 'last_name', query.last_name);
     if (query.id !== undefined) qb.andWhere('u.id::text LIKE :id', { id: `${query.id.toLowerCase()}%` });
-    qb.orderBy('u.username', 'ASC').addOrderBy('u.id', 'ASC');
-    return this.page(qb, query.offset, query.limit, false);
+    return this.page(qb, { order: 'username', dir: 'asc', offset: query.offset, limit: query.limit, after, onlyTotal: false });
   }
 
   private whereContains(qb: SelectQueryBuilder<User>, column: string, value: string | undefined) {
     if (value !== undefined) qb.andWhere(`u.${column} ILIKE :${column}`, { [column]: containsPattern(value) });
   }
 
-  /** The page and the total, as two queries run side by side on the pool. */
-  private async page(qb: SelectQueryBuilder<User>, offset: number, limit: number, onlyTotal: boolean): Promise<Page<User>> {
-    const [total, items] = await Promise.all([
-      qb
-        .clone()
-        .orderBy()
-        .select('COUNT(*)::int', 'total')
-        .getRawOne<{ total: number }>()
-        .then((row) => row?.total ?? 0),
-      onlyTotal ? Promise.resolve([]) : qb.clone().offset(offset).limit(limit).getMany(),
-    ]);
-    return { total, items };
+  /** The page and the total, as queries run side by side on the pool. */
+  private async page(qb: SelectQueryBuilder<User>, request: PageRequest): Promise<Page<User>> {
+    const [total, rows] = await Promise.all([this.total(qb), request.onlyTotal ? Promise.resolve([]) : this.rows(qb, request)]);
+    const more = rows.length > request.limit;
+    const items = rows.slice(0, request.limit);
+    const last = items.at(-1);
+    return {
+      ...total,
+      items: items.map((row) => row.user),
+      next: more && last ? { key: last.key, id: last.user.id } : null,
+    };
+  }
+
+  /**
+   * Counts the matches up to USERS_DB_EXACT_TOTAL_LIMIT + 1 (`count(*)` over a `LIMIT`ed subquery stops
+   * reading there); past the limit the total is the planner's row estimate for the whole filter (one
+   * EXPLAIN, no execution), never less than the limit + 1, flagged as not exact.
+   */
+  private async total(qb: SelectQueryBuilder<User>): Promise<{ total: number; totalExact: boolean }> {
+    const limit = this.database.exactTotalLimit;
+    const [sql, parameters] = qb.clone().orderBy().select('1').getQueryAndParameters();
+    const [{ n }] = (await this.users.query(`SELECT count(*)::int AS n FROM (${sql} LIMIT ${limit + 1}) AS matches`, parameters)) as { n: number }[];
+    if (n <= limit) return { total: n, totalExact: true };
+    const [{ 'QUERY PLAN': plan }] = (await this.users.query(`EXPLAIN (FORMAT JSON) ${sql}`, parameters)) as { 'QUERY PLAN': [{ Plan: { 'Plan Rows': number } }] }[];
+    return { total: Math.max(limit + 1, Math.round(plan[0].Plan['Plan Rows'])), totalExact: false };
+  }
+
+  /**
+   * Up to limit + 1 rows (the one past the page says whether another follows), each with its sort key as
+   * PostgreSQL's text for the next cursor. By offset: one query. After a cursor: the rows past
+   * (key, id) in the order, as a row comparison that the (key, id) B-tree answers by a range scan; for
+   * a nullable key the order is two runs (non-NULL keys, then the NULLs ascending; the reverse
+   * descending), each asked for in turn until the page is full.
+   */
+  private async rows(qb: SelectQueryBuilder<User>, request: PageRequest): Promise<{ user: User; key: string | null }[]> {
+    const { order, dir, limit, after } = request;
+    const direction = dir === 'asc' ? 'ASC' : 'DESC';
+    const ordered = (where?: (q: SelectQueryBuilder<User>) => void) => {
+      const q = qb.clone().addSelect(`u.${order}::text`, 'cursor_key');
+      where?.(q);
+      return q.orderBy(`u.${ORDER_PROPERTIES[order]}`, direction).addOrderBy('u.id', direction);
+    };
+    const fetch = async (q: SelectQueryBuilder<User>, take: number) => {
+      const { raw, entities } = await q.limit(take).getRawAndEntities<{ cursor_key: string | null }>();
+      return entities.map((user, i) => ({ user, key: raw[i].cursor_key }));
+    };
+    if (after === undefined) return fetch(ordered().offset(request.offset), limit + 1);
+
+    const comparison = dir === 'asc' ? '>' : '<';
+    if (!NULLABLE_ORDERS.has(order)) {
+      return fetch(ordered((q) => q.andWhere(`(u.${order}, u.id) ${comparison} (:cursorKey::${ORDER_TYPES[order]}, :cursorId::uuid)`, { cursorKey: after.key, cursorId: after.id })), limit + 1);
+    }
+    // The runs in this direction's order, from the cursor's run on.
+    const runs: ('keys' | 'nulls')[] = dir === 'asc' ? ['keys', 'nulls'] : ['nulls', 'keys'];
+    const rows: { user: User; key: string | null }[] = [];
+    for (const [i, run] of runs.slice(runs.indexOf(after.key === null ? 'nulls' : 'keys')).entries()) {
+      const first = i === 0;
+      const q = ordered((q) => {
+        if (run === 'nulls') q.andWhere(`u.${order} IS NULL`);
+        if (run === 'nulls' && first) q.andWhere(`u.id ${comparison} :cursorId::uuid`, { cursorId: after.id });
+        if (run === 'keys' && first) q.andWhere(`(u.${order}, u.id) ${comparison} (:cursorKey::${ORDER_TYPES[order]}, :cursorId::uuid)`, { cursorKey: after.key, cursorId: after.id });
+        if (run === 'keys' && !first) q.andWhere(`u.${order} IS NOT NULL`);
+      });
+      rows.push(...(await fetch(q, limit + 1 - rows.length)));
+      if (rows.length > limit) break;
+    }
+    return rows;
   }
 }
 

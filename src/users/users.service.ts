@@ -13,8 +13,9 @@ import { UpdateEmailDto, UpdateUserDto } from './dto/update-user.dto';
 import { PublicUserDto, PublicUsersPageDto, UserDto, UsersPageDto } from './dto/user-response.dto';
 import { User, UserRole, UserStatus } from './entities/user.entity';
 import { EmailVerificationService } from './email-verification.service';
+import { CursorPosition, CursorScope, ListCursors } from './list-cursor';
 import { PasswordService } from './password.service';
-import { UserChanges, UsersRepository, parseTags } from './users.repository';
+import { Page, UserChanges, UsersRepository, parseTags } from './users.repository';
 import { toPublicUser, toUser } from './users.mapper';
 
 const isAdmin = (actor: User | undefined) => actor?.role === 'admin';
@@ -26,6 +27,8 @@ const STATUS_EVENTS: Record<UserStatus, EventOperation> = { enabled: 'user.enabl
 
 @Injectable()
 export class UsersService {
+  private listCursors?: ListCursors;
+
   constructor(
     private readonly users: UsersRepository,
     private readonly passwords: PasswordService,
@@ -98,16 +101,39 @@ export class UsersService {
     if (query.tags !== undefined && parseTags(query.tags).tags.length === 0) {
       throw new AppError('VALIDATION_FAILED', 'tags must name at least one tag', [{ field: 'tags', problem: 'must name at least one tag' }]);
     }
-    const page = await this.users.list(query);
-    return { total: page.total, offset: query.offset, limit: query.limit, users: page.items.map(toUser) };
+    const page = await this.users.list(query, this.cursorPosition('list', query.order, query.dir, query));
+    return { ...this.pageFields('list', query.order, query.dir, query, page), users: page.items.map(toUser) };
   }
 
   async search(query: SearchUsersQueryDto): Promise<PublicUsersPageDto> {
     if (![query.username, query.first_name, query.last_name, query.id].some((v) => v !== undefined)) {
       throw new AppError('VALIDATION_FAILED', 'give at least one of username, first_name, last_name or id');
     }
-    const page = await this.users.search(query);
-    return { total: page.total, offset: query.offset, limit: query.limit, users: page.items.map(toPublicUser) };
+    const page = await this.users.search(query, this.cursorPosition('search', 'username', 'asc', query));
+    return { ...this.pageFields('search', 'username', 'asc', query, page), users: page.items.map(toPublicUser) };
+  }
+
+  private get cursors(): ListCursors {
+    return (this.listCursors ??= new ListCursors(this.auth.secretKey, this.auth.previousSecretKey));
+  }
+
+  /** The position a `cursor` parameter stands for; a cursor beside a non-zero offset is refused (which of the two would win?). */
+  private cursorPosition(scope: CursorScope, order: string, dir: 'asc' | 'desc', query: { cursor?: string; offset: number }): CursorPosition | undefined {
+    if (query.cursor === undefined) return undefined;
+    if (query.offset !== 0) {
+      throw new AppError('VALIDATION_FAILED', 'give cursor or offset, not both', [{ field: 'offset', problem: 'must be 0 with a cursor' }]);
+    }
+    return this.cursors.decode(query.cursor, scope, order, dir);
+  }
+
+  private pageFields(scope: CursorScope, order: string, dir: 'asc' | 'desc', query: { offset: number; limit: number }, page: Page<unknown>) {
+    return {
+      total: page.total,
+      total_exact: page.totalExact,
+      offset: query.offset,
+      limit: query.limit,
+      next_cursor: page.next ? this.cursors.encode(scope, order, dir, page.next) : null,
+    };
   }
 
   async update(actor: User, id: string, dto: UpdateUserDto, audit: Audit): Promise<UserDto> {

@@ -30,6 +30,17 @@ class PageQueryDto {
   @Max(100)
   limit: number = 10;
 
+  /**
+   * Keyset paging: the `next_cursor` of the page before, to get the page after it. Opaque; valid only
+   * with the `order` and `dir` of the page it came from (the filters may change), and only with `offset`
+   * 0. A deep page by cursor costs what the first page costs; by `offset` it costs every row skipped.
+   */
+  @IsOptional()
+  @IsString()
+  @Length(1, 1024)
+  @Matches(/^[A-Za-z0-9_-]+$/, { message: 'cursor must be a next_cursor of an earlier page' })
+  cursor?: string;
+
   /** Sent by SuperMQ's SDKs on every page request (`false` unless asked); ignored: users carry their metadata. */
   @ApiProperty({ enum: ['true', 'false'], required: false, deprecated: true })
   @IsOptional()

@@ -43,19 +43,32 @@ export class UserDto extends PublicUserDto {
   updated_by: string | null;
 }
 
-export class UsersPageDto {
-  /** @example 1 */
+/** The paging fields of GET /users and GET /users/search. */
+export class PageFieldsDto {
+  /**
+   * The number of matches (offset and cursor alike). Exact up to USERS_DB_EXACT_TOTAL_LIMIT (10,000)
+   * matches; past that, PostgreSQL's estimate of the number (never less than the limit + 1), and
+   * `total_exact` is false.
+   * @example 1
+   */
   total: number;
+  /** Whether `total` is an exact count (true) or the planner's estimate for more than USERS_DB_EXACT_TOTAL_LIMIT matches (false). */
+  total_exact: boolean;
   /** @example 0 */
   offset: number;
   /** @example 10 */
   limit: number;
+  /**
+   * Send as `cursor` (same `order` and `dir`) for the page after this one; null on the last page. Opaque.
+   * @example null
+   */
+  next_cursor: string | null;
+}
+
+export class UsersPageDto extends PageFieldsDto {
   users: UserDto[];
 }
 
-export class PublicUsersPageDto {
-  total: number;
-  offset: number;
-  limit: number;
+export class PublicUsersPageDto extends PageFieldsDto {
   users: PublicUserDto[];
 }

@@ -1,0 +1,104 @@
+'use strict';
+/**
+ * GET /users and /users/search at scale, case by case: every filter with a selective (~0.01 %), a medium
+ * (~2 %) and a broad (~50 %) value (bench/seed.js plants them), the orders, a deep offset against the
+ * cursor for the same page. For each case: the matches, p50/p99 with one connection, req/s with four,
+ * and PostgreSQL's plan for the page and for the capped count: EXPLAIN (ANALYZE, BUFFERS) of SQL shaped
+ * as the repository's (each case states its WHERE clause; the deep cursor's is approximate).
+ */
+const lib = require('./lib');
+
+const EXACT_TOTAL_LIMIT = 10000;
+
+/** [name, query string, WHERE clause (u = users), ORDER BY] */
+function cases() {
+  const at = (minutesAgo) => new Date(Date.now() - minutesAgo * 60 * 1000).toISOString();
+  const list = (name, qs, where, order = 'created_at DESC, id DESC') => ({ name, path: `/users?${qs}`, where: `status = 'enabled' AND ${where}`, order });
+  return [
+    list('no filter', 'limit=10', 'true'),
+    list('name selective (zelda)', 'name=zelda', `(first_name ILIKE '%zelda%' OR last_name ILIKE '%zelda%')`),
+    list('name medium (ann)', 'name=ann', `(first_name ILIKE '%ann%' OR last_name ILIKE '%ann%')`),
+    list('name broad (a)', 'name=a', `(first_name ILIKE '%a%' OR last_name ILIKE '%a%')`),
+    list('first_name medium (anna)', 'first_name=anna', `first_name ILIKE '%anna%'`),
+    list('last_name medium (hartmann)', 'last_name=hartmann', `last_name ILIKE '%hartmann%'`),
+    list('username selective (_123456)', 'username=_123456', `username ILIKE '%\\_123456%'`),
+    list('username medium (anna_)', 'username=anna_', `username ILIKE '%anna\\_%'`),
+    list('email selective (.123456@)', 'email=.123456@', `email ILIKE '%.123456@%'`),
+    list('email broad (example)', 'email=example', `email ILIKE '%example%'`),
+    list('tags selective (vip)', 'tags=vip', `tags && '{vip}'::text[]`),
+    list('tags all medium (beta+team-3)', 'tags=beta%2Bteam-3', `tags @> '{beta,team-3}'::text[]`),
+    list('tags broad (even)', 'tags=even', `tags && '{even}'::text[]`),
+    list('metadata selective (tier gold)', `metadata=${encodeURIComponent('{"tier":"gold"}')}`, `metadata @> '{"tier":"gold"}'::jsonb`),
+    list('metadata medium (region r7)', `metadata=${encodeURIComponent('{"region":"r7"}')}`, `metadata @> '{"region":"r7"}'::jsonb`),
+    list('metadata broad (half)', `metadata=${encodeURIComponent('{"half":true}')}`, `metadata @> '{"half":true}'::jsonb`),
+    { name: 'status selective (disabled)', path: '/users?status=disabled', where: `status = 'disabled'`, order: 'created_at DESC, id DESC' },
+    list('role selective (admin)', 'role=admin', `role = 'admin'`),
+    list('role broad (user)', 'role=user', `role = 'user'`),
+    list('user_type selective (partner)', 'user_type=partner', `user_type = 'partner'`),
+    list('user_type medium (reseller)', 'user_type=reseller', `user_type = 'reseller'`),
+    list('user_type broad (customer)', 'user_type=customer', `user_type = 'customer'`),
+    list('created selective (100 min)', `created_from=${at(500100)}&created_to=${at(500000)}`, `created_at >= '${at(500100)}' AND created_at <= '${at(500000)}'`),
+    list('created medium (20,000 min)', `created_from=${at(520000)}&created_to=${at(500000)}`, `created_at >= '${at(520000)}' AND created_at <= '${at(500000)}'`),
+    list('created broad (half)', `created_from=${at(1000000)}&created_to=${at(500000)}`, `created_at >= '${at(1000000)}' AND created_at <= '${at(500000)}'`),
+    list('name medium, order first_name asc', 'name=ann&order=first_name&dir=asc', `(first_name ILIKE '%ann%' OR last_name ILIKE '%ann%')`, 'first_name ASC, id ASC'),
+    list('name broad, order email asc', 'name=a&order=email&dir=asc', `(first_name ILIKE '%a%' OR last_name ILIKE '%a%')`, 'email ASC, id ASC'),
+    list('no filter, order username desc', 'order=username&dir=desc', 'true', 'username DESC, id DESC'),
+    { name: 'search selective (username _12345)', path: '/users/search?username=_12345', where: `status = 'enabled' AND username ILIKE '%\\_12345%'`, order: 'username ASC, id ASC' },
+    { name: 'search medium (first_name anna)', path: '/users/search?first_name=anna', where: `status = 'enabled' AND first_name ILIKE '%anna%'`, order: 'username ASC, id ASC' },
+    { name: 'search broad (last_name e)', path: '/users/search?last_name=e', where: `status = 'enabled' AND last_name ILIKE '%e%'`, order: 'username ASC, id ASC' },
+  ];
+}
+
+/** The plan's first lines and its totals, from EXPLAIN (ANALYZE, BUFFERS). */
+async function explain(client, sql) {
+  const { rows } = await client.query(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`);
+  return rows.map((row) => row['QUERY PLAN']);
+}
+
+async function measure(port, requests, connections, duration) {
+  const figures = await lib.runLoad({ port, requests, connections, duration, expectStatus: 200 });
+  return { p50: figures.latencyMs.p50, p99: figures.latencyMs.p99, rps: Math.round(figures.rps), errors: figures.requests - Math.round(figures.rps * duration) };
+}
+
+async function runListCases({ port, adminToken, db, duration, log }) {
+  const headers = { authorization: `Bearer ${adminToken}` };
+  const results = [];
+  const all = cases();
+  // Deep pages: offset 100,000 against the cursor of the same page.
+  const deep = await lib.request(port, 'GET', '/users?offset=99990&limit=10', { headers });
+  if (deep.status !== 200 || !deep.body.next_cursor) throw new Error(`GET /users?offset=99990 answered ${deep.status}`);
+  all.push({ name: 'deep page by offset (100,000)', path: '/users?offset=100000&limit=10', where: `status = 'enabled'`, order: 'created_at DESC, id DESC', offset: 100000 });
+  all.push({ name: 'deep page by cursor (after 100,000)', path: `/users?limit=10&cursor=${deep.body.next_cursor}`, where: `status = 'enabled' AND (created_at, id) < (now() - interval '100000 minutes', 'ffffffff-ffff-ffff-ffff-ffffffffffff')`, order: 'created_at DESC, id DESC' });
+
+  await lib.withClient(db, async (client) => {
+    for (const c of all) {
+      const first = await lib.request(port, 'GET', c.path, { headers });
+      if (first.status !== 200) throw new Error(`GET ${c.path} answered ${first.status} ${JSON.stringify(first.body).slice(0, 200)}`);
+      const pageSql = `SELECT * FROM users u WHERE ${c.where} ORDER BY ${c.order} LIMIT 11 OFFSET ${c.offset ?? 0}`;
+      const countSql = `SELECT count(*) FROM (SELECT 1 FROM users u WHERE ${c.where} LIMIT ${EXACT_TOTAL_LIMIT + 1}) AS matches`;
+      const pagePlan = await explain(client, pageSql);
+      const countPlan = await explain(client, countSql);
+      const requests = [{ method: 'GET', path: c.path, headers }];
+      const one = await measure(port, requests, 1, duration);
+      const four = await measure(port, requests, 4, duration);
+      const result = { name: c.name, path: c.path, total: first.body.total, totalExact: first.body.total_exact, one, four, pagePlan, countPlan };
+      results.push(result);
+      log(`list case ${c.name}: total ${result.total}${result.totalExact ? '' : ' (estimate)'}, 1 conn p50 ${one.p50} ms p99 ${one.p99} ms ${one.rps} req/s; 4 conn ${four.rps} req/s p99 ${four.p99} ms`);
+    }
+  });
+  return results;
+}
+
+/** The table: one line per case, then each case's plans. */
+function printListCases(results) {
+  console.log('\nGET /users and /users/search cases (p99 goal 20 ms at 1 connection, 300 req/s at 4):');
+  console.log('case | matches | 1 conn p50 / p99 ms | req/s | 4 conn req/s | p99 ms');
+  for (const r of results) {
+    console.log(`${r.name} | ${lib.fmt(r.total)}${r.totalExact ? '' : ' (est.)'} | ${r.one.p50} / ${r.one.p99} | ${r.one.rps} | ${r.four.rps} | ${r.four.p99}`);
+  }
+  for (const r of results) {
+    console.log(`\n-- ${r.name}: ${r.path}\n   page:\n     ${r.pagePlan.join('\n     ')}\n   count:\n     ${r.countPlan.join('\n     ')}`);
+  }
+}
+
+module.exports = { runListCases, printListCases };

@@ -1,0 +1,207 @@
+import request from 'supertest';
+import { ListCursors } from '../src/users/list-cursor';
+import { SECRET_KEY, TestApp, startTestApp } from './support/test-app';
+import { bearer, loginAdmin } from './support/users';
+
+/**
+ * Keyset paging (`cursor` / `next_cursor`) of GET /users and GET /users/search, and the `total` rule
+ * (exact up to USERS_DB_EXACT_TOTAL_LIMIT, set to 5 here; past it the planner's estimate, flagged).
+ * The population has what breaks naive keysets: runs of equal sort keys (ties broken by id), instants
+ * equal to the microsecond and others apart by one microsecond only (a JS Date would merge them), and
+ * users without a username (NULL sorts last ascending, first descending). Expected orders are asked of
+ * PostgreSQL itself, so that they do not depend on the database's collation.
+ */
+
+type Response = request.Response;
+const ORDERS = ['created_at', 'updated_at', 'first_name', 'last_name', 'username', 'email'] as const;
+const EXACT_TOTAL_LIMIT = 5;
+const SEEDED = 60;
+
+function expectError(response: Response, status: number, code: string) {
+  expect({ status: response.status, code: response.body?.code }).toEqual({ status, code });
+}
+
+describe('GET /users and /users/search: cursors and total (e2e)', () => {
+  let t: TestApp;
+  let admin: string;
+  let inserted = 0;
+
+  /** A user written straight to the table (the walk tests insert while they page). */
+  async function insertUser(n: number, status = 'enabled') {
+    const first = ['ann', 'bob', 'cy'][n % 3];
+    const last = ['lee', 'moe'][n % 2];
+    // Every fourth user has no username; instants repeat in runs of three, and some differ by 1 µs.
+    const username = n % 4 === 0 ? null : `u${String(n % 17).padStart(2, '0')}x${n}`;
+    await t.db.query(
+      `INSERT INTO users (first_name, last_name, email, username, tags, status, created_at, updated_at, verified_at)
+       VALUES ($1, $2, $3, $4, $5, $6,
+               timestamptz '2024-05-01 10:00:00.000001+00' + make_interval(secs => ($7::int / 3) * 0.000001),
+               timestamptz '2024-06-01 00:00:00+00' + make_interval(secs => ($7::int % 5)), now())`,
+      [first, last, `user${n}@cursor.test`, username, n % 2 === 0 ? ['even'] : ['odd'], status, n],
+    );
+  }
+
+  beforeAll(async () => {
+    t = await startTestApp({ env: { USERS_DB_EXACT_TOTAL_LIMIT: String(EXACT_TOTAL_LIMIT) } });
+    admin = await loginAdmin(t);
+    for (; inserted < SEEDED; inserted++) await insertUser(inserted, inserted % 10 === 9 ? 'disabled' : 'enabled');
+  });
+  afterAll(() => t.close());
+
+  const get = (path: string, params: Record<string, string | number | undefined>) => {
+    const query = Object.entries(params)
+      .filter(([, value]) => value !== undefined)
+      .map(([key, value]) => `${key}=${encodeURIComponent(String(value))}`)
+      .join('&');
+    return t.http.get(`${path}?${query}`).set(bearer(admin));
+  };
+
+  /** Ids in PostgreSQL's own order for `order`/`dir` (ties by id in the same direction). */
+  async function databaseOrder(ids: string[], order: string, dir: 'asc' | 'desc'): Promise<string[]> {
+    const { rows } = await t.db.query(`SELECT id FROM users WHERE id = ANY($1::uuid[]) ORDER BY ${order} ${dir}, id ${dir}`, [ids]);
+    return rows.map((row: { id: string }) => row.id);
+  }
+
+  /** Pages through by cursor, inserting `insertsPerPage` users while each page is asked for. */
+  async function walk(path: string, params: Record<string, string | number>, insertsPerPage: number): Promise<{ ids: string[]; pages: number }> {
+    const ids: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const inserts = Array.from({ length: insertsPerPage }, () => insertUser(inserted++));
+      const [response] = await Promise.all([get(path, { ...params, cursor }), ...inserts]);
+      expect(response.status).toBe(200);
+      expect(response.body.offset).toBe(0);
+      ids.push(...response.body.users.map((u: { id: string }) => u.id));
+      cursor = response.body.next_cursor ?? undefined;
+      if (cursor !== undefined) expect(response.body.users).toHaveLength(Number(params.limit));
+      pages++;
+      expect(pages).toBeLessThan(200);
+    } while (cursor !== undefined);
+    return { ids, pages };
+  }
+
+  async function enabledIds(): Promise<string[]> {
+    const { rows } = await t.db.query(`SELECT id FROM users WHERE status = 'enabled'`);
+    return rows.map((row: { id: string }) => row.id);
+  }
+
+  describe.each(ORDERS.flatMap((order) => (['asc', 'desc'] as const).map((dir) => [order, dir] as const)))('order=%s dir=%s', (order, dir) => {
+    it('a quiet walk by cursor is the whole table in its order, and page 2 is the offset listing page 2', async () => {
+      const { rows } = await t.db.query(`SELECT id FROM users ORDER BY ${order} ${dir}, id ${dir}`);
+      const { ids } = await walk('/users', { order, dir, limit: 7, status: 'all' }, 0);
+      expect(ids).toEqual(rows.map((row: { id: string }) => row.id));
+      const byOffset = await get('/users', { order, dir, limit: 7, offset: 7, status: 'all' }).expect(200);
+      expect(byOffset.body.users.map((u: { id: string }) => u.id)).toEqual(ids.slice(7, 14));
+    });
+
+    it('a walk with inserts meanwhile returns every row that was there exactly once, in order', async () => {
+      const before = await enabledIds();
+      const { ids } = await walk('/users', { order, dir, limit: 10 }, 1);
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(before.filter((id) => !ids.includes(id))).toEqual([]);
+      expect(ids).toEqual(await databaseOrder(ids, order, dir));
+    });
+  });
+
+  it('GET /users/search walks by cursor too (username, users without one last), with inserts meanwhile', async () => {
+    const { rows } = await t.db.query(`SELECT id FROM users WHERE status = 'enabled' AND first_name ILIKE '%n%'`);
+    const before = rows.map((row: { id: string }) => row.id);
+    const { ids } = await walk('/users/search', { first_name: 'n', limit: 4 }, 1);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(before.filter((id) => !ids.includes(id))).toEqual([]);
+    expect(ids).toEqual(await databaseOrder(ids, 'username', 'asc'));
+    const { rows: nulls } = await t.db.query(`SELECT count(*)::int AS n FROM users WHERE id = ANY($1::uuid[]) AND username IS NULL`, [ids]);
+    expect(nulls[0].n).toBeGreaterThan(0);
+  });
+
+  it('the first page by offset gives a cursor that continues where it ends; filters may change along the way', async () => {
+    const first = await get('/users', { order: 'first_name', dir: 'asc', limit: 5, offset: 0 }).expect(200);
+    const next = await get('/users', { order: 'first_name', dir: 'asc', limit: 5, cursor: first.body.next_cursor }).expect(200);
+    const byOffset = await get('/users', { order: 'first_name', dir: 'asc', limit: 5, offset: 5 }).expect(200);
+    expect(next.body.users.map((u: { id: string }) => u.id)).toEqual(byOffset.body.users.map((u: { id: string }) => u.id));
+    const filtered = await get('/users', { order: 'first_name', dir: 'asc', limit: 100, tags: 'even', cursor: first.body.next_cursor }).expect(200);
+    for (const user of filtered.body.users) expect(user.tags).toEqual(['even']);
+  });
+
+  describe('a cursor this service did not issue for this listing is a 400 VALIDATION_FAILED', () => {
+    let cursor: string;
+    beforeAll(async () => {
+      cursor = (await get('/users', { order: 'email', dir: 'asc', limit: 2 }).expect(200)).body.next_cursor;
+      expect(typeof cursor).toBe('string');
+    });
+
+    const flip = (text: string, at: number) => text.slice(0, at) + (text[at] === 'A' ? 'B' : 'A') + text.slice(at + 1);
+
+    it.each([
+      ['one character changed (iv, tag, ciphertext)', (c: string) => [flip(c, 0), flip(c, 20), flip(c, c.length - 1)]],
+      ['cut short or extended', (c: string) => [c.slice(0, -4), c.slice(0, 10), `${c}AAAA`, 'A']],
+      ['plain base64url JSON', () => [Buffer.from(JSON.stringify({ s: 'list', o: 'email', d: 'asc', k: 'a', i: '00000000-0000-4000-8000-000000000000' })).toString('base64url')]],
+      ['sealed under another key', () => [new ListCursors('another-secret-key-that-is-long-enough-987654').encode('list', 'email', 'asc', { key: 'a', id: '00000000-0000-4000-8000-000000000000' })]],
+      ['not base64url at all', () => ['not a cursor!', '%00', '../../etc']],
+    ])('%s', async (_, make) => {
+      for (const bad of make(cursor)) {
+        const response = await get('/users', { order: 'email', dir: 'asc', limit: 2, cursor: bad });
+        expectError(response, 400, 'VALIDATION_FAILED');
+        expect(response.body.details?.[0]?.field).toBe('cursor');
+      }
+    });
+
+    it('another order or direction, the other listing, or beside an offset', async () => {
+      expectError(await get('/users', { order: 'email', dir: 'desc', limit: 2, cursor }), 400, 'VALIDATION_FAILED');
+      expectError(await get('/users', { order: 'created_at', dir: 'asc', limit: 2, cursor }), 400, 'VALIDATION_FAILED');
+      expectError(await get('/users', { limit: 2, cursor }), 400, 'VALIDATION_FAILED');
+      expectError(await get('/users/search', { username: 'u01', cursor }), 400, 'VALIDATION_FAILED');
+      const offset = await get('/users', { order: 'email', dir: 'asc', limit: 2, offset: 2, cursor });
+      expectError(offset, 400, 'VALIDATION_FAILED');
+      expect(offset.body.details).toEqual([{ field: 'offset', problem: 'must be 0 with a cursor' }]);
+      const search = (await get('/users/search', { username: 'u01', limit: 1 }).expect(200)).body.next_cursor;
+      expectError(await get('/users', { order: 'username', dir: 'asc', cursor: search }), 400, 'VALIDATION_FAILED');
+    });
+
+    it('a well-formed cursor for a row deleted since still pages on from its place', async () => {
+      const known = new ListCursors(SECRET_KEY).encode('list', 'email', 'asc', { key: 'user3@cursor.test', id: '00000000-0000-4000-8000-000000000000' });
+      const response = await get('/users', { order: 'email', dir: 'asc', limit: 100, cursor: known }).expect(200);
+      const { rows } = await t.db.query(
+        `SELECT id FROM users WHERE status = 'enabled' AND (email, id) > ('user3@cursor.test', '00000000-0000-4000-8000-000000000000') ORDER BY email, id`,
+      );
+      expect(rows.length).toBeGreaterThan(0);
+      expect(response.body.users.map((u: { id: string }) => u.id)).toEqual(rows.map((row: { id: string }) => row.id));
+    });
+  });
+
+  describe(`total: exact up to USERS_DB_EXACT_TOTAL_LIMIT (${EXACT_TOTAL_LIMIT} here), then estimated and flagged`, () => {
+    it('exact at and below the limit', async () => {
+      const none = await get('/users', { username: 'zz' }).expect(200);
+      expect(none.body).toEqual({ total: 0, total_exact: true, offset: 0, limit: 10, next_cursor: null, users: [] });
+      await insertUserNamed(['zz1', 'zz2', 'zz3']);
+      expect((await get('/users', { username: 'zz', limit: 2 }).expect(200)).body).toMatchObject({ total: 3, total_exact: true });
+      await insertUserNamed(['zz4', 'zz5']);
+      const five = await get('/users', { username: 'zz' }).expect(200);
+      expect(five.body).toMatchObject({ total: EXACT_TOTAL_LIMIT, total_exact: true, next_cursor: null });
+      expect(five.body.users).toHaveLength(EXACT_TOTAL_LIMIT);
+    });
+
+    it('past the limit: a number (the estimate, at least the limit + 1), total_exact false, on both listings and with only_total', async () => {
+      const { rows } = await t.db.query(`SELECT count(*)::int AS n FROM users WHERE status = 'enabled'`);
+      expect(rows[0].n).toBeGreaterThan(EXACT_TOTAL_LIMIT);
+      await insertUserNamed(['zz6']);
+      for (const response of [
+        await get('/users', { username: 'zz' }).expect(200),
+        await get('/users', {}).expect(200),
+        await get('/users', { only_total: 'true' }).expect(200),
+        await get('/users/search', { first_name: 'n' }).expect(200),
+      ]) {
+        expect(response.body.total_exact).toBe(false);
+        expect(Number.isInteger(response.body.total)).toBe(true);
+        expect(response.body.total).toBeGreaterThan(EXACT_TOTAL_LIMIT);
+      }
+    });
+
+    async function insertUserNamed(usernames: string[]) {
+      for (const username of usernames) {
+        await t.db.query(`INSERT INTO users (first_name, last_name, email, username) VALUES ('zed', 'zed', $1, $2)`, [`${username}@cursor.test`, username]);
+      }
+    }
+  });
+});
