@@ -18,6 +18,10 @@ module.exports = {
     mutate: ['src/auth/refresh-tokens.repository.ts', 'src/auth/tokens.service.ts:58-68'],
     specs: ['test/refresh-tokens.e2e-spec.ts'],
   },
+  'access-token-guard': {
+    mutate: ['src/auth/guards/auth.guard.ts', 'src/auth/access-token-verifier.service.ts'],
+    specs: ['test/access-token-guard.e2e-spec.ts'],
+  },
   'link-tokens': {
     mutate: ['src/mail/link-tokens.service.ts'],
     specs: ['test/link-tokens.e2e-spec.ts'],
