@@ -37,6 +37,8 @@ export default {
   // limit; this only bounds a run that hangs outright (a loop that never ends).
   timeoutMS: 60_000,
   timeoutFactor: 1.5,
+  // The first run compiles the app in the sandbox: minutes on a busy 2-core machine.
+  dryRunTimeoutMinutes: 30,
   incremental: process.env.MUTATION_INCREMENTAL === 'true',
   incrementalFile: `reports/mutation/${name}.incremental.json`,
   reporters: ['clear-text', 'progress-append-only', 'html', 'json'],

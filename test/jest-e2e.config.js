@@ -25,5 +25,7 @@ module.exports = {
   // A guard against a hang, not a timing assertion: tests wait on conditions, and a shared 2-core
   // machine (several suites, CI) can make a slow boot or a batch of argon2 hashes take long.
   testTimeout: 120_000,
-  modulePathIgnorePatterns: ['<rootDir>/dist'],
+  // dist: the build; .stryker-tmp: a mutation run's sandbox (a copy of the project) while it runs.
+  modulePathIgnorePatterns: ['<rootDir>/dist', '<rootDir>/.stryker-tmp'],
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/.stryker-tmp'],
 };

@@ -8,5 +8,7 @@ module.exports = {
   moduleFileExtensions: ['js', 'json', 'ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: false, isolatedModules: true }], ...esmDependencies.transform },
   transformIgnorePatterns: esmDependencies.transformIgnorePatterns,
-  modulePathIgnorePatterns: ['<rootDir>/dist'],
+  // dist: the build; .stryker-tmp: a mutation run's sandbox (a copy of the project) while it runs.
+  modulePathIgnorePatterns: ['<rootDir>/dist', '<rootDir>/.stryker-tmp'],
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/.stryker-tmp'],
 };

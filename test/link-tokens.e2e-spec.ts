@@ -92,6 +92,18 @@ describe('link tokens', () => {
     await expect(consume(recovery.token, ['recovery'])).resolves.toMatchObject({ purpose: 'recovery' });
   });
 
+  it('a token is expired from its expires_at on, to the millisecond', async () => {
+    const issued = await issue('recovery');
+    const clock = jest.spyOn(Date, 'now').mockReturnValue(issued.expiresAt.getTime() - 1);
+    try {
+      await expect(check(issued.token, ['recovery'])).resolves.toMatchObject({ purpose: 'recovery' });
+      clock.mockReturnValue(issued.expiresAt.getTime());
+      await expect(check(issued.token, ['recovery'])).rejects.toMatchObject({ code: 'LINK_TOKEN_EXPIRED' });
+    } finally {
+      clock.mockRestore();
+    }
+  });
+
   it('check says what consume would, and spends and locks nothing', async () => {
     const issued = await issue('recovery');
     await expect(check(issued.token, ['verification'])).rejects.toMatchObject({ code: 'LINK_TOKEN_WRONG_TYPE' });

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 /**
- * npm run test:mutation [-- <module>...] [--incremental]
+ * npm run test:mutation [-- <module>...] [--incremental] [--dry-run]
  *
  * Runs StrykerJS (stryker.config.mjs) for each named module of test/mutation/modules.js, or all of
  * them, one after the other; reports go to reports/mutation/<module>.{html,json}. --incremental
- * reuses the previous run's results for the mutants whose code and specs did not change.
+ * reuses the previous run's results for the mutants whose code and specs did not change; --dry-run
+ * only checks the setup (instruments, and runs the specs once, without mutants: minutes, not tens).
  * MUTATION_CONCURRENCY (default 1) is Stryker's number of test runners: each boots the app on a
  * database of its own. Exits non-zero when Stryker failed (not for surviving mutants).
  */
@@ -14,11 +15,12 @@ const modules = require('./modules');
 
 const args = process.argv.slice(2);
 const incremental = args.includes('--incremental');
-const unknownFlags = args.filter((arg) => arg.startsWith('-') && arg !== '--incremental');
+const dryRun = args.includes('--dry-run');
+const unknownFlags = args.filter((arg) => arg.startsWith('-') && !['--incremental', '--dry-run'].includes(arg));
 const names = args.filter((arg) => !arg.startsWith('-'));
 const wrong = names.filter((name) => !modules[name]);
 if (unknownFlags.length || wrong.length) {
-  console.error(`usage: npm run test:mutation [-- <module>...] [--incremental]\nmodules: ${Object.keys(modules).join(', ')}`);
+  console.error(`usage: npm run test:mutation [-- <module>...] [--incremental] [--dry-run]\nmodules: ${Object.keys(modules).join(', ')}`);
   process.exit(2);
 }
 
@@ -28,7 +30,7 @@ const stryker = path.join(path.dirname(require.resolve('@stryker-mutator/core/pa
 for (const name of names.length ? names : Object.keys(modules)) {
   const started = Date.now();
   console.log(`\n=== mutation testing: ${name} (${modules[name].mutate.join(', ')}) ===`);
-  const run = spawnSync(process.execPath, [stryker, 'run', 'stryker.config.mjs'], {
+  const run = spawnSync(process.execPath, [stryker, 'run', 'stryker.config.mjs', ...(dryRun ? ['--dryRunOnly'] : [])], {
     cwd: root,
     stdio: 'inherit',
     env: { ...process.env, MUTATION_MODULE: name, MUTATION_INCREMENTAL: String(incremental) },
