@@ -330,6 +330,16 @@ describe('GoTrue-compatible API with @supabase/auth-js', () => {
     expect(refused.status).toBe(415);
   });
 
+  it("an unverified user's token of our own API: GET /user answers, PUT /user refuses as PATCH /users/{id} does", async () => {
+    const email = newEmail('unverified');
+    await t.http.post('/users').send({ first_name: 'U', last_name: 'V', email, credentials: { username: `unverified${++counter}`, secret: PASSWORD } }).expect(201);
+    const ours = await login(t, email, PASSWORD);
+    expect((await fetch(`${api}/auth/v1/user`, { headers: bearer(ours.accessToken) })).status).toBe(200);
+    const refused = await fetch(`${api}/auth/v1/user`, { method: 'PUT', headers: { ...bearer(ours.accessToken), 'Content-Type': 'application/json' }, body: JSON.stringify({ data: { plan: 'pro' } }) });
+    expect(refused.status).toBe(403);
+    expect(await refused.json()).toMatchObject({ error_code: 'email_not_confirmed' });
+  });
+
   it('sign-up of a taken address: our answer (422 email_exists), no second account', async () => {
     const { email } = await signedIn();
     const { data, error } = await newClient(api).client.signUp({ email, password: PASSWORD });
