@@ -8,8 +8,9 @@
 import { AuthChangeEvent, GoTrueClient, Provider, Session, SupportedStorage } from '@supabase/auth-js';
 import GoTrue from 'gotrue-js';
 import { freePort } from './support/built-app';
-import { GithubDouble, OidcProvider } from './support/oauth-providers';
-import { expectEventually } from './support/eventually';
+import { randomUUID } from 'node:crypto';
+import { BitbucketDouble, GithubDouble, GitlabDouble, OidcProvider } from './support/oauth-providers';
+import { asyncApiValidators } from './support/nats';
 import { ReceivedMail, SmtpSink } from './support/smtp-sink';
 import { ADMIN, TestApp, startTestApp } from './support/test-app';
 import { PASSWORD, bearer, login } from './support/users';
@@ -329,6 +330,16 @@ describe('GoTrue-compatible API with @supabase/auth-js', () => {
     expect(refused.status).toBe(415);
   });
 
+  it("an unverified user's token of our own API: GET /user answers, PUT /user refuses as PATCH /users/{id} does", async () => {
+    const email = newEmail('unverified');
+    await t.http.post('/users').send({ first_name: 'U', last_name: 'V', email, credentials: { username: `unverified${++counter}`, secret: PASSWORD } }).expect(201);
+    const ours = await login(t, email, PASSWORD);
+    expect((await fetch(`${api}/auth/v1/user`, { headers: bearer(ours.accessToken) })).status).toBe(200);
+    const refused = await fetch(`${api}/auth/v1/user`, { method: 'PUT', headers: { ...bearer(ours.accessToken), 'Content-Type': 'application/json' }, body: JSON.stringify({ data: { plan: 'pro' } }) });
+    expect(refused.status).toBe(403);
+    expect(await refused.json()).toMatchObject({ error_code: 'email_not_confirmed' });
+  });
+
   it('sign-up of a taken address: our answer (422 email_exists), no second account', async () => {
     const { email } = await signedIn();
     const { data, error } = await newClient(api).client.signUp({ email, password: PASSWORD });
@@ -338,12 +349,21 @@ describe('GoTrue-compatible API with @supabase/auth-js', () => {
     expect(rows[0].n).toBe(1);
   });
 
-  it('records the same events as our own API (the outbox), with the request audit', async () => {
-    const { email } = await signedIn();
-    await expectEventually(async () => {
-      const { rows } = await t.db.query(`SELECT operation FROM outbox_events WHERE user_id = (SELECT id FROM users WHERE email = $1) ORDER BY seq`, [email]);
-      expect(rows.map((row) => row.operation)).toEqual(['user.create', 'user.send_verification', 'user.verify_email', 'user.issue_token', 'user.issue_token']);
-    });
+  it('records the same events as our own API (the outbox), each as asyncapi.yaml documents it', async () => {
+    const { client, email } = await signedIn();
+    expect((await client.signOut({ scope: 'others' })).error).toBeNull();
+    const { rows } = await t.db.query(
+      `SELECT id, operation, created_at, actor_id, request_id, user_id, data FROM outbox_events WHERE user_id = (SELECT id FROM users WHERE email = $1) ORDER BY seq`,
+      [email],
+    );
+    expect(rows.map((row) => row.operation)).toEqual(['user.create', 'user.send_verification', 'user.verify_email', 'user.issue_token', 'user.issue_token', 'user.logout']);
+    expect(rows[5].data).toEqual({ kept_session_id: expect.any(String) });
+    const validators = asyncApiValidators();
+    for (const event of rows) {
+      const validate = validators.get(event.operation)!;
+      const payload = { event_id: event.id, operation: event.operation, occurred_at: event.created_at.toISOString(), actor_id: event.actor_id, request_id: event.request_id, user_id: event.user_id, ...event.data };
+      expect({ operation: event.operation, valid: validate(payload), errors: validate.errors ?? null }).toEqual({ operation: event.operation, valid: true, errors: null });
+    }
   });
 });
 
@@ -419,6 +439,8 @@ describe('GoTrue-compatible API with gotrue-js (the netlify client)', () => {
 describe('signInWithOAuth through the OAuth module, against a real OpenID Connect provider (oidc-provider) and the GitHub double', () => {
   const provider = new OidcProvider();
   const github = new GithubDouble({ id: 'gotrue-github', secret: 'gotrue-github-secret' });
+  const gitlab = new GitlabDouble({ id: 'gotrue-gitlab', secret: 'gotrue-gitlab-secret' });
+  const bitbucket = new BitbucketDouble({ id: 'gotrue-bitbucket', secret: 'gotrue-bitbucket-secret' });
   let t: TestApp;
   let api: string;
 
@@ -427,7 +449,7 @@ describe('signInWithOAuth through the OAuth module, against a real OpenID Connec
     api = `http://127.0.0.1:${port}`;
     const client = { client_id: 'gotrue-oidc', client_secret: 'gotrue-oidc-secret', redirect_uris: [`${api}/oauth/callback/oidc`] };
     await provider.start([client]);
-    await github.start();
+    await Promise.all([github.start(), gitlab.start(), bitbucket.start()]);
     t = await startTestApp({
       port,
       env: {
@@ -443,13 +465,23 @@ describe('signInWithOAuth through the OAuth module, against a real OpenID Connec
         EXTERNAL_GITHUB_REDIRECT_URI: `${api}/auth/v1/callback`,
         EXTERNAL_GITHUB_URL: github.url,
         GITHUB_API_URL: github.url,
+        // A self-hosted GitLab by GoTrue's names; Bitbucket by ours (both call back at USERS_PUBLIC_URL/oauth/callback/<provider>).
+        USERS_PUBLIC_URL: api,
+        EXTERNAL_GITLAB_ENABLED: 'true',
+        EXTERNAL_GITLAB_CLIENT_ID: 'gotrue-gitlab',
+        EXTERNAL_GITLAB_SECRET: 'gotrue-gitlab-secret',
+        EXTERNAL_GITLAB_URL: gitlab.url,
+        BITBUCKET_CLIENT_ID: 'gotrue-bitbucket',
+        BITBUCKET_CLIENT_SECRET: 'gotrue-bitbucket-secret',
+        BITBUCKET_URL: bitbucket.url,
+        BITBUCKET_API_URL: bitbucket.url,
       },
     });
   }, 60_000);
   afterAll(async () => {
     await t?.close();
     provider.stop();
-    await github.stop();
+    await Promise.all([github.stop(), gitlab.stop(), bitbucket.stop()]);
   });
 
   /** A browser: GET /authorize, the provider's login as `account`, back to our callback (with the state cookie); where it lands. */
@@ -458,7 +490,8 @@ describe('signInWithOAuth through the OAuth module, against a real OpenID Connec
     expect(started.status).toBe(302);
     const state = started.headers.getSetCookie().find((cookie) => cookie.startsWith('oauth_state='))?.split(';')[0] as string;
     const at = started.headers.get('location') as string;
-    const back = at.startsWith(github.url) ? new URL((await fetch(at, { redirect: 'manual' })).headers.get('location') as string) : await provider.signIn(at, account);
+    const double = [github, gitlab, bitbucket].some(({ url }) => at.startsWith(url));
+    const back = double ? new URL((await fetch(at, { redirect: 'manual' })).headers.get('location') as string) : await provider.signIn(at, account);
     const landed = await fetch(back, { redirect: 'manual', headers: { cookie: state } });
     expect([302, 303]).toContain(landed.status);
     return new URL(landed.headers.get('location') as string);
@@ -529,6 +562,28 @@ describe('signInWithOAuth through the OAuth module, against a real OpenID Connec
     const exchanged = await client.exchangeCodeForSession(landed.searchParams.get('code') as string);
     expect(exchanged.error).toBeNull();
     expect(exchanged.data.user).toMatchObject({ email: `${login}@github.test`, app_metadata: { provider: 'github' } });
+  });
+
+  it('GitLab (self-hosted, EXTERNAL_GITLAB_URL) and Bitbucket: signInWithOAuth through their doubles', async () => {
+    expect(await (await fetch(`${api}/auth/v1/settings`)).json()).toMatchObject({ external: { gitlab: true, bitbucket: true } });
+    const name = `tanuki${Date.now().toString(36)}${++counter}`;
+    gitlab.account = { id: 9000 + counter, username: name, name: 'Tanu Ki', email: `${name}@gitlab.test` };
+    const fromGitlab = newClient(api, {}, 'pkce').client;
+    const viaGitlab = await fromGitlab.signInWithOAuth({ provider: 'gitlab', options: { redirectTo: `${SITE}/callback`, skipBrowserRedirect: true } });
+    const gitlabSession = await fromGitlab.exchangeCodeForSession((await browse(viaGitlab.data.url as string, name)).searchParams.get('code') as string);
+    expect(gitlabSession.data.user).toMatchObject({ email: `${name}@gitlab.test`, email_confirmed_at: expect.any(String), app_metadata: { provider: 'gitlab' }, identities: [expect.objectContaining({ provider: 'gitlab', id: String(9000 + counter) })] });
+
+    const bucket = `bucket${Date.now().toString(36)}${++counter}`;
+    bitbucket.account = { uuid: `{${randomUUID()}}`, username: bucket, display_name: 'Bit Bucket', emails: [{ email: `${bucket}@bitbucket.test`, is_primary: true, is_confirmed: true }] };
+    const fromBitbucket = newClient(api, {}, 'pkce').client;
+    const viaBitbucket = await fromBitbucket.signInWithOAuth({ provider: 'bitbucket', options: { redirectTo: `${SITE}/callback`, skipBrowserRedirect: true } });
+    const bitbucketSession = await fromBitbucket.exchangeCodeForSession((await browse(viaBitbucket.data.url as string, bucket)).searchParams.get('code') as string);
+    expect(bitbucketSession.data.user).toMatchObject({ email: `${bucket}@bitbucket.test`, app_metadata: { provider: 'bitbucket' }, identities: [expect.objectContaining({ provider: 'bitbucket', id: bitbucket.account.uuid })] });
+
+    // Bitbucket's unconfirmed primary address does not take over an existing account.
+    bitbucket.account = { ...bitbucket.account, uuid: `{${randomUUID()}}`, emails: [{ email: `${name}@gitlab.test`, is_primary: true, is_confirmed: false }] };
+    const refused = await fromBitbucket.signInWithOAuth({ provider: 'bitbucket', options: { redirectTo: `${SITE}/callback`, skipBrowserRedirect: true } });
+    expect((await browse(refused.data.url as string, bucket)).searchParams.get('error_code')).toBe('email_not_verified_by_provider');
   });
 
   it('implicit flow: the session lands in the fragment, for setSession; a redirect_to elsewhere lands on SITE_URL', async () => {

@@ -1372,7 +1372,7 @@ export interface components {
              */
             display_name: string;
             /** @enum {string} */
-            name: "google" | "github" | "oidc";
+            name: "google" | "github" | "gitlab" | "bitbucket" | "oidc";
         };
         OAuthSettingsDto: {
             /** @description Whether unverified users may use the API (USERS_ALLOW_UNVERIFIED_USER). */
@@ -2814,7 +2814,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                provider: "google" | "github" | "oidc";
+                provider: "google" | "github" | "gitlab" | "bitbucket" | "oidc";
             };
             cookie?: never;
         };
@@ -2868,7 +2868,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                provider: "google" | "github" | "oidc";
+                provider: "google" | "github" | "gitlab" | "bitbucket" | "oidc";
             };
             cookie?: never;
         };

@@ -5,7 +5,7 @@ import { PublicUrlEnv, URL_OPTIONS, publicLink } from './public-url';
 import { ConfigError, IsIntegerBetween, toBoolean, unlessEmpty, validateConfig } from './validate-config';
 
 /** GoTrue's external providers that this service has, by GoTrue's name, with our variables' prefix. */
-const EXTERNAL_PROVIDERS = { google: 'GOOGLE', github: 'GITHUB' } as const;
+const EXTERNAL_PROVIDERS = { google: 'GOOGLE', github: 'GITHUB', gitlab: 'GITLAB', bitbucket: 'BITBUCKET' } as const;
 
 /** The mails whose link GoTrue configures by type (MAILER_URLPATHS_* and the `type` of /verify). */
 export const GOTRUE_LINK_TYPES = ['confirmation', 'recovery', 'invite', 'email_change'] as const;
@@ -32,6 +32,8 @@ const ALIASES: { alias: string; ours: string; to?: (value: string) => string }[]
     { alias: `EXTERNAL_${ours}_REDIRECT_URI`, ours: `${ours}_REDIRECT_URL` },
   ]),
   { alias: 'EXTERNAL_GITHUB_URL', ours: 'GITHUB_URL' },
+  { alias: 'EXTERNAL_GITLAB_URL', ours: 'GITLAB_URL' },
+  { alias: 'EXTERNAL_BITBUCKET_URL', ours: 'BITBUCKET_URL' },
   { alias: 'EXTERNAL_GOOGLE_URL', ours: 'GOOGLE_ISSUER_URL' },
 ];
 
@@ -120,6 +122,16 @@ class GoTrueEnv extends PublicUrlEnv {
   @IsOptional() @IsString() EXTERNAL_GITHUB_SECRET?: string;
   @IsOptional() @IsString() EXTERNAL_GITHUB_REDIRECT_URI?: string;
   @IsOptional() @IsString() EXTERNAL_GITHUB_URL?: string;
+  @IsOptional() @Transform(toBoolean) @IsBoolean() EXTERNAL_GITLAB_ENABLED?: boolean;
+  @IsOptional() @IsString() EXTERNAL_GITLAB_CLIENT_ID?: string;
+  @IsOptional() @IsString() EXTERNAL_GITLAB_SECRET?: string;
+  @IsOptional() @IsString() EXTERNAL_GITLAB_REDIRECT_URI?: string;
+  @IsOptional() @IsString() EXTERNAL_GITLAB_URL?: string;
+  @IsOptional() @Transform(toBoolean) @IsBoolean() EXTERNAL_BITBUCKET_ENABLED?: boolean;
+  @IsOptional() @IsString() EXTERNAL_BITBUCKET_CLIENT_ID?: string;
+  @IsOptional() @IsString() EXTERNAL_BITBUCKET_SECRET?: string;
+  @IsOptional() @IsString() EXTERNAL_BITBUCKET_REDIRECT_URI?: string;
+  @IsOptional() @IsString() EXTERNAL_BITBUCKET_URL?: string;
 }
 
 /** A MAILER_URLPATHS_* value as a whole URL: as given when absolute, else under the public URL. */

@@ -3,7 +3,7 @@ import { IsOptional, IsString, IsUrl, ValidateIf } from 'class-validator';
 import { PublicUrlEnv, URL_OPTIONS, publicLink } from './public-url';
 import { ConfigError, validateConfig } from './validate-config';
 
-export const OAUTH_PROVIDERS = ['google', 'github', 'oidc'] as const;
+export const OAUTH_PROVIDERS = ['google', 'github', 'gitlab', 'bitbucket', 'oidc'] as const;
 export type OAuthProviderName = (typeof OAUTH_PROVIDERS)[number];
 
 class OAuthEnv extends PublicUrlEnv {
@@ -34,6 +34,20 @@ class OAuthEnv extends PublicUrlEnv {
   /** Its REST API (`https://github.example.com/api/v3` for GitHub Enterprise Server). */
   @IsUrl(URL_OPTIONS) GITHUB_API_URL = 'https://api.github.com';
 
+  @IsOptional() @IsString() GITLAB_CLIENT_ID?: string;
+  @IsOptional() @IsString() GITLAB_CLIENT_SECRET?: string;
+  @ValidateIf((env: OAuthEnv) => env.GITLAB_REDIRECT_URL !== undefined) @IsUrl(URL_OPTIONS) GITLAB_REDIRECT_URL?: string;
+  /** gitlab.com, or a self-hosted GitLab (`https://gitlab.example.com`): its OAuth endpoints and its API (/api/v4). */
+  @IsUrl(URL_OPTIONS) GITLAB_URL = 'https://gitlab.com';
+
+  @IsOptional() @IsString() BITBUCKET_CLIENT_ID?: string;
+  @IsOptional() @IsString() BITBUCKET_CLIENT_SECRET?: string;
+  @ValidateIf((env: OAuthEnv) => env.BITBUCKET_REDIRECT_URL !== undefined) @IsUrl(URL_OPTIONS) BITBUCKET_REDIRECT_URL?: string;
+  /** Bitbucket Cloud's OAuth endpoints. */
+  @IsUrl(URL_OPTIONS) BITBUCKET_URL = 'https://bitbucket.org';
+  /** Bitbucket Cloud's REST API. */
+  @IsUrl(URL_OPTIONS) BITBUCKET_API_URL = 'https://api.bitbucket.org/2.0';
+
   /** Any OpenID Connect issuer; its endpoints come from its discovery document. */
   @ValidateIf((env: OAuthEnv) => env.OIDC_ISSUER_URL !== undefined) @IsUrl(URL_OPTIONS) OIDC_ISSUER_URL?: string;
   @IsOptional() @IsString() OIDC_CLIENT_ID?: string;
@@ -58,6 +72,8 @@ export const oauthConfig = registerAs('oauth', () => {
   for (const [provider, id, secret] of [
     ['GOOGLE', env.GOOGLE_CLIENT_ID, env.GOOGLE_CLIENT_SECRET],
     ['GITHUB', env.GITHUB_CLIENT_ID, env.GITHUB_CLIENT_SECRET],
+    ['GITLAB', env.GITLAB_CLIENT_ID, env.GITLAB_CLIENT_SECRET],
+    ['BITBUCKET', env.BITBUCKET_CLIENT_ID, env.BITBUCKET_CLIENT_SECRET],
     ['OIDC', env.OIDC_CLIENT_ID, env.OIDC_CLIENT_SECRET],
   ]) {
     if (Boolean(id) !== Boolean(secret)) problems.push(`${provider}_CLIENT_ID and ${provider}_CLIENT_SECRET must be set together`);
@@ -84,6 +100,11 @@ export const oauthConfig = registerAs('oauth', () => {
     github: client('github', env.GITHUB_CLIENT_ID, env.GITHUB_CLIENT_SECRET, env.GITHUB_REDIRECT_URL),
     githubUrl: env.GITHUB_URL.replace(/\/$/, ''),
     githubApiUrl: env.GITHUB_API_URL.replace(/\/$/, ''),
+    gitlab: client('gitlab', env.GITLAB_CLIENT_ID, env.GITLAB_CLIENT_SECRET, env.GITLAB_REDIRECT_URL),
+    gitlabUrl: env.GITLAB_URL.replace(/\/$/, ''),
+    bitbucket: client('bitbucket', env.BITBUCKET_CLIENT_ID, env.BITBUCKET_CLIENT_SECRET, env.BITBUCKET_REDIRECT_URL),
+    bitbucketUrl: env.BITBUCKET_URL.replace(/\/$/, ''),
+    bitbucketApiUrl: env.BITBUCKET_API_URL.replace(/\/$/, ''),
     oidc,
     oidcIssuer: env.OIDC_ISSUER_URL,
     oidcDisplayName: env.OIDC_DISPLAY_NAME,

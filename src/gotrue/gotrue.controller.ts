@@ -145,7 +145,8 @@ export class GoTrueController {
    * the metadata) and `email` (unverified until the link mailed to the new address is followed).
    */
   @Put('user')
-  @AllowUnverified()
+  // Not for an unverified user where verification is required (the guard's rule, as for PATCH /users/{id}):
+  // GoTrue gives such a user no session, so only a token of our own API could try.
   @ApiAccessToken()
   @ApiOkResponse({ type: GoTrueUserDto })
   @ApiGoTrueErrors(400, 401, 403, 422, 429, 413, 415)

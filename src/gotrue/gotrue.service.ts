@@ -61,7 +61,7 @@ export class GoTrueService {
   settings(): GoTrueSettingsDto {
     const autoconfirm = this.authSettings.allowUnverifiedUser;
     return {
-      external: { email: true, github: false, google: false, ...Object.fromEntries(this.oauthService.settings().providers.map(({ name }) => [name, true])), phone: false },
+      external: { email: true, bitbucket: false, github: false, gitlab: false, google: false, ...Object.fromEntries(this.oauthService.settings().providers.map(({ name }) => [name, true])), phone: false },
       disable_signup: !this.authSettings.allowSelfRegister,
       mailer_autoconfirm: autoconfirm,
       autoconfirm,

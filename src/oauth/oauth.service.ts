@@ -33,7 +33,7 @@ export interface OAuthHandoffHandler {
 /** The cookie-session endpoints (POST /oauth/session/refresh, /logout): the refresh cookie's path. */
 export const SESSION_PATH = '/oauth/session';
 
-const DISPLAY_NAMES: Record<OAuthProviderName, string> = { google: 'Google', github: 'GitHub', oidc: 'OpenID Connect' };
+const DISPLAY_NAMES: Record<OAuthProviderName, string> = { google: 'Google', github: 'GitHub', gitlab: 'GitLab', bitbucket: 'Bitbucket', oidc: 'OpenID Connect' };
 
 /**
  * The browser side of OAuth: sends the browser to the provider (state and PKCE through passport and

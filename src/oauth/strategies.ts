@@ -134,6 +134,71 @@ export class GithubStrategy extends PassportStrategy(OAuth2Strategy, 'github') {
   }
 }
 
+interface GitlabUser {
+  id: number;
+  username: string;
+  name: string | null;
+  email: string | null;
+  avatar_url: string | null;
+}
+
+/**
+ * GitLab (gitlab.com or self-hosted, GITLAB_URL): the profile is /api/v4/user. Its `email` is the
+ * primary address, which GitLab lets be only a confirmed one: verified, as GoTrue takes it.
+ */
+export class GitlabStrategy extends PassportStrategy(OAuth2Strategy, 'gitlab') {
+  constructor(
+    client: OAuthClient,
+    private readonly url: string,
+    store: object,
+  ) {
+    super(flowOptions(client, { authorizationURL: `${url}/oauth/authorize`, tokenURL: `${url}/oauth/token` }, 'read_user', store));
+  }
+
+  async validate(accessToken: string): Promise<OAuthProfile> {
+    const user = await getJson<GitlabUser>(`${this.url}/api/v4/user`, accessToken);
+    const email = user.email?.trim().toLowerCase() || undefined;
+    return { provider: 'gitlab', subject: String(user.id), email, emailVerified: email !== undefined, name: user.name ?? undefined, username: user.username, picture: user.avatar_url ?? undefined };
+  }
+}
+
+interface BitbucketUser {
+  uuid: string;
+  username?: string;
+  nickname?: string;
+  display_name?: string;
+  links?: { avatar?: { href?: string } };
+}
+interface BitbucketEmails {
+  values: { email: string; is_primary: boolean; is_confirmed: boolean }[];
+}
+
+/** Bitbucket Cloud: the profile is /user, the address the primary one of /user/emails (verified when confirmed). */
+export class BitbucketStrategy extends PassportStrategy(OAuth2Strategy, 'bitbucket') {
+  constructor(
+    client: OAuthClient,
+    private readonly apiUrl: string,
+    webUrl: string,
+    store: object,
+  ) {
+    super(flowOptions(client, { authorizationURL: `${webUrl}/site/oauth2/authorize`, tokenURL: `${webUrl}/site/oauth2/access_token` }, 'account email', store));
+  }
+
+  async validate(accessToken: string): Promise<OAuthProfile> {
+    const [user, emails] = await Promise.all([getJson<BitbucketUser>(`${this.apiUrl}/user`, accessToken), getJson<BitbucketEmails>(`${this.apiUrl}/user/emails`, accessToken)]);
+    const primary = emails.values.find((email) => email.is_primary);
+    return {
+      provider: 'bitbucket',
+      subject: user.uuid,
+      email: primary?.email.toLowerCase(),
+      emailVerified: primary?.is_confirmed === true,
+      name: user.display_name,
+      username: user.username ?? user.nickname,
+      picture: user.links?.avatar?.href,
+    };
+  }
+}
+
 /** Builds the strategies of the enabled providers (discovering OIDC endpoints first); each registers itself with passport. */
 export async function createStrategies(config: OAuthConfig, store: (provider: OAuthProviderName) => object): Promise<OAuthProviderName[]> {
   const enabled: OAuthProviderName[] = [];
@@ -144,6 +209,14 @@ export async function createStrategies(config: OAuthConfig, store: (provider: OA
   if (config.github) {
     new GithubStrategy(config.github, config.githubApiUrl, config.githubUrl, store('github'));
     enabled.push('github');
+  }
+  if (config.gitlab) {
+    new GitlabStrategy(config.gitlab, config.gitlabUrl, store('gitlab'));
+    enabled.push('gitlab');
+  }
+  if (config.bitbucket) {
+    new BitbucketStrategy(config.bitbucket, config.bitbucketApiUrl, config.bitbucketUrl, store('bitbucket'));
+    enabled.push('bitbucket');
   }
   if (config.oidc && config.oidcIssuer) {
     new OidcStrategy(config.oidc, await discover(config.oidcIssuer, 'OIDC_ISSUER_URL'), store('oidc'));

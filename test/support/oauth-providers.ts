@@ -82,20 +82,26 @@ export interface GithubAccount {
 }
 
 /**
- * GitHub's side of a sign-in, on loopback (GitHub itself is out of reach): its authorize and
- * access_token endpoints (client secret and PKCE checked) and the REST API's /user and /user/emails.
- * The authorize endpoint approves at once, for `account`.
+ * A provider's side of an authorization-code sign-in, on loopback (the real ones are out of reach): its
+ * authorize and token endpoints (client secret and PKCE checked) and its REST API (`api`). The
+ * authorize endpoint approves at once, for `account`.
  */
-export class GithubDouble {
-  account: GithubAccount = { id: 1, login: 'octocat', name: 'The Octocat', emails: [] };
-  /** While set, the REST API (/user, /user/emails) answers 503, as GitHub in an outage. */
+abstract class AuthorizationCodeDouble<Account> {
+  abstract account: Account;
+  /** While set, the REST API answers 503, as the provider in an outage. */
   apiDown = false;
   private server?: Server;
-  private readonly codes = new Map<string, { challenge: string; redirectUri: string; account: GithubAccount }>();
-  private readonly tokens = new Map<string, GithubAccount>();
+  private readonly codes = new Map<string, { challenge: string; redirectUri: string; account: Account }>();
+  private readonly tokens = new Map<string, Account>();
   url = '';
 
-  constructor(private readonly client: { id: string; secret: string }) {}
+  constructor(
+    private readonly client: { id: string; secret: string },
+    private readonly paths: { authorize: string; token: string },
+  ) {}
+
+  /** The REST API's answer (status and JSON body) to `path`, for the account of the bearer token. */
+  protected abstract api(path: string, account: Account): [number, unknown];
 
   async start(): Promise<this> {
     this.server = createServer((req, res) => void this.handle(req, res));
@@ -111,7 +117,7 @@ export class GithubDouble {
   private async handle(req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url ?? '/', this.url);
     const json = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-    if (url.pathname === '/login/oauth/authorize') {
+    if (url.pathname === this.paths.authorize) {
       const q = url.searchParams;
       if (q.get('client_id') !== this.client.id || q.get('code_challenge_method') !== 'S256' || !q.get('code_challenge')) return json(400, { error: 'bad authorize request' });
       const code = randomBytes(8).toString('hex');
@@ -121,7 +127,7 @@ export class GithubDouble {
       back.searchParams.set('state', q.get('state') ?? '');
       return res.writeHead(302, { location: back.toString() }).end();
     }
-    if (url.pathname === '/login/oauth/access_token' && req.method === 'POST') {
+    if (url.pathname === this.paths.token && req.method === 'POST') {
       let body = '';
       for await (const chunk of req) body += chunk;
       const form = new URLSearchParams(body);
@@ -134,13 +140,69 @@ export class GithubDouble {
       }
       const token = randomBytes(16).toString('hex');
       this.tokens.set(token, grant.account);
-      return json(200, { access_token: token, token_type: 'bearer', scope: 'read:user,user:email' });
+      return json(200, { access_token: token, token_type: 'bearer' });
     }
     if (this.apiDown) return json(503, { message: 'Service Unavailable' });
     const account = this.tokens.get((req.headers.authorization ?? '').replace(/^Bearer /, ''));
     if (!account) return json(401, { message: 'Bad credentials' });
-    if (url.pathname === '/user') return json(200, { id: account.id, login: account.login, name: account.name, avatar_url: null });
-    if (url.pathname === '/user/emails') return json(200, account.emails);
-    return json(404, { message: 'Not Found' });
+    return json(...this.api(url.pathname, account));
+  }
+}
+
+/** GitHub: /login/oauth/*, and the REST API's /user and /user/emails. */
+export class GithubDouble extends AuthorizationCodeDouble<GithubAccount> {
+  account: GithubAccount = { id: 1, login: 'octocat', name: 'The Octocat', emails: [] };
+
+  constructor(client: { id: string; secret: string }) {
+    super(client, { authorize: '/login/oauth/authorize', token: '/login/oauth/access_token' });
+  }
+
+  protected api(path: string, account: GithubAccount): [number, unknown] {
+    if (path === '/user') return [200, { id: account.id, login: account.login, name: account.name, avatar_url: null }];
+    if (path === '/user/emails') return [200, account.emails];
+    return [404, { message: 'Not Found' }];
+  }
+}
+
+export interface GitlabAccount {
+  id: number;
+  username: string;
+  name: string;
+  email: string;
+}
+
+/** GitLab (gitlab.com or self-hosted): /oauth/*, and the API's /api/v4/user. */
+export class GitlabDouble extends AuthorizationCodeDouble<GitlabAccount> {
+  account: GitlabAccount = { id: 1, username: 'tanuki', name: 'The Tanuki', email: 'tanuki@gitlab.test' };
+
+  constructor(client: { id: string; secret: string }) {
+    super(client, { authorize: '/oauth/authorize', token: '/oauth/token' });
+  }
+
+  protected api(path: string, account: GitlabAccount): [number, unknown] {
+    if (path === '/api/v4/user') return [200, { ...account, avatar_url: null, state: 'active' }];
+    return [404, { message: '404 Not Found' }];
+  }
+}
+
+export interface BitbucketAccount {
+  uuid: string;
+  username: string;
+  display_name: string;
+  emails: { email: string; is_primary: boolean; is_confirmed: boolean }[];
+}
+
+/** Bitbucket Cloud: /site/oauth2/*, and the REST API's /user and /user/emails (here on the same origin). */
+export class BitbucketDouble extends AuthorizationCodeDouble<BitbucketAccount> {
+  account: BitbucketAccount = { uuid: '{00000000-0000-4000-8000-000000000001}', username: 'bucket', display_name: 'A Bucket', emails: [] };
+
+  constructor(client: { id: string; secret: string }) {
+    super(client, { authorize: '/site/oauth2/authorize', token: '/site/oauth2/access_token' });
+  }
+
+  protected api(path: string, account: BitbucketAccount): [number, unknown] {
+    if (path === '/user') return [200, { uuid: account.uuid, username: account.username, display_name: account.display_name, links: { avatar: { href: 'https://bitbucket.test/avatar.png' } } }];
+    if (path === '/user/emails') return [200, { values: account.emails }];
+    return [404, { type: 'error' }];
   }
 }
