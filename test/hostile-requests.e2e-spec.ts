@@ -553,9 +553,19 @@ function problemsOf(answer: Answer, mustRefuse: boolean, path = ''): string[] {
       problems.push(`not JSON: ${answer.body.slice(0, 80)}`);
     }
     if (!String(answer.headers['content-type']).startsWith('application/json')) problems.push(`content type ${answer.headers['content-type']}`);
-    if (body) problems.push(...(path.startsWith(GOTRUE_PREFIX) ? goTrueErrorShapeProblems(body, answer.status) : errorShapeProblems(body, answer.status)));
+    if (body) problems.push(...(path.startsWith(GOTRUE_PREFIX) ? goTrueOrEdgeErrorShapeProblems(body, answer.status) : errorShapeProblems(body, answer.status)));
   }
   return problems;
+}
+
+/**
+ * Under the GoTrue prefix: GoTrue's body from its routes; what the HTTP edge refuses before a route
+ * (unknown method, body over the limit, unparsed content type, malformed or too deep JSON) is in our
+ * body, as on every path (auth-js reads its `message`).
+ */
+function goTrueOrEdgeErrorShapeProblems(body: Record<string, unknown>, status: number): string[] {
+  const asGoTrue = goTrueErrorShapeProblems(body, status);
+  return asGoTrue.length === 0 || errorShapeProblems(body, status).length === 0 ? [] : asGoTrue;
 }
 
 /** GoTrue's `{code, error_code, msg}` (POST /token adds OAuth's `error`/`error_description`; a refused password, `weak_password`). */

@@ -28,6 +28,11 @@ export class AppValidationPipe extends ValidationPipe {
         throw new AppError('VALIDATION_FAILED', 'query parameters must not be repeated', repeated.map(([field]) => ({ field, problem: 'must be given once' })));
       }
     }
+    // A body DTO takes a JSON object (or no body at all): `null`, an array or a scalar is refused, also
+    // where every field is optional (else `null` would pass as an empty change).
+    if (metadata.type === 'body' && metadata.metatype && metadata.metatype !== Object && value !== undefined && (typeof value !== 'object' || value === null || Array.isArray(value))) {
+      throw new AppError('VALIDATION_FAILED', 'the body must be a JSON object', [{ field: 'body', problem: 'must be a JSON object' }]);
+    }
     return super.transform(value, metadata);
   }
 }
