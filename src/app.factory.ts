@@ -1,25 +1,30 @@
 import { readFileSync } from 'node:fs';
-import { IncomingMessage, ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { IncomingMessage, STATUS_CODES, ServerResponse } from 'node:http';
 import cors from 'cors';
 import helmet from 'helmet';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SwaggerModule } from '@nestjs/swagger';
+import { Socket } from 'node:net';
 import { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, LogController } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import { version } from '../package.json';
 import { AppModule } from './app.module';
 import { AppError } from './common/errors/app-error';
-import { ERRORS } from './common/errors/error-codes';
+import { ERRORS, ErrorCode } from './common/errors/error-codes';
 import { httpErrorBody } from './common/filters/all-exceptions.filter';
 import { JSON_MAX_DEPTH, nestsDeeperThan } from './common/validation/validators';
 import { logRequest, nestBootLogger, requestId, rootLogger } from './common/logging/logger';
 import { appConfig } from './config/app.config';
 import { LoadedConfiguration, loadConfiguration } from './config/config-module.options';
 import { eventsConfig } from './config/events.config';
+import { gotrueConfig } from './config/gotrue.config';
 import { oauthConfig } from './config/oauth.config';
 import { natsFailure } from './events/nats-client';
 import { natsApiOptions } from './events/nats-transport';
+import { acceptGoTrueTokenForms } from './gotrue/form-body';
+import { GoTrueModule } from './gotrue/gotrue.module';
 import { SWAGGER_UI_OPTIONS, buildOpenApiDocument } from './openapi-document';
 import { nameRequestSpan } from './tracing/trace-context';
 
@@ -30,7 +35,7 @@ import { nameRequestSpan } from './tracing/trace-context';
  */
 export async function createApp({ preview = false } = {}): Promise<NestFastifyApplication> {
   const configuration = preview ? undefined : loadConfiguration();
-  const { tls, logLevel, bodyLimitBytes, publicUrl } = preview ? { tls: undefined, logLevel: 'warn', bodyLimitBytes: undefined, publicUrl: undefined } : appConfig();
+  const { tls, logLevel, bodyLimitBytes, publicUrl, trustedProxies } = preview ? { tls: undefined, logLevel: 'warn', bodyLimitBytes: undefined, publicUrl: undefined, trustedProxies: [] } : appConfig();
   if (configuration) logStart(rootLogger(logLevel), configuration);
   const adapter = new FastifyAdapter({
     bodyLimit: bodyLimitBytes,
@@ -38,18 +43,29 @@ export async function createApp({ preview = false } = {}): Promise<NestFastifyAp
     // Requests are logged once each, by our onResponse hook (logRequest).
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: requestId,
+    // request.ip (rate limits, logs) comes from X-Forwarded-For only when the connection is from one of these proxies.
+    trustProxy: trustedProxies.length > 0 ? trustedProxies : false,
     frameworkErrors: answerFrameworkError,
-    ...(tls ? { https: { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } } : {}),
+    clientErrorHandler: answerClientError,
+    // Node would answer an HTTP/1.1 request without Host itself (an empty 400); the first hook answers it with our body.
+    http: { requireHostHeader: false },
+    ...(tls ? { https: { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile), requireHostHeader: false } } : {}),
   });
   acceptOnlyJson(adapter.getInstance());
+  const { prefix: gotruePrefix } = gotrueConfig();
+  if (gotruePrefix !== undefined) acceptGoTrueTokenForms(adapter.getInstance(), gotruePrefix);
   if (!preview) allowUiOrigins(adapter.getInstance(), oauthConfig().allowedOrigins);
   adapter.getInstance().addHook('onRequest', (request, reply, done) => {
     reply.headers(ANSWER_HEADERS).header('X-Request-Id', request.id);
+    if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
+      return void reply.code(400).send(httpErrorBody({ statusCode: 400, code: 'BAD_REQUEST', message: 'the Host header is required' }));
+    }
     nameRequestSpan(request.method, request.routeOptions.url);
     done();
   });
   adapter.getInstance().addHook('onResponse', logRequest);
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule, adapter, {
+  // The GoTrue API is mounted (or not) by the configuration: a module of its own under its prefix.
+  const app = await NestFactory.create<NestFastifyApplication>({ module: AppModule, imports: GoTrueModule.mountedAt(gotruePrefix) }, adapter, {
     bufferLogs: !preview,
     ...(preview ? {} : { logger: nestBootLogger(logLevel) }),
     bodyParser: false,
@@ -142,6 +158,26 @@ function allowUiOrigins(fastify: FastifyInstance, origins: string[]) {
 function answerFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   const message = error.code === 'FST_ERR_BAD_URL' ? 'malformed URL' : ERRORS.BAD_REQUEST.message;
   void reply.code(400).headers(ANSWER_HEADERS).header('X-Request-Id', request.id).send(httpErrorBody({ statusCode: 400, code: 'BAD_REQUEST', message }));
+}
+
+/** What the HTTP parser refuses before any request exists (Node's 'clientError'), by its error code; anything else is a 400. */
+const CLIENT_ERRORS: Partial<Record<string, ErrorCode>> = { HPE_HEADER_OVERFLOW: 'HEADERS_TOO_LARGE', ERR_HTTP_REQUEST_TIMEOUT: 'REQUEST_TIMEOUT' };
+
+/**
+ * A request Node's HTTP parser refuses (malformed request line or headers, headers over the size limit,
+ * a request not received in time) never reaches Fastify's routing: Node, or Fastify's default handler,
+ * would answer in its own words. Here it gets our body and headers too, and the connection is closed
+ * (the parser cannot go on after an error).
+ */
+function answerClientError(error: Error & { code?: string }, socket: Socket) {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  if (!socket.writable) return void socket.destroy();
+  const code = CLIENT_ERRORS[error.code ?? ''] ?? 'BAD_REQUEST';
+  const { status, message } = ERRORS[code];
+  const body = JSON.stringify(httpErrorBody({ statusCode: status, code, message }));
+  const headers = { ...ANSWER_HEADERS, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': String(Buffer.byteLength(body)), 'X-Request-Id': randomUUID(), Connection: 'close' };
+  const head = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n${head}\r\n${body}`);
 }
 
 /**

@@ -13,6 +13,7 @@ import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { OAuthModule } from './oauth/oauth.module';
+import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { SchedulerModule } from './scheduler/scheduler.module';
 import { ShutdownModule } from './shutdown/shutdown.module';
 import { UsersModule } from './users/users.module';
@@ -26,6 +27,7 @@ import { UsersModule } from './users/users.module';
     }),
     DatabaseModule,
     MetricsModule,
+    RateLimitModule,
     UsersModule,
     AuthModule,
     HealthModule,

@@ -14,7 +14,7 @@ const DESCRIPTION = `Accounts, tokens, profiles and admin user management; Super
 2. Copy \`access_token\` from the answer, press **Authorize** (top right) and paste it into **bearerAuth**; to try POST /users/tokens/refresh, paste \`refresh_token\` into **refreshAuth**.
 3. Every operation with a lock now sends the token; the authorization survives a page reload. An access token lives 15 minutes by default: log in again or refresh when calls answer 401 TOKEN_EXPIRED.
 
-**Errors** answer \`{statusCode, code, message, error, details?}\` with a stable \`code\` to switch on; each error response lists its codes and shows an example of each.`;
+**Errors** answer \`{statusCode, code, message, error, details?}\` (the GoTrue-compatible routes: GoTrue's \`{code, error_code, msg}\`) with a stable \`code\` to switch on; each error response lists its codes and shows an example of each.`;
 
 /** The tags in the order Swagger UI shows them: the everyday calls first, operations' probes last. */
 const TAGS: [name: string, description: string][] = [
@@ -22,6 +22,7 @@ const TAGS: [name: string, description: string][] = [
   ['tokens', 'Logging in: access tokens, rotating refresh tokens, sessions, logout and password change'],
   ['e-mail', 'The links sent by mail: e-mail verification, password reset and invitations'],
   ['oauth', 'Signing in with an OAuth/OIDC provider, and the cookie session of a browser UI'],
+  ['gotrue', "GoTrue's (Supabase Auth's) API under GOTRUE_COMPAT_PREFIX, over the same users and sessions, with GoTrue's bodies and errors"],
   ['health', 'Service information, liveness and readiness probes, Prometheus metrics'],
 ];
 

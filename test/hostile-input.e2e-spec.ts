@@ -52,6 +52,16 @@ describe('NUL characters in input (#8 finding 7)', () => {
     expect(registration.body).toMatchObject({ code: 'VALIDATION_FAILED', details: [{ field: 'first_name', problem: 'must be well-formed Unicode (no lone surrogates)' }] });
   });
 
+  it('a key naming a built-in object property (toString, hasOwnProperty) is refused, not silently dropped', async () => {
+    const registration = await t.http.post('/users').send({ ...newUserBody(), toString: null });
+    expect({ status: registration.status, body: registration.body }).toEqual({
+      status: 400,
+      body: expect.objectContaining({ code: 'VALIDATION_FAILED', details: [{ field: 'toString', problem: 'must not be the name of a built-in object property' }] }),
+    });
+    const metadata = await t.http.post('/users').send(newUserBody({ metadata: { hasOwnProperty: 1 } }));
+    expect(metadata.body).toMatchObject({ code: 'VALIDATION_FAILED', details: [{ field: 'metadata.hasOwnProperty' }] });
+  });
+
   it('in a change of the user', async () => {
     const user = await createUser(t);
     const patch = await t.http.patch(`/users/${user.id}`).set(bearer(user.accessToken)).send({ last_name: '\u0000' });

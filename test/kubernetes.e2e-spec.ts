@@ -13,6 +13,7 @@ import { freePort, runBuiltApp } from './support/built-app';
 import { dockerfileEnv } from './support/dockerfile';
 import { expectEventually } from './support/eventually';
 import { MACHINE_NATS, isolatedStream } from './support/nats';
+import { MACHINE_REDIS, uniqueKeyPrefix } from './support/redis';
 import { RUN_PREFIX_ENV, databaseEnv, dropDatabase, withAdminClient } from './support/postgres';
 
 const REPO = join(__dirname, '..');
@@ -156,6 +157,8 @@ describe('deploy/kubernetes', () => {
       ...stream.env(MACHINE_NATS),
       // The machine's NATS is a single server: the ConfigMap's R3 is for a cluster (test/nats-cluster.e2e-spec.ts).
       USERS_ES_REPLICAS: '1',
+      USERS_REDIS_URL: MACHINE_REDIS,
+      USERS_REDIS_KEY_PREFIX: uniqueKeyPrefix(),
       USERS_HTTP_PORT: String(ports.http),
       USERS_METRICS_PORT: String(ports.metrics),
     });

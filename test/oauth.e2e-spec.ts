@@ -132,11 +132,12 @@ describe('OAuth sign-in', () => {
       redirect_uri: CALLBACK('oidc'),
       response_type: 'code',
       scope: 'openid email profile',
-      state: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+      // Named by its provider (a callback shared by every provider, the GoTrue API's, tells them apart by it).
+      state: expect.stringMatching(/^oidc\.[A-Za-z0-9_-]{43}$/),
       code_challenge: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
       code_challenge_method: 'S256',
     });
-    expect(first.state.attributes).toMatchObject({ path: '/oauth/callback', httponly: true, samesite: 'Lax', 'max-age': '600' });
+    expect(first.state.attributes).toMatchObject({ path: '/oauth/callback/oidc', httponly: true, samesite: 'Lax', 'max-age': '600' });
     expect(first.state.attributes.secure).toBeUndefined(); // the UI is http on loopback here
     expect(first.state.value).not.toContain(url.searchParams.get('state'));
     const second = await authorize('oidc');

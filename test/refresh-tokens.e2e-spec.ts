@@ -8,7 +8,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { RefreshTokensRepository } from '../src/auth/refresh-tokens.repository';
-import { TokensService } from '../src/auth/tokens.service';
+import { TokenSubject, TokensService } from '../src/auth/tokens.service';
 import { SYSTEM_AUDIT } from '../src/common/decorators/audit.decorator';
 import { TestApp, startTestApp } from './support/test-app';
 import { bearer } from './support/users';
@@ -29,21 +29,16 @@ describe('refresh tokens', () => {
   });
   afterAll(() => t.close());
 
-  interface Subject {
-    id: string;
-    role: 'user' | 'admin';
-    verified: boolean;
-  }
-
-  async function user(role: 'user' | 'admin' = 'user', verified = true): Promise<Subject> {
+  async function user(role: 'user' | 'admin' = 'user', verified = true): Promise<TokenSubject> {
+    const email = `rt-${randomBytes(6).toString('hex')}@example.com`;
     const { rows } = await t.db.query<{ id: string }>(
       `INSERT INTO users (first_name, last_name, email, role, verified_at) VALUES ('Ada', 'Lovelace', $1, $2, CASE WHEN $3 THEN now() END) RETURNING id`,
-      [`rt-${randomBytes(6).toString('hex')}@example.com`, role, verified],
+      [email, role, verified],
     );
-    return { id: rows[0].id, role, verified };
+    return { id: rows[0].id, role, verified, email, metadata: {}, authProvider: null };
   }
 
-  const login = (subject: Subject, description = 'test-client/1.0') => tokens.issue(subject, description, { actorId: null, requestId: 'req-login' });
+  const login = (subject: TokenSubject, description = 'test-client/1.0') => tokens.issue(subject, description, { actorId: null, requestId: 'req-login' });
   const refresh = (token: string) => t.http.post('/users/tokens/refresh').set('X-Request-Id', `req-${randomBytes(4).toString('hex')}`).send({ refresh_token: token });
   const codeOf = (response: { body: { code?: string } }) => response.body.code;
   const tokenRow = async (token: string) =>

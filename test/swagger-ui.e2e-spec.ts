@@ -82,6 +82,7 @@ describe('Swagger UI in Chromium', () => {
       expect.stringMatching(/^tokens/),
       expect.stringMatching(/^e-mail/),
       expect.stringMatching(/^oauth/),
+      expect.stringMatching(/^gotrue/),
       expect.stringMatching(/^health/),
     ]);
     await shot('1-page.png');

@@ -26,6 +26,227 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/auth/v1/authorize": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * GoTrue: sign in with a provider
+         * @description Our OAuth sign-in (`provider`: github, google, oidc when enabled). Once signed in at the provider, the browser lands on
+         *     `redirect_to` (if allowed, else SITE_URL) with the session in the fragment, or with `?code=` when a `code_challenge` was given
+         *     (PKCE: exchange it with POST /token?grant_type=pkce). Failures land there too, as `error`, `error_code`, `error_description`.
+         */
+        get: operations["authorizeGoTrue"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/v1/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * GoTrue: the providers' callback
+         * @description For providers registered with GoTrue's callback URL (`EXTERNAL_<P>_REDIRECT_URI` = this route): the same as
+         *     GET /oauth/callback/{provider}, the provider named by the sign-in's state.
+         */
+        get: operations["goTrueCallback"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/v1/invite": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * GoTrue: invite a user (admin)
+         * @description Our invitation: an enabled user without a password, mailed a link to /verify?type=invite that signs them in to set one
+         *     with PUT /user. Needs an admin's access token.
+         */
+        post: operations["inviteGoTrueUser"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/v1/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * GoTrue: sign out
+         * @description `scope=global` (default) ends every session of the user, `local` this session, `others` every other one; their access
+         *     tokens stop working at once, on both APIs.
+         */
+        post: operations["logoutGoTrue"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/v1/recover": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * GoTrue: recover a password
+         * @description Mails a link to /verify?type=recovery, which signs the user in; they then set a new password with PUT /user. The answer is
+         *     the same whether or not the account exists.
+         */
+        post: operations["recoverGoTrue"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/v1/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * GoTrue: the public settings
+         * @description Which providers are enabled, whether sign-up is open (USERS_ALLOW_SELF_REGISTER) and whether addresses are confirmed
+         *     automatically (USERS_ALLOW_UNVERIFIED_USER).
+         */
+        get: operations["getGoTrueSettings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/v1/signup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * GoTrue: sign up
+         * @description Our registration by e-mail address and password (`data` becomes the user's metadata). The confirmation mail links to
+         *     /verify?type=signup. Answers the user, or a session when no confirmation is required.
+         */
+        post: operations["signUp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/v1/token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * GoTrue: sign in, or refresh the session
+         * @description `grant_type=password` with `email` and `password`, `grant_type=refresh_token` with `refresh_token`, or `grant_type=pkce`
+         *     with the `auth_code` of an OAuth sign-in and its `code_verifier`; the body as JSON or form-encoded. A refresh token works once; presenting a spent one again ends its session.
+         */
+        post: operations["issueGoTrueToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/v1/user": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * GoTrue: the signed-in user
+         * @description The user of the access token (from this API or from POST /users/tokens/issue), as GoTrue's user object.
+         */
+        get: operations["getGoTrueUser"];
+        /**
+         * GoTrue: update the signed-in user
+         * @description `password` (with a sign-in within USERS_REAUTH_WINDOW, or `current_password`; every other session ends), `data` (merged into
+         *     the metadata) and `email` (unverified until the link mailed to the new address is followed).
+         */
+        put: operations["updateGoTrueUser"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/v1/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * GoTrue: follow a mailed link
+         * @description The link of GoTrue's mails. Spends the token as POST /verify does and redirects (303) to `redirect_to` (if allowed) or
+         *     SITE_URL with the session in the fragment (`#access_token=…&refresh_token=…&expires_in=…&type=…`), or the error there
+         *     (`#error=access_denied&error_code=otp_expired&error_description=…`).
+         */
+        get: operations["followGoTrueLink"];
+        put?: never;
+        /**
+         * GoTrue: verify a mailed link's token
+         * @description Spends the token (`signup`, `email_change`: a verification link; `recovery`, `invite`: a recovery or invitation link),
+         *     which confirms the address, and answers a new session.
+         */
+        post: operations["verifyGoTrue"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -779,7 +1000,7 @@ export interface components {
              * @example EMAIL_TAKEN
              * @enum {string}
              */
-            code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "INVALID_ID" | "BAD_REQUEST" | "LINK_TOKEN_INVALID" | "LINK_TOKEN_EXPIRED" | "LINK_TOKEN_USED" | "LINK_TOKEN_WRONG_TYPE" | "TOKEN_MISSING" | "TOKEN_INVALID" | "TOKEN_EXPIRED" | "TOKEN_REVOKED" | "REAUTHENTICATION_REQUIRED" | "INVALID_CREDENTIALS" | "ACCOUNT_DISABLED" | "REFRESH_TOKEN_INVALID" | "REFRESH_TOKEN_REUSED" | "EMAIL_NOT_VERIFIED" | "FORBIDDEN" | "WRONG_SECRET" | "USER_NOT_FOUND" | "TOKEN_NOT_FOUND" | "ROUTE_NOT_FOUND" | "EMAIL_TAKEN" | "USERNAME_TAKEN" | "STATUS_ALREADY_SET" | "LAST_ADMIN" | "PAYLOAD_TOO_LARGE" | "ALREADY_VERIFIED" | "TOO_MANY_REQUESTS" | "UNSUPPORTED_MEDIA_TYPE" | "INTERNAL" | "SERVICE_UNAVAILABLE";
+            code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "INVALID_ID" | "BAD_REQUEST" | "LINK_TOKEN_INVALID" | "LINK_TOKEN_EXPIRED" | "LINK_TOKEN_USED" | "LINK_TOKEN_WRONG_TYPE" | "TOKEN_MISSING" | "TOKEN_INVALID" | "TOKEN_EXPIRED" | "TOKEN_REVOKED" | "REAUTHENTICATION_REQUIRED" | "INVALID_CREDENTIALS" | "ACCOUNT_DISABLED" | "REFRESH_TOKEN_INVALID" | "REFRESH_TOKEN_REUSED" | "EMAIL_NOT_VERIFIED" | "FORBIDDEN" | "WRONG_SECRET" | "USER_NOT_FOUND" | "TOKEN_NOT_FOUND" | "ROUTE_NOT_FOUND" | "EMAIL_TAKEN" | "USERNAME_TAKEN" | "STATUS_ALREADY_SET" | "LAST_ADMIN" | "PAYLOAD_TOO_LARGE" | "REQUEST_TIMEOUT" | "HEADERS_TOO_LARGE" | "ALREADY_VERIFIED" | "TOO_MANY_REQUESTS" | "RATE_LIMITED" | "UNSUPPORTED_MEDIA_TYPE" | "INTERNAL" | "SERVICE_UNAVAILABLE" | "SERVER_BUSY";
             /** @description Only for validation errors. */
             details?: components["schemas"]["ErrorDetailDto"][];
             /** @description The same in one line, as SuperMQ's SDKs decode it: the field problems of a validation error, else `message`. */
@@ -787,6 +1008,283 @@ export interface components {
             message: string;
             /** @example 409 */
             statusCode: number;
+        };
+        GoTrueAppMetadataDto: {
+            /**
+             * @description How the account was made: `email`, or the OAuth provider.
+             * @example email
+             */
+            provider: string;
+            /**
+             * @example [
+             *       "email"
+             *     ]
+             */
+            providers: string[];
+            /**
+             * @description Our role (user or admin), which the access token's `role` claim also carries.
+             * @example user
+             */
+            role: string;
+        };
+        GoTrueErrorDto: {
+            /** @example 422 */
+            code: number;
+            /**
+             * @description Only on POST /token: OAuth 2.0's error.
+             * @example invalid_grant
+             */
+            error?: string;
+            /** @example user_already_exists */
+            error_code: string;
+            /**
+             * @description Only on POST /token: the same as msg.
+             * @example Invalid login credentials
+             */
+            error_description?: string;
+            msg: string;
+            weak_password?: {
+                reasons: string[];
+            };
+        };
+        GoTrueIdentityDto: {
+            created_at: string;
+            email: string | null;
+            /** @description The identity's id at its provider (the user id for `email`). */
+            id: string;
+            identity_data: {
+                [key: string]: unknown;
+            };
+            identity_id: string;
+            last_sign_in_at: string | null;
+            /** @example email */
+            provider: string;
+            updated_at: string;
+            user_id: string;
+        };
+        GoTrueInviteDto: {
+            /** @description Not kept (an invitation carries no metadata here); accepted for auth-js's inviteUserByEmail. */
+            data?: {
+                [key: string]: unknown;
+            };
+            /** @example grace@example.com */
+            email: string;
+        };
+        GoTrueRecoverDto: {
+            /** @description Ignored: the mailed links of this service carry the session to the redirect (implicit flow). */
+            code_challenge?: string;
+            /** @description Ignored, as `code_challenge`. */
+            code_challenge_method?: string;
+            /** @example ada@example.com */
+            email: string;
+            /** @description Ignored (no captcha here). */
+            gotrue_meta_security?: {
+                [key: string]: unknown;
+            };
+        };
+        GoTrueSessionDto: {
+            access_token: string;
+            /**
+             * @description When it expires (Unix seconds: its `exp`).
+             * @example 1735689600
+             */
+            expires_at: number;
+            /**
+             * @description Seconds the access token lasts.
+             * @example 900
+             */
+            expires_in: number;
+            refresh_token: string;
+            /** @example bearer */
+            token_type: string;
+            user: components["schemas"]["GoTrueUserDto"];
+        };
+        GoTrueSettingsDto: {
+            /** @description The same as mailer_autoconfirm (the name of netlify GoTrue's /settings). */
+            autoconfirm: boolean;
+            /** @description USERS_ALLOW_SELF_REGISTER=false (GoTrue's DISABLE_SIGNUP). */
+            disable_signup: boolean;
+            /**
+             * @description Each GoTrue provider, and whether it is enabled here (`email`: always).
+             * @example {
+             *       "email": true,
+             *       "github": false,
+             *       "google": false
+             *     }
+             */
+            external: {
+                [key: string]: boolean;
+            };
+            /** @description USERS_ALLOW_UNVERIFIED_USER (GoTrue's MAILER_AUTOCONFIRM). */
+            mailer_autoconfirm: boolean;
+            /** @description No phone sign-in. */
+            phone_autoconfirm: boolean;
+            saml_enabled: boolean;
+            /**
+             * @description No SMS provider.
+             * @example
+             */
+            sms_provider: string;
+        };
+        GoTrueSignupDto: {
+            /** @description Ignored: the mailed links of this service carry the session to the redirect (implicit flow). */
+            code_challenge?: string;
+            /** @description Ignored, as `code_challenge`. */
+            code_challenge_method?: string;
+            /**
+             * @description GoTrue's `user_metadata`: our `metadata` (at most 16 KiB).
+             * @example {
+             *       "team": "core"
+             *     }
+             */
+            data?: {
+                [key: string]: unknown;
+            };
+            /** @example ada@example.com */
+            email: string;
+            /** @description Ignored (no captcha here). */
+            gotrue_meta_security?: {
+                [key: string]: unknown;
+            };
+            /**
+             * @description Must meet the password policy (USERS_PASS_REGEX and the common-password checks).
+             * @example correct-horse-battery
+             */
+            password: string;
+        };
+        GoTrueTokenDto: {
+            /** @description grant_type=pkce: the `code` the OAuth sign-in redirected with. */
+            auth_code?: string;
+            /** @description Ignored: the mailed links of this service carry the session to the redirect (implicit flow). */
+            code_challenge?: string;
+            /** @description Ignored, as `code_challenge`. */
+            code_challenge_method?: string;
+            /** @description grant_type=pkce: the verifier of the code challenge /authorize was given. */
+            code_verifier?: string;
+            /**
+             * @description grant_type=password: the e-mail address (a username works too).
+             * @example ada@example.com
+             */
+            email?: string;
+            /** @description Ignored (no captcha here). */
+            gotrue_meta_security?: {
+                [key: string]: unknown;
+            };
+            /**
+             * @description The query's grant_type again (OAuth form posts carry it in the body; gotrue-js does).
+             * @enum {string}
+             */
+            grant_type?: "password" | "refresh_token" | "pkce";
+            /**
+             * @description grant_type=password.
+             * @example correct-horse-battery
+             */
+            password?: string;
+            /** @description grant_type=refresh_token. */
+            refresh_token?: string;
+            /** @description The same as `email` (OAuth's password grant, as gotrue-js sends it). */
+            username?: string;
+        };
+        GoTrueUpdateUserDto: {
+            /** @description Ignored: the mailed links of this service carry the session to the redirect (implicit flow). */
+            code_challenge?: string;
+            /** @description Ignored, as `code_challenge`. */
+            code_challenge_method?: string;
+            /** @description The current password, when the session's sign-in is older than USERS_REAUTH_WINDOW. */
+            current_password?: string;
+            /**
+             * @description Merged into `user_metadata` (our `metadata`): a key set to null is removed.
+             * @example {
+             *       "theme": "dark"
+             *     }
+             */
+            data?: {
+                [key: string]: unknown;
+            };
+            /**
+             * @description A new address: unverified until the link mailed to it is followed (a notice goes to the old one).
+             * @example ada@example.org
+             */
+            email?: string;
+            /** @description Ignored (no captcha here). */
+            gotrue_meta_security?: {
+                [key: string]: unknown;
+            };
+            /** @description Not used here (GoTrue's reauthentication nonce): give `current_password` instead. */
+            nonce?: string;
+            /** @description A new password: needs a sign-in within USERS_REAUTH_WINDOW, or `current_password`. Every other session ends. */
+            password?: string;
+        };
+        GoTrueUserDto: {
+            app_metadata: components["schemas"]["GoTrueAppMetadataDto"];
+            /**
+             * @description The access tokens' audience (USERS_JWT_AUDIENCE, GoTrue's JWT_AUD).
+             * @example users
+             */
+            aud: string;
+            /** @description Our verified_at. */
+            confirmed_at: string | null;
+            created_at: string;
+            /** @example ada@example.com */
+            email: string;
+            /** @description Our verified_at. */
+            email_confirmed_at: string | null;
+            /** @example c0b0c68c-5b93-4a93-8f1a-5d63a3f5c3c7 */
+            id: string;
+            identities: components["schemas"]["GoTrueIdentityDto"][];
+            is_anonymous: boolean;
+            last_sign_in_at: string | null;
+            /**
+             * @description Always empty (no phone sign-in).
+             * @example
+             */
+            phone: string;
+            /**
+             * @description GoTrue's database role: always `authenticated` (our role is in app_metadata.role).
+             * @example authenticated
+             */
+            role: string;
+            updated_at: string;
+            /**
+             * @description Our metadata.
+             * @example {
+             *       "team": "core"
+             *     }
+             */
+            user_metadata: {
+                [key: string]: unknown;
+            };
+        };
+        GoTrueVerifyDto: {
+            /** @description Ignored: the mailed links of this service carry the session to the redirect (implicit flow). */
+            code_challenge?: string;
+            /** @description Ignored, as `code_challenge`. */
+            code_challenge_method?: string;
+            /**
+             * @description Accepted and not needed: the token names its user.
+             * @example ada@example.com
+             */
+            email?: string;
+            /** @description Ignored (no captcha here). */
+            gotrue_meta_security?: {
+                [key: string]: unknown;
+            };
+            /**
+             * @description With a recovery or invitation link: sets this password (netlify GoTrue's invitation acceptance,
+             *     gotrue-js's acceptInvite), as PUT /password/reset does, then signs in.
+             */
+            password?: string;
+            /** @description Where a successful verification would redirect; the answer here is the session itself. */
+            redirect_to?: string;
+            /** @description The token of the mailed link (`token` or `token_hash`: the same here). */
+            token?: string;
+            /** @description The same as `token` (auth-js's verifyOtp({token_hash})). */
+            token_hash?: string;
+            /**
+             * @example signup
+             * @enum {string}
+             */
+            type: "signup" | "email_change" | "recovery" | "invite";
         };
         HealthInfoDto: {
             /** @example 1970-01-01_00:00:00 */
@@ -1108,6 +1606,873 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    authorizeGoTrue: {
+        parameters: {
+            query: {
+                code_challenge_method?: "s256" | "S256" | "plain";
+                /** @description An enabled provider (GET /settings' `external`). */
+                provider: string;
+                /** @description PKCE (auth-js's flowType 'pkce'): the session comes back as `?code=` for POST /token?grant_type=pkce. */
+                code_challenge?: string;
+                /** @description Ignored: the provider's scopes are this service's configuration. */
+                scopes?: string;
+                /** @description Where the mailed link lands: a page under SITE_URL or an origin of OAUTH_ALLOWED_REDIRECT_ORIGINS (else SITE_URL). */
+                redirect_to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the provider's authorization page, with this browser's state cookie */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The provider is not enabled: to the UI error page (OAUTH_UI_ERROR_URL) */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+        };
+    };
+    goTrueCallback: {
+        parameters: {
+            query?: {
+                state?: unknown;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Signed in: to redirect_to, with the session in the fragment or a PKCE code */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused: to redirect_to with the error, or to the UI error page when the state is not this browser's */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+        };
+    };
+    inviteGoTrueUser: {
+        parameters: {
+            query?: {
+                /** @description Where the mailed link lands: a page under SITE_URL or an origin of OAUTH_ALLOWED_REDIRECT_ORIGINS (else SITE_URL). */
+                redirect_to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GoTrueInviteDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueUserDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+        };
+    };
+    logoutGoTrue: {
+        parameters: {
+            query?: {
+                /** @description global: every session of the user; local: this one; others: all but this one. */
+                scope?: "global" | "local" | "others";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Signed out */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+        };
+    };
+    recoverGoTrue: {
+        parameters: {
+            query?: {
+                /** @description Where the mailed link lands: a page under SITE_URL or an origin of OAUTH_ALLOWED_REDIRECT_ORIGINS (else SITE_URL). */
+                redirect_to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GoTrueRecoverDto"];
+            };
+        };
+        responses: {
+            /** @description Always `{}` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+        };
+    };
+    getGoTrueSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueSettingsDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+        };
+    };
+    signUp: {
+        parameters: {
+            query?: {
+                /** @description Where the mailed link lands: a page under SITE_URL or an origin of OAUTH_ALLOWED_REDIRECT_ORIGINS (else SITE_URL). */
+                redirect_to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GoTrueSignupDto"];
+            };
+        };
+        responses: {
+            /** @description The new user, or a session with it */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueUserDto"] | components["schemas"]["GoTrueSessionDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+        };
+    };
+    issueGoTrueToken: {
+        parameters: {
+            query?: {
+                /** @description The grant; in the body instead when absent here. */
+                grant_type?: "password" | "refresh_token" | "pkce";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GoTrueTokenDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueSessionDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+        };
+    };
+    getGoTrueUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueUserDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+        };
+    };
+    updateGoTrueUser: {
+        parameters: {
+            query?: {
+                /** @description Where the mailed link lands: a page under SITE_URL or an origin of OAUTH_ALLOWED_REDIRECT_ORIGINS (else SITE_URL). */
+                redirect_to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GoTrueUpdateUserDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueUserDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+        };
+    };
+    followGoTrueLink: {
+        parameters: {
+            query: {
+                type: "signup" | "email_change" | "recovery" | "invite";
+                /** @description The token of the mailed link. */
+                token: string;
+                /** @description Where the mailed link lands: a page under SITE_URL or an origin of OAUTH_ALLOWED_REDIRECT_ORIGINS (else SITE_URL). */
+                redirect_to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the site, with the session or the error in the fragment */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+        };
+    };
+    verifyGoTrue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GoTrueVerifyDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueSessionDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
                 };
             };
         };
@@ -1641,6 +3006,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description Error codes: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description Error codes: INTERNAL */
             500: {
                 headers: {
@@ -1718,7 +3092,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Error codes: SERVICE_UNAVAILABLE */
+            /** @description Error codes: SERVER_BUSY, SERVICE_UNAVAILABLE */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1770,6 +3144,15 @@ export interface operations {
             };
             /** @description Error codes: UNSUPPORTED_MEDIA_TYPE */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: RATE_LIMITED */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1975,6 +3358,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description Error codes: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description Error codes: INTERNAL */
             500: {
                 headers: {
@@ -1984,7 +3376,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Error codes: SERVICE_UNAVAILABLE */
+            /** @description Error codes: SERVER_BUSY, SERVICE_UNAVAILABLE */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2073,6 +3465,15 @@ export interface operations {
             };
             /** @description Error codes: UNSUPPORTED_MEDIA_TYPE */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: RATE_LIMITED */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2341,7 +3742,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Error codes: SERVICE_UNAVAILABLE */
+            /** @description Error codes: SERVER_BUSY, SERVICE_UNAVAILABLE */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2387,7 +3788,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Error codes: TOO_MANY_REQUESTS */
+            /** @description Error codes: TOO_MANY_REQUESTS, RATE_LIMITED */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2473,6 +3874,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description Error codes: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description Error codes: INTERNAL */
             500: {
                 headers: {
@@ -2482,7 +3892,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Error codes: SERVICE_UNAVAILABLE */
+            /** @description Error codes: SERVER_BUSY, SERVICE_UNAVAILABLE */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2544,6 +3954,15 @@ export interface operations {
             };
             /** @description Error codes: UNSUPPORTED_MEDIA_TYPE */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: RATE_LIMITED */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3125,7 +4544,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Error codes: SERVICE_UNAVAILABLE */
+            /** @description Error codes: SERVER_BUSY, SERVICE_UNAVAILABLE */
             503: {
                 headers: {
                     [name: string]: unknown;

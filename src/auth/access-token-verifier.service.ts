@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
-import { errors, jwtVerify } from 'jose';
 import { LRUCache } from 'lru-cache';
 import { AppError } from '../common/errors/app-error';
 import { authConfig } from '../config/auth.config';
@@ -21,7 +20,7 @@ const VERIFIED_TOKENS_KEPT = 10_000;
  * Password change, revoking the session, refresh-reuse detection, logout, disable, delete and reset all
  * end it at once: the user and session are read on every call (one query,
  * UsersRepository.findWithSession), only the signature check is remembered. The one verifier of the
- * HTTP guard and the NATS API (users.verify_token).
+ * HTTP guard (through the passport-jwt strategy, AccessTokenStrategy) and the NATS API (users.verify_token).
  */
 @Injectable()
 export class AccessTokenVerifier {
@@ -35,29 +34,28 @@ export class AccessTokenVerifier {
   ) {}
 
   async verify(token: string): Promise<{ user: User; claims: AccessTokenClaims }> {
-    const claims = this.verified.get(token) ?? (await this.checkSignature(token));
-    const found = await this.users.findWithSession(claims.sub, claims.sid);
-    if (!found || found.user.status === 'deleted') throw new AppError('TOKEN_INVALID', 'the user of this token no longer exists');
-    if (found.user.status === 'disabled') throw new AppError('ACCOUNT_DISABLED');
-    if (found.sessionRevoked) throw new AppError('TOKEN_REVOKED');
-    return { user: found.user, claims };
+    const claims = await this.checkSignature(token);
+    return { user: await this.checkSession(claims), claims };
   }
 
-  private async checkSignature(token: string): Promise<AccessTokenClaims> {
-    let claims: AccessTokenClaims;
-    try {
-      ({ payload: claims } = await jwtVerify<AccessTokenClaims>(token, (header) => this.keys.verificationKey(header), {
-        algorithms: this.keys.algorithms,
-        issuer: this.auth.issuer,
-        audience: this.auth.audience,
-      }));
-    } catch (error) {
-      throw new AppError(error instanceof errors.JWTExpired ? 'TOKEN_EXPIRED' : 'TOKEN_INVALID');
-    }
+  /** The claims of a token signed by us and well formed (remembered until it expires). */
+  async checkSignature(token: string): Promise<AccessTokenClaims> {
+    const remembered = this.verified.get(token);
+    if (remembered) return remembered;
+    const claims = await this.keys.verify<AccessTokenClaims>(token, { issuer: this.auth.issuer, audience: this.auth.audience });
     if (!wellFormed(claims)) throw new AppError('TOKEN_INVALID');
     const ttl = claims.exp * 1000 - Date.now();
     if (ttl > 0) this.verified.set(token, Object.freeze(claims), { ttl }); // (a ttl of 0 would mean forever)
     return claims;
+  }
+
+  /** The user of verified claims, if they still exist, are enabled and the token's session is not revoked. */
+  async checkSession(claims: AccessTokenClaims): Promise<User> {
+    const found = await this.users.findWithSession(claims.sub, claims.sid);
+    if (!found || found.user.status === 'deleted') throw new AppError('TOKEN_INVALID', 'the user of this token no longer exists');
+    if (found.user.status === 'disabled') throw new AppError('ACCOUNT_DISABLED');
+    if (found.sessionRevoked) throw new AppError('TOKEN_REVOKED');
+    return found.user;
   }
 }
 

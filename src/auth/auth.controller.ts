@@ -5,6 +5,7 @@ import { ApiAccessToken, ApiRefreshToken, ApiTokenOptional } from '../common/dec
 import { Audit, RequestAudit } from '../common/decorators/audit.decorator';
 import { AllowUnverified, CurrentUser, Public } from '../common/decorators/auth.decorators';
 import { CountOutcomes } from '../metrics/count-outcomes';
+import { RateLimit } from '../rate-limit/rate-limit.decorator';
 import { User } from '../users/entities/user.entity';
 import { UserDto } from '../users/dto/user-response.dto';
 import { AuthService } from './auth.service';
@@ -26,8 +27,9 @@ export class AuthController {
    */
   @Post('tokens/issue')
   @Public()
+  @RateLimit('token')
   @CountOutcomes('logins')
-  @ApiErrors(...BODY_ERRORS, 'INVALID_CREDENTIALS', 'ACCOUNT_DISABLED')
+  @ApiErrors(...BODY_ERRORS, 'INVALID_CREDENTIALS', 'ACCOUNT_DISABLED', 'RATE_LIMITED', 'SERVER_BUSY')
   issueToken(@Body() dto: IssueTokenDto, @Headers('user-agent') userAgent: string | undefined, @RequestAudit() audit: Audit): Promise<TokenPairDto> {
     return this.auth.login(dto, userAgent ?? '', audit);
   }
@@ -40,6 +42,7 @@ export class AuthController {
    */
   @Post('tokens/refresh')
   @Public()
+  @RateLimit('refresh')
   @CountOutcomes('refreshes')
   @ApiTokenOptional()
   @ApiRefreshToken()
@@ -50,7 +53,7 @@ export class AuthController {
     // The empty body first (also in the sorted openapi.json): Swagger UI's "Try it out" fills in the first example, and a body token wins over the header's.
     examples: { headerOnly: { summary: 'The token is in the Authorization header', value: {} }, tokenInBody: { summary: 'The token in the body', value: { refresh_token: 'eyJhbGciOi…' } } },
   })
-  @ApiErrors(...BODY_ERRORS, 'REFRESH_TOKEN_INVALID', 'REFRESH_TOKEN_REUSED')
+  @ApiErrors(...BODY_ERRORS, 'REFRESH_TOKEN_INVALID', 'REFRESH_TOKEN_REUSED', 'RATE_LIMITED')
   refreshToken(@Body() dto: RefreshTokenDto, @Headers('authorization') authorization: string | undefined, @RequestAudit() audit: Audit): Promise<TokenPairDto> {
     return this.auth.refresh(dto.refresh_token ?? bearerToken(authorization), audit);
   }
@@ -107,7 +110,7 @@ export class AuthController {
   @Patch('secret')
   @AllowUnverified()
   @ApiAccessToken()
-  @ApiErrors(...BODY_ERRORS, ...AUTH_ERRORS, 'WRONG_SECRET')
+  @ApiErrors(...BODY_ERRORS, ...AUTH_ERRORS, 'WRONG_SECRET', 'SERVER_BUSY')
   updateSecret(
     @Body() dto: UpdateSecretDto,
     @CurrentUser() actor: User,

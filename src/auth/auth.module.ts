@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
+import { JwtModule, JwtService } from '@nestjs/jwt';
 import { authConfig } from '../config/auth.config';
 import { EventsModule } from '../events/events.module';
 import { MailModule } from '../mail/mail.module';
@@ -14,19 +15,26 @@ import { PasswordResetService } from './password-reset.service';
 import { AuthGuard } from './guards/auth.guard';
 import { RefreshTokensRepository } from './refresh-tokens.repository';
 import { SigningKeys } from './signing-keys';
+import { accessTokenAuthenticator } from './strategies/access-token.strategy';
+import { ACCESS_TOKEN_AUTHENTICATOR } from './access-token';
 import { TokensService } from './tokens.service';
 
 @Module({
-  imports: [UsersModule, EventsModule, MailModule],
+  imports: [UsersModule, EventsModule, MailModule, JwtModule.register({})],
   controllers: [AuthController, PasswordController, AuthRpcController, JwksController],
-  exports: [TokensService, AccessTokenVerifier, RefreshTokensRepository],
+  exports: [TokensService, AccessTokenVerifier, RefreshTokensRepository, AuthService, PasswordResetService],
   providers: [
     AuthService,
     AccessTokenVerifier,
     PasswordResetService,
     TokensService,
     RefreshTokensRepository,
-    { provide: SigningKeys, inject: [authConfig.KEY], useFactory: (auth: ReturnType<typeof authConfig>) => SigningKeys.of(auth.jwtKeys) },
+    { provide: ACCESS_TOKEN_AUTHENTICATOR, inject: [AccessTokenVerifier], useFactory: accessTokenAuthenticator },
+    {
+      provide: SigningKeys,
+      inject: [JwtService, authConfig.KEY],
+      useFactory: (jwt: JwtService, auth: ReturnType<typeof authConfig>) => SigningKeys.of(jwt, auth.jwtKeys),
+    },
     { provide: APP_GUARD, useClass: AuthGuard },
   ],
 })

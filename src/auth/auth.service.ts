@@ -3,15 +3,17 @@ import { DataSource } from 'typeorm';
 import { Audit } from '../common/decorators/audit.decorator';
 import { AppError } from '../common/errors/app-error';
 import { EventsService } from '../events/events.service';
+import { LoginLockout } from '../rate-limit/login-lockout.service';
 import { User } from '../users/entities/user.entity';
 import { PasswordService } from '../users/password.service';
 import { UsersRepository } from '../users/users.repository';
+import { UsersService } from '../users/users.service';
 import { toUser } from '../users/users.mapper';
 import { UserDto } from '../users/dto/user-response.dto';
 import { IssueTokenDto, SessionsDto, UpdateSecretDto } from './dto/auth.dto';
 import { TokenPairDto } from './dto/token-pair.dto';
 import { RefreshTokensRepository } from './refresh-tokens.repository';
-import { TokensService } from './tokens.service';
+import { TokensService, tokenSubject } from './tokens.service';
 
 @Injectable()
 export class AuthService {
@@ -22,9 +24,14 @@ export class AuthService {
     private readonly refreshTokens: RefreshTokensRepository,
     private readonly dataSource: DataSource,
     private readonly events: EventsService,
+    private readonly lockout: LoginLockout,
+    private readonly usersService: UsersService,
   ) {}
 
-  /** Login with e-mail or username. Unknown identities cost one decoy hash, like a wrong password. */
+  /**
+   * Login with e-mail or username. Unknown identities cost one decoy hash, like a wrong password, and so
+   * do attempts on an account locked after too many failures (LoginLockout).
+   */
   async login(dto: IssueTokenDto, client: string, audit: Audit): Promise<TokenPairDto> {
     const identity = dto.identity || dto.username || dto.user_name;
     const secret = dto.secret ?? dto.password;
@@ -34,15 +41,26 @@ export class AuthService {
         ...(secret ? [] : [{ field: 'secret', problem: 'is required' }]),
       ]);
     }
+    const user = await this.authenticate(identity, secret);
+    return this.tokens.issue(tokenSubject(user), client.slice(0, 255), audit);
+  }
+
+  /** The enabled user whose e-mail or username and password these are (the checks of a login, without its session). */
+  async authenticate(identity: string, secret: string): Promise<User> {
+    this.passwords.assertCanHash();
     const user = await this.users.findByIdentityWithHash(identity);
-    const matches = await this.passwords.verify(user?.passwordHash, secret);
+    // Counted before the password is checked; a locked account's attempt costs the decoy hash, like an unknown identity.
+    const attempt = await this.lockout.attempt(user ? `user:${user.id}` : `identity:${identity.trim().toLowerCase()}`);
+    const matches = await this.passwords.verify(attempt.allowed ? user?.passwordHash : undefined, secret);
+    if (matches) await attempt.succeeded();
     if (!user || !matches || user.status === 'deleted') throw new AppError('INVALID_CREDENTIALS');
     if (user.status === 'disabled') throw new AppError('ACCOUNT_DISABLED');
 
     if (this.passwords.needsRehash(user.passwordHash as string)) {
       await this.users.update(user.id, { passwordHash: await this.passwords.hash(secret) });
     }
-    return this.tokens.issue({ id: user.id, role: user.role, verified: user.verifiedAt !== null }, client.slice(0, 255), audit);
+    delete user.passwordHash;
+    return user;
   }
 
   refresh(token: string | undefined, audit: Audit): Promise<TokenPairDto> {
@@ -69,12 +87,15 @@ export class AuthService {
     });
   }
 
-  /** Ends every session of the caller: refresh tokens and, through tokens_revoked_at, access tokens. */
-  async logout(actor: User, audit: Audit): Promise<void> {
+  /**
+   * Ends every session of the caller: refresh tokens and, through tokens_revoked_at, access tokens.
+   * With `keepSessionId`, every session but that one (their access tokens die with their sessions).
+   */
+  async logout(actor: User, audit: Audit, keepSessionId?: string): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
-      await this.refreshTokens.revokeAll(actor.id, undefined, manager);
-      await this.users.update(actor.id, { tokensRevokedAt: () => 'clock_timestamp()' }, { manager });
-      await this.events.record(manager, { operation: 'user.logout', userId: actor.id, audit, data: {} });
+      await this.refreshTokens.revokeAll(actor.id, keepSessionId, manager);
+      if (!keepSessionId) await this.users.update(actor.id, { tokensRevokedAt: () => 'clock_timestamp()' }, { manager });
+      await this.events.record(manager, { operation: 'user.logout', userId: actor.id, audit, data: keepSessionId ? { kept_session_id: keepSessionId } : {} });
     });
   }
 
@@ -82,8 +103,23 @@ export class AuthService {
   async changeSecret(actor: User, sessionId: string | undefined, dto: UpdateSecretDto, audit: Audit): Promise<UserDto> {
     const current = await this.users.findByIdWithHash(actor.id);
     if (!(await this.passwords.verify(current?.passwordHash, dto.old_secret))) throw new AppError('WRONG_SECRET');
-    this.passwords.assertAcceptable(dto.new_secret, 'new_secret', actor);
-    const passwordHash = await this.passwords.hash(dto.new_secret);
+    return this.setSecret(actor, sessionId, dto.new_secret, 'new_secret', audit);
+  }
+
+  /**
+   * Changes the caller's password without the current one when their session's login is recent
+   * (USERS_REAUTH_WINDOW, the rule of a self-service e-mail change), else with `currentSecret`; every
+   * other session is revoked. The GoTrue API's PUT /user: after a recovery or invite link the user
+   * has a fresh session and no (known) password.
+   */
+  async changeSecretReauthenticated(actor: User, sessionId: string | undefined, secret: string, currentSecret: string | undefined, audit: Audit): Promise<UserDto> {
+    await this.usersService.assertRecentlyAuthenticated(actor, sessionId, currentSecret);
+    return this.setSecret(actor, sessionId, secret, 'password', audit);
+  }
+
+  private async setSecret(actor: User, sessionId: string | undefined, secret: string, field: string, audit: Audit): Promise<UserDto> {
+    this.passwords.assertAcceptable(secret, field, actor);
+    const passwordHash = await this.passwords.hash(secret);
     return this.dataSource.transaction(async (manager) => {
       await this.refreshTokens.revokeAll(actor.id, sessionId, manager);
       const user = await this.users.update(actor.id, { passwordHash, updatedBy: actor.id }, { manager });

@@ -6,6 +6,7 @@ import { ApiPasswordResetToken, ApiTokenOptional } from '../common/decorators/ap
 import { Public } from '../common/decorators/auth.decorators';
 import { MessageDto } from '../common/dto/message.dto';
 import { EmptyDto, PasswordResetDto, PasswordResetRequestDto } from './dto/password-reset.dto';
+import { RateLimit } from '../rate-limit/rate-limit.decorator';
 import { PasswordResetService } from './password-reset.service';
 import { bearerToken } from './bearer-token';
 
@@ -22,8 +23,9 @@ export class PasswordController {
    * by default) goes to enabled accounts, at most once per EMAIL_MIN_INTERVAL.
    */
   @Post('reset-request')
+  @RateLimit('email', 'email-account')
   @HttpCode(HttpStatus.CREATED)
-  @ApiErrors(...BODY_ERRORS)
+  @ApiErrors(...BODY_ERRORS, 'RATE_LIMITED')
   requestPasswordReset(@Body() dto: PasswordResetRequestDto, @RequestAudit() audit: Audit): Promise<MessageDto> {
     return this.passwordReset.request(dto.email, audit);
   }
@@ -38,7 +40,7 @@ export class PasswordController {
   @HttpCode(HttpStatus.CREATED)
   @ApiTokenOptional()
   @ApiPasswordResetToken()
-  @ApiErrors(...BODY_ERRORS, 'LINK_TOKEN_INVALID', 'LINK_TOKEN_EXPIRED', 'LINK_TOKEN_USED', 'LINK_TOKEN_WRONG_TYPE')
+  @ApiErrors(...BODY_ERRORS, 'LINK_TOKEN_INVALID', 'LINK_TOKEN_EXPIRED', 'LINK_TOKEN_USED', 'LINK_TOKEN_WRONG_TYPE', 'SERVER_BUSY')
   async resetPassword(@Body() dto: PasswordResetDto, @Headers('authorization') authorization: string | undefined, @RequestAudit() audit: Audit): Promise<EmptyDto> {
     await this.passwordReset.reset(dto.token ?? bearerToken(authorization), dto.password, dto.confirm_password, audit);
     return {};

@@ -4,14 +4,13 @@ import { Audit } from '../common/decorators/audit.decorator';
 import { queryPrepared } from '../database/prepared';
 import { EVENT_ORDER_LOCK, OUTBOX_CHANNEL } from '../events/events.service';
 import { currentTraceparent } from '../tracing/trace-context';
-import { UserRole } from '../users/entities/user.entity';
+import type { TokenSubject } from './tokens.service';
 
 export interface RotatedToken {
   familyId: string;
   expiresAt: Date;
-  userId: string;
-  role: UserRole;
-  verified: boolean;
+  /** The user, as the successor's access token names them. */
+  subject: TokenSubject;
 }
 
 export interface SessionRow {
@@ -66,11 +65,11 @@ export class RefreshTokensRepository {
     successor: { id: string; hash: Buffer; ttlMs: number },
     event: { id: string; audit: Audit },
   ): Promise<RotatedToken | undefined> {
-    const [row] = await queryPrepared<{ family_id: string; expires_at: Date; user_id: string; role: UserRole; verified: boolean }>(
+    const [row] = await queryPrepared<{ family_id: string; expires_at: Date; user_id: string; role: TokenSubject['role']; verified: boolean; email: string; metadata: Record<string, unknown>; auth_provider: string | null }>(
       this.dataSource,
       'refresh_tokens_rotate',
       `WITH owner AS (
-         SELECT id, role, status, verified_at, tokens_revoked_at FROM users
+         SELECT id, role, status, verified_at, tokens_revoked_at, email, metadata, auth_provider FROM users
          WHERE id = (SELECT user_id FROM refresh_tokens WHERE id = $1)
          FOR SHARE
        ), spent AS (
@@ -80,7 +79,7 @@ export class RefreshTokensRepository {
            AND rt.used_at IS NULL AND rt.revoked_at IS NULL AND rt.expires_at > now()
            AND u.id = rt.user_id AND u.status = 'enabled'
            AND (u.tokens_revoked_at IS NULL OR rt.created_at > u.tokens_revoked_at)
-         RETURNING rt.family_id, rt.user_id, rt.description, u.role, u.verified_at IS NOT NULL AS verified
+         RETURNING rt.family_id, rt.user_id, rt.description, u.role, u.verified_at IS NOT NULL AS verified, u.email, u.metadata, u.auth_provider
        ), successor AS (
          INSERT INTO refresh_tokens (id, family_id, user_id, token_hash, description, created_at, expires_at)
          SELECT $3, family_id, user_id, $4, description, clock_timestamp(), now() + $5 * interval '1 millisecond' FROM spent
@@ -90,11 +89,17 @@ export class RefreshTokensRepository {
          SELECT $6::uuid, user_id, 'user.refresh_token', user_id, $7, jsonb_build_object('session_id', family_id), $10
          FROM spent, LATERAL (SELECT pg_advisory_xact_lock($8, hashtext(user_id::text)), pg_notify($9, '')) AS per_user_order
        )
-       SELECT successor.family_id, successor.expires_at, spent.user_id, spent.role, spent.verified
+       SELECT successor.family_id, successor.expires_at, spent.user_id, spent.role, spent.verified, spent.email, spent.metadata, spent.auth_provider
        FROM successor JOIN spent USING (family_id)`,
       [spent.id, spent.hash, successor.id, successor.hash, successor.ttlMs, event.id, event.audit.requestId, EVENT_ORDER_LOCK, OUTBOX_CHANNEL, currentTraceparent()],
     );
-    return row && { familyId: row.family_id, expiresAt: row.expires_at, userId: row.user_id, role: row.role, verified: row.verified };
+    return (
+      row && {
+        familyId: row.family_id,
+        expiresAt: row.expires_at,
+        subject: { id: row.user_id, role: row.role, verified: row.verified, email: row.email, metadata: row.metadata, authProvider: row.auth_provider },
+      }
+    );
   }
 
   /**

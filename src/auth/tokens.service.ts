@@ -7,17 +7,30 @@ import { EventsService } from '../events/events.service';
 import { newOpaqueToken, parseOpaqueToken } from '../common/utils/opaque-token';
 import { authConfig } from '../config/auth.config';
 import { AppError } from '../common/errors/app-error';
-import { UserRole } from '../users/entities/user.entity';
+import { User, UserRole } from '../users/entities/user.entity';
 import { AccessTokenClaims } from './access-token';
 import { TokenPairDto } from './dto/token-pair.dto';
 import { RefreshTokensRepository } from './refresh-tokens.repository';
 import { SigningKeys } from './signing-keys';
 
-interface TokenSubject {
+/** Whom an access token is for: the claims it carries about them. */
+export interface TokenSubject {
   id: string;
   role: UserRole;
   verified: boolean;
+  email: string;
+  metadata: Record<string, unknown>;
+  authProvider: string | null;
 }
+
+export const tokenSubject = (user: User): TokenSubject => ({
+  id: user.id,
+  role: user.role,
+  verified: user.verifiedAt !== null,
+  email: user.email,
+  metadata: user.metadata,
+  authProvider: user.authProvider,
+});
 
 @Injectable()
 export class TokensService {
@@ -60,7 +73,7 @@ export class TokensService {
     const successor = newOpaqueToken();
     const rotated = await this.refreshTokens.rotate(spent, { ...successor, ttlMs: this.auth.refreshTokenTtlMs }, { id: randomUUID(), audit });
     if (rotated) {
-      return this.pair({ id: rotated.userId, role: rotated.role, verified: rotated.verified }, rotated.familyId, successor.token);
+      return this.pair(rotated.subject, rotated.familyId, successor.token);
     }
     const reused = await this.dataSource.transaction((manager) => this.refreshTokens.revokeFamilyOfSpentToken(manager, spent));
     if (reused) throw new AppError('REFRESH_TOKEN_REUSED');
@@ -95,6 +108,10 @@ export class TokensService {
       jti: randomUUID(),
       iat,
       exp: iat + expiresIn,
+      email: user.email,
+      session_id: sessionId,
+      app_metadata: { provider: user.authProvider ?? 'email', providers: [user.authProvider ?? 'email'], role: user.role },
+      user_metadata: user.metadata,
     };
     const accessToken = await this.keys.sign({ ...claims, iss: this.auth.issuer, aud: this.auth.audience });
     return { access_token: accessToken, refresh_token: refreshToken, access_type: 'Bearer', expires_in: expiresIn };

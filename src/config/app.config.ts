@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { registerAs } from '@nestjs/config';
 import { IsIn, IsOptional, IsString } from 'class-validator';
 import { PublicUrlEnv } from './public-url';
-import { ConfigError, IsByteSize, IsDuration, IsIntegerBetween, IsReadableFile, byteSize, durationMs, validateConfig } from './validate-config';
+import { ConfigError, IsAddressList, IsByteSize, addressListItems, parseAddressOrRange, IsDuration, IsIntegerBetween, IsReadableFile, byteSize, durationMs, validateConfig } from './validate-config';
 
 class AppEnv extends PublicUrlEnv {
   @IsIn(['debug', 'info', 'warn', 'error'])
@@ -17,6 +17,13 @@ class AppEnv extends PublicUrlEnv {
   /** The largest request body: bodies are small JSON documents (two 16 KiB metadata objects and a few fields fit well under 100 KB). */
   @IsByteSize(1024, 16 * 1024 * 1024)
   USERS_HTTP_BODY_LIMIT = '100kb';
+
+  /**
+   * The reverse proxies (addresses or CIDR ranges, comma-separated) whose X-Forwarded-For is believed:
+   * the client address that rate limits and logs use. Empty: none, the connection's address is the client's.
+   */
+  @IsAddressList()
+  USERS_TRUSTED_PROXIES = '';
 
   @IsReadableFile()
   USERS_HTTP_SERVER_CERT?: string;
@@ -53,6 +60,8 @@ export const appConfig = registerAs('app', () => {
     host: env.USERS_HTTP_HOST,
     port: env.USERS_HTTP_PORT,
     bodyLimitBytes: byteSize(env.USERS_HTTP_BODY_LIMIT),
+    /** For Fastify's trustProxy: request.ip is the last address of X-Forwarded-For that is not one of these. */
+    trustedProxies: addressListItems(env.USERS_TRUSTED_PROXIES).map((item) => parseAddressOrRange(item) as string),
     tls: env.USERS_HTTP_SERVER_CERT ? { certFile: env.USERS_HTTP_SERVER_CERT, keyFile: env.USERS_HTTP_SERVER_KEY as string } : undefined,
     instanceId: env.USERS_INSTANCE_ID || randomUUID(),
     commit: env.USERS_BUILD_COMMIT,

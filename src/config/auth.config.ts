@@ -1,5 +1,6 @@
 import { KeyObject, createPrivateKey, createPublicKey, createSecretKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { registerAs } from '@nestjs/config';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsOptional, IsString, ValidateIf } from 'class-validator';
@@ -54,6 +55,17 @@ class AuthEnv {
 
   @IsIntegerBetween(1, 16)
   USERS_ARGON2_PARALLELISM = 1;
+
+  /**
+   * How many argon2 hashes run at once: one core less than the machine has (at least one), so that a
+   * flood of logins leaves a core to every other request.
+   */
+  @IsIntegerBetween(1, 1024)
+  USERS_ARGON2_CONCURRENCY = Math.max(1, availableParallelism() - 1);
+
+  /** How many hashes may wait for their turn; a request beyond them is answered 503 SERVER_BUSY at once. */
+  @IsIntegerBetween(0, 100_000)
+  USERS_ARGON2_QUEUE_SIZE = 32 * availableParallelism();
 
   @Transform(toBoolean)
   @IsBoolean()
@@ -127,6 +139,7 @@ export const authConfig = registerAs('auth', () => {
     refreshTokenTtlMs: durationMs(env.USERS_REFRESH_TOKEN_DURATION),
     passwordPattern: new RegExp(env.USERS_PASS_REGEX),
     argon2: { memoryCost: env.USERS_ARGON2_MEMORY_KIB, timeCost: env.USERS_ARGON2_ITERATIONS, parallelism: env.USERS_ARGON2_PARALLELISM },
+    hashing: { concurrency: env.USERS_ARGON2_CONCURRENCY, queueSize: env.USERS_ARGON2_QUEUE_SIZE },
     allowSelfRegister: env.USERS_ALLOW_SELF_REGISTER,
     allowUnverifiedUser: env.USERS_ALLOW_UNVERIFIED_USER,
     reauthWindowMs: durationMs(env.USERS_REAUTH_WINDOW),

@@ -6,9 +6,11 @@ import { databaseConfig } from './database.config';
 import { EffectiveValue, effectiveConfiguration } from './effective-config';
 import { loadDevelopmentEnvFile } from './env-file';
 import { eventsConfig } from './events.config';
+import { applyGoTrueAliases, gotrueConfig } from './gotrue.config';
 import { mailConfig } from './mail.config';
 import { metricsConfig } from './metrics.config';
 import { oauthConfig } from './oauth.config';
+import { rateLimitConfig } from './rate-limit.config';
 import { productionProblems, productionWarnings } from './production-rules';
 import { RunMode, runMode } from './run-mode';
 import { schedulerConfig } from './scheduler.config';
@@ -16,7 +18,7 @@ import { tracingConfig } from './tracing.config';
 import { typoWarnings } from './typo-warnings';
 import { ConfigError, knownVariables } from './validate-config';
 
-const NAMESPACES = [appConfig, databaseConfig, authConfig, adminConfig, mailConfig, eventsConfig, schedulerConfig, oauthConfig, metricsConfig, tracingConfig];
+const NAMESPACES = [appConfig, databaseConfig, authConfig, adminConfig, mailConfig, eventsConfig, schedulerConfig, oauthConfig, metricsConfig, tracingConfig, rateLimitConfig, gotrueConfig];
 
 /**
  * Every config namespace; each validates its own variables. The `.env` file is read by
@@ -53,6 +55,11 @@ export function loadConfiguration(cwd = process.cwd()): LoadedConfiguration {
   loadDevelopmentEnvFile(process.env, cwd);
   const mode = runMode();
   const problems: string[] = [];
+  try {
+    applyGoTrueAliases(process.env);
+  } catch (error) {
+    problems.push(...problemsOf(error));
+  }
   for (const namespace of NAMESPACES) {
     try {
       namespace();

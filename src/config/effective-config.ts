@@ -7,9 +7,9 @@ export interface EffectiveValue {
   source: ValueSource;
 }
 
-/** Secrets by name: passwords, keys, tokens, credentials (not their durations, patterns or file paths). */
+/** Secrets by name: passwords, keys, tokens, credentials (not their durations, patterns, file paths or rate limits). */
 const SECRET_NAME = /(^|_)(SECRET|PASS|PASSWORD|TOKEN|SEED|CREDS)(_|$)|_SECRET_KEY/;
-const NOT_SECRET = /_(DURATION|REGEX|FILE|SUBJECT|TEMPLATE|URL_PREFIX)$/;
+const NOT_SECRET = /_(DURATION|REGEX|FILE|SUBJECT|TEMPLATE|URL_PREFIX)$|^USERS_RATE_LIMIT_/;
 const URL_CREDENTIALS = /\/\/[^/@\s]+@/g;
 
 export function isSecretVariable(name: string): boolean {

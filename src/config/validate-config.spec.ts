@@ -1,8 +1,10 @@
+import { availableParallelism } from 'node:os';
 import { adminConfig } from './admin.config';
 import { appConfig } from './app.config';
 import { authConfig } from './auth.config';
 import { databaseConfig } from './database.config';
 import { mailConfig } from './mail.config';
+import { rateLimitConfig } from './rate-limit.config';
 import { schedulerConfig } from './scheduler.config';
 import { validateConfig } from './validate-config';
 
@@ -10,7 +12,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SECRET = 'unit-test-secret-key-that-is-long-enough-0123';
 
 type Factory = () => unknown;
-const NAMESPACES: Record<string, Factory> = { app: appConfig, database: databaseConfig, auth: authConfig, admin: adminConfig, mail: mailConfig, scheduler: schedulerConfig };
+const NAMESPACES: Record<string, Factory> = { app: appConfig, database: databaseConfig, auth: authConfig, admin: adminConfig, mail: mailConfig, scheduler: schedulerConfig, rateLimit: rateLimitConfig };
 
 /** The registerAs factories read process.env: each test sets exactly the environment it means. */
 const originalEnv = process.env;
@@ -44,6 +46,7 @@ describe('config namespaces: defaults with an empty environment', () => {
       host: 'localhost',
       port: 9002,
       bodyLimitBytes: 100 * 1024,
+      trustedProxies: [],
       tls: undefined,
       instanceId: expect.stringMatching(UUID),
       commit: 'ffffffff',
@@ -95,6 +98,7 @@ describe('config namespaces: defaults with an empty environment', () => {
       refreshTokenTtlMs: 24 * 3_600_000,
       passwordPattern: expect.any(RegExp),
       argon2: { memoryCost: 19456, timeCost: 2, parallelism: 1 },
+      hashing: { concurrency: Math.max(1, availableParallelism() - 1), queueSize: 32 * availableParallelism() },
       allowSelfRegister: true,
       allowUnverifiedUser: false,
       reauthWindowMs: 10 * 60_000,
@@ -102,6 +106,22 @@ describe('config namespaces: defaults with an empty environment', () => {
     expect(auth.passwordPattern.source).toBe('^.{8,}$');
     expect(auth.passwordPattern.test('1234567')).toBe(false);
     expect(auth.passwordPattern.test('12345678')).toBe(true);
+  });
+
+  it('rate limits: on, Supabase-like per-IP limits, 10 failed logins per account in 15 minutes, counted in memory', () => {
+    expect(rateLimitConfig()).toEqual({
+      enabled: true,
+      limits: {
+        token: { count: 30, windowMs: 300_000 },
+        refresh: { count: 150, windowMs: 300_000 },
+        signup: { count: 30, windowMs: 300_000 },
+        email: { count: 30, windowMs: 300_000 },
+        'email-account': { count: 10, windowMs: 3_600_000 },
+      },
+      loginLockout: { count: 10, windowMs: 900_000 },
+      redisUrl: undefined,
+      redisKeyPrefix: 'users:',
+    });
   });
 
   it('admin', () => {
@@ -162,6 +182,24 @@ describe('config namespaces: values from the environment', () => {
     );
     useEnv({ USERS_HTTP_BODY_LIMIT: '65536' });
     expect(appConfig().bodyLimitBytes).toBe(65536);
+  });
+
+  it('app: trusted proxies, addresses and ranges', () => {
+    useEnv({ USERS_TRUSTED_PROXIES: ' 10.0.0.0/8, 192.168.1.7 ,::1, fd00::/8,' });
+    expect(appConfig().trustedProxies).toEqual(['10.0.0.0/8', '192.168.1.7', '::1', 'fd00::/8']);
+  });
+
+  it('rate limits', () => {
+    useEnv({ USERS_RATE_LIMIT_ENABLED: 'false', USERS_RATE_LIMIT_TOKEN: '5/1m', USERS_LOGIN_LOCKOUT: '3/1h', USERS_REDIS_URL: 'redis://redis:6379/2', USERS_REDIS_KEY_PREFIX: 'a:' });
+    expect(rateLimitConfig()).toEqual(
+      expect.objectContaining({ enabled: false, loginLockout: { count: 3, windowMs: 3_600_000 }, redisUrl: 'redis://redis:6379/2', redisKeyPrefix: 'a:' }),
+    );
+    expect(rateLimitConfig().limits.token).toEqual({ count: 5, windowMs: 60_000 });
+  });
+
+  it('auth: the hashing queue', () => {
+    useEnv({ USERS_SECRET_KEY: SECRET, USERS_ARGON2_CONCURRENCY: '3', USERS_ARGON2_QUEUE_SIZE: '0' });
+    expect(authConfig().hashing).toEqual({ concurrency: 3, queueSize: 0 });
   });
 
   it('database', () => {
@@ -229,6 +267,19 @@ describe('config namespaces: a bad value stops the boot naming the variable', ()
     ['mail', 'VERIFICATION_REDIRECT_URL', { VERIFICATION_REDIRECT_URL: 'ftp://example.com' }],
     ['mail', 'USERS_RESET_TOKEN_DURATION', { USERS_RESET_TOKEN_DURATION: '15' }],
     ['mail', 'PASSWORD_RESET_EMAIL_TEMPLATE', { PASSWORD_RESET_EMAIL_TEMPLATE: 'templates/missing.hbs' }],
+    ['app', 'USERS_TRUSTED_PROXIES', { USERS_TRUSTED_PROXIES: 'proxy.internal' }],
+    ['app', 'USERS_TRUSTED_PROXIES', { USERS_TRUSTED_PROXIES: '10.0.0.0/33' }],
+    ['app', 'USERS_TRUSTED_PROXIES', { USERS_TRUSTED_PROXIES: '10.0.0.1, *' }],
+    ['auth', 'USERS_ARGON2_CONCURRENCY', { USERS_SECRET_KEY: SECRET, USERS_ARGON2_CONCURRENCY: '0' }],
+    ['auth', 'USERS_ARGON2_QUEUE_SIZE', { USERS_SECRET_KEY: SECRET, USERS_ARGON2_QUEUE_SIZE: 'lots' }],
+    ['rateLimit', 'USERS_RATE_LIMIT_ENABLED', { USERS_RATE_LIMIT_ENABLED: 'sometimes' }],
+    ['rateLimit', 'USERS_RATE_LIMIT_TOKEN', { USERS_RATE_LIMIT_TOKEN: '30' }],
+    ['rateLimit', 'USERS_RATE_LIMIT_REFRESH', { USERS_RATE_LIMIT_REFRESH: '0/5m' }],
+    ['rateLimit', 'USERS_RATE_LIMIT_SIGNUP', { USERS_RATE_LIMIT_SIGNUP: '30 per 5m' }],
+    ['rateLimit', 'USERS_RATE_LIMIT_EMAIL', { USERS_RATE_LIMIT_EMAIL: '30/5d' }],
+    ['rateLimit', 'USERS_RATE_LIMIT_EMAIL_ACCOUNT', { USERS_RATE_LIMIT_EMAIL_ACCOUNT: '10/500ms' }],
+    ['rateLimit', 'USERS_LOGIN_LOCKOUT', { USERS_LOGIN_LOCKOUT: 'ten/15m' }],
+    ['rateLimit', 'USERS_REDIS_URL', { USERS_REDIS_URL: 'localhost:6379' }],
   ])('%s: %s (%j)', (namespace, variable, env) => {
     useEnv(env);
     expect(configError(NAMESPACES[namespace])).toContain(variable);

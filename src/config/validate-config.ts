@@ -2,7 +2,9 @@ import { accessSync, constants, statSync } from 'node:fs';
 import bytes from 'bytes';
 import { Transform, plainToInstance } from 'class-transformer';
 import { ValidationArguments, ValidationOptions, getMetadataStorage, registerDecorator, validateSync } from 'class-validator';
+import { isIP } from 'node:net';
 import { parseDuration } from './duration';
+import { parseRate } from './rate';
 
 type Ctor<T> = new () => T;
 
@@ -200,4 +202,48 @@ export function byteSize(value: string): number {
 /** Milliseconds of a duration that validation has already accepted. */
 export function durationMs(value: string): number {
   return parseDuration(value) as number;
+}
+
+/** A limit in `count/window` form, such as `30/5m` (see rate.ts). */
+export function IsRate() {
+  return (object: object, propertyName: string) =>
+    registerDecorator({
+      name: 'isRate',
+      target: object.constructor,
+      propertyName,
+      options: { message: (a: ValidationArguments) => `${a.property} must be a limit such as 30/5m: a count from 1, a slash and a window of whole seconds (got "${a.value}")` },
+      validator: { validate: (value: unknown) => typeof value === 'string' && parseRate(value) !== undefined },
+    });
+}
+
+/** One IP address or CIDR range (`10.0.0.0/8`, `::1`, `fd00::/8`); undefined when it is neither. */
+export function parseAddressOrRange(value: string): string | undefined {
+  const [address, prefix, ...rest] = value.trim().split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return undefined;
+  if (prefix === undefined) return address;
+  const bits = /^\d{1,3}$/.test(prefix) ? Number(prefix) : NaN;
+  return bits <= (family === 4 ? 32 : 128) ? `${address}/${bits}` : undefined;
+}
+
+/** A comma-separated list of IP addresses and CIDR ranges (empty: none). */
+export function IsAddressList() {
+  return (object: object, propertyName: string) =>
+    registerDecorator({
+      name: 'isAddressList',
+      target: object.constructor,
+      propertyName,
+      options: {
+        message: (a: ValidationArguments) => {
+          const bad = addressListItems(String(a.value)).filter((item) => parseAddressOrRange(item) === undefined);
+          return `${a.property} must be a comma-separated list of IP addresses or CIDR ranges such as 10.0.0.0/8 (not an address: ${bad.map((item) => `"${item}"`).join(', ')})`;
+        },
+      },
+      validator: { validate: (value: unknown) => typeof value === 'string' && addressListItems(value).every((item) => parseAddressOrRange(item) !== undefined) },
+    });
+}
+
+/** The items of a comma-separated list, trimmed, empty ones dropped. */
+export function addressListItems(value: string): string[] {
+  return value.split(',').map((item) => item.trim()).filter(Boolean);
 }

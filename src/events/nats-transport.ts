@@ -1,5 +1,6 @@
 import { MicroserviceOptions, NatsOptions, ServerNats } from '@nestjs/microservices';
 import { IncomingRequestDeserializer } from '@nestjs/microservices/deserializers';
+import { IncomingEvent, IncomingRequest } from '@nestjs/microservices/interfaces';
 import { JSONCodec, Msg, NatsConnection, SubscriptionOptions } from 'nats';
 import { EventsConfig } from '../config/events.config';
 import { inRequestSpan } from '../tracing/trace-context';
@@ -16,7 +17,7 @@ const json = JSONCodec();
  * would throw out of the subscription, and that ends the process).
  */
 class PlainJsonRequestDeserializer extends IncomingRequestDeserializer {
-  override deserialize(value: Uint8Array, options?: Record<string, unknown>) {
+  override deserialize(value: Uint8Array, options?: Record<string, unknown>): IncomingRequest | IncomingEvent {
     let decoded: unknown;
     try {
       decoded = json.decode(value);
@@ -24,7 +25,10 @@ class PlainJsonRequestDeserializer extends IncomingRequestDeserializer {
       // Not JSON: a request without a payload.
     }
     // Nested deeper than any request of ours: also none (validation would walk it recursively).
-    return super.deserialize(nestsDeeperThan(decoded, JSON_MAX_DEPTH) ? undefined : decoded, options);
+    const message = super.deserialize(nestsDeeperThan(decoded, JSON_MAX_DEPTH) ? undefined : decoded, options) as IncomingRequest | IncomingEvent;
+    // A body with a `pattern` or `data` field is taken for Nest's envelope, and one without `id` for an
+    // event, which is never answered: a request (it has a reply subject) is always answered.
+    return !('id' in message && message.id !== undefined) && typeof options?.replyTo === 'string' ? { ...message, id: options.replyTo } : message;
   }
 
   override mapToSchema(value: unknown, options?: Record<string, unknown>) {

@@ -22,12 +22,16 @@ export function withToken(urlPrefix: string, token: string): string {
   return url.toString();
 }
 
+/** The link of a mail, from its token: by default the kind's configured page (withToken); the GoTrue API links to its /verify. */
+export type LinkBuilder = (token: string) => string;
+
 /** The name a mail greets: the user's names, or their address while they have none. */
 const greeting = (user: LinkRecipient) => [user.firstName, user.lastName].filter(Boolean).join(' ') || user.email;
 
 /**
  * Mails a user a link carrying a new single-use token of the kind's purpose and lifetime (replacing
- * their unused ones), in the caller's transaction.
+ * their unused ones), in the caller's transaction. `link` builds the link from the token when the
+ * mail is to open another page than the kind's configured one.
  */
 @Injectable()
 export class LinkMailer {
@@ -37,13 +41,13 @@ export class LinkMailer {
     @Inject(mailConfig.KEY) private readonly mail: ConfigType<typeof mailConfig>,
   ) {}
 
-  async send(manager: EntityManager, kind: LinkMailKind, user: LinkRecipient): Promise<void> {
+  async send(manager: EntityManager, kind: LinkMailKind, user: LinkRecipient, link?: LinkBuilder): Promise<void> {
     const { urlPrefix, ttlMs } = this.mail.kinds[kind];
     const { token, expiresAt } = await this.linkTokens.issue(manager, { userId: user.id, purpose: PURPOSE[kind], email: user.email, ttlMs });
     await this.queue.enqueue(manager, {
       kind,
       to: user.email,
-      context: { name: greeting(user), email: user.email, link: withToken(urlPrefix, token) },
+      context: { name: greeting(user), email: user.email, link: link ? link(token) : withToken(urlPrefix, token) },
       expiresAt,
     });
   }

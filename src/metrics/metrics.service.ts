@@ -48,6 +48,54 @@ export class Metrics implements OnModuleInit {
     registers: [this.registry],
   });
 
+  readonly rateLimited = new Counter({
+    name: 'users_rate_limited_total',
+    help: 'Requests refused with 429 RATE_LIMITED, by limit (token, refresh, signup, email, email-account)',
+    labelNames: ['limit'] as const,
+    registers: [this.registry],
+  });
+
+  readonly loginLockouts = new Counter({
+    name: 'users_login_lockout_refusals_total',
+    help: 'Login attempts refused unchecked because their account had too many failed logins (USERS_LOGIN_LOCKOUT)',
+    registers: [this.registry],
+  });
+
+  readonly rateLimitStoreUp = new Gauge({
+    name: 'users_rate_limit_store_up',
+    help: 'Whether Redis (USERS_REDIS_URL), where the replicas count rate limits together, is connected (1) or not (0)',
+    registers: [this.registry],
+  });
+
+  readonly rateLimitLocalDecisions = new Counter({
+    name: 'users_rate_limit_local_decisions_total',
+    help: "Rate-limit and lockout decisions taken in this replica's memory because Redis could not be reached, by limit",
+    labelNames: ['limit'] as const,
+    registers: [this.registry],
+  });
+
+  /** Set by PasswordService: its queue's hashes running and waiting now. */
+  hashingStats?: () => { running: number; waiting: number };
+
+  private readonly hashing = new Gauge({
+    name: 'users_password_hashing',
+    help: 'argon2 password hashes by state: running (at most USERS_ARGON2_CONCURRENCY) or waiting (at most USERS_ARGON2_QUEUE_SIZE)',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+    collect: () => {
+      const stats = this.hashingStats?.();
+      if (!stats) return;
+      this.hashing.set({ state: 'running' }, stats.running);
+      this.hashing.set({ state: 'waiting' }, stats.waiting);
+    },
+  });
+
+  readonly hashingRefused = new Counter({
+    name: 'users_password_hashing_refused_total',
+    help: 'Requests answered 503 SERVER_BUSY because USERS_ARGON2_QUEUE_SIZE hashes were already waiting',
+    registers: [this.registry],
+  });
+
   private readonly backlogGauges: [Gauge, (backlogs: Backlogs) => number][] = [
     [this.gauge('users_outbox_backlog', 'Domain events recorded and not yet acknowledged by JetStream'), (b) => b.events_pending],
     [this.gauge('users_outbox_relay_lag_seconds', 'Age of the oldest unsent domain event (0 when none waits)'), (b) => b.events_oldest_age_s],

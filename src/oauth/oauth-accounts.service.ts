@@ -8,7 +8,7 @@ import { authConfig } from '../config/auth.config';
 import { DomainEvent, EventsService } from '../events/events.service';
 import { TokenPairDto } from '../auth/dto/token-pair.dto';
 import { RefreshTokensRepository } from '../auth/refresh-tokens.repository';
-import { TokensService } from '../auth/tokens.service';
+import { TokensService, tokenSubject } from '../auth/tokens.service';
 import { LinkTokensService } from '../mail/link-tokens.service';
 import { User } from '../users/entities/user.entity';
 import { UsersRepository } from '../users/users.repository';
@@ -59,7 +59,7 @@ export class OAuthAccountsService {
     const { user, outcome } = await this.dataSource.transaction((manager) => this.resolve(manager, profile, audit));
     // After the commit: a takeover refuses every token issued up to its transaction's instant
     // (tokens_revoked_at), and the new session must be younger than that.
-    const tokens = await this.tokens.issue({ id: user.id, role: user.role, verified: user.verifiedAt !== null }, `oauth:${profile.provider}`, { ...audit, actorId: user.id });
+    const tokens = await this.tokens.issue(tokenSubject(user), `oauth:${profile.provider}`, { ...audit, actorId: user.id });
     return { user, outcome, tokens };
   }
 

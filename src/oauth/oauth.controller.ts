@@ -7,6 +7,7 @@ import { Public } from '../common/decorators/auth.decorators';
 import { AppError } from '../common/errors/app-error';
 import { OAUTH_PROVIDERS } from '../config/oauth.config';
 import { TokensService } from '../auth/tokens.service';
+import { RateLimit } from '../rate-limit/rate-limit.decorator';
 import { OAuthSettingsDto } from './dto/oauth.dto';
 import { OAUTH_FAILURES } from './oauth-profile';
 import { OAuthAnswer, OAuthService } from './oauth.service';
@@ -77,9 +78,10 @@ export class OAuthController {
    * allowed origin (the Origin header), so that another site cannot make the browser do it.
    */
   @Post('session/refresh')
+  @RateLimit('refresh')
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiNoContentResponse({ description: 'New session cookies are set' })
-  @ApiErrors('FORBIDDEN', 'REFRESH_TOKEN_INVALID', 'REFRESH_TOKEN_REUSED')
+  @ApiErrors('FORBIDDEN', 'REFRESH_TOKEN_INVALID', 'REFRESH_TOKEN_REUSED', 'RATE_LIMITED')
   async refreshCookieSession(@Req() request: OAuthRequest, @RequestAudit() audit: Audit, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> {
     this.assertAllowedOrigin(request);
     const pair = await this.tokens.rotate(readCookie(request, REFRESH_COOKIE) ?? '', audit);
@@ -109,7 +111,8 @@ export class OAuthController {
   }
 }
 
-function answer(reply: FastifyReply, { status, location, cookies }: OAuthAnswer): void {
+/** An OAuthAnswer as the reply: its status, Location and cookies (also for the GoTrue API's /authorize). */
+export function answer(reply: FastifyReply, { status, location, cookies }: OAuthAnswer): void {
   setCookies(reply, cookies);
   reply.status(status).header('Location', location).header('Cache-Control', 'no-store');
 }

@@ -17,6 +17,7 @@ import { OAUTH_ENABLED_PROVIDERS, createStrategies } from './strategies';
 @Module({
   imports: [UsersModule, AuthModule, EventsModule, MailModule],
   controllers: [OAuthController],
+  exports: [OAuthService],
   providers: [
     OAuthService,
     OAuthAccountsService,

@@ -9,8 +9,8 @@ import { TokenPairDto } from '../auth/dto/token-pair.dto';
 import { OAuthSettingsDto } from './dto/oauth.dto';
 import { OAuthAccountsService } from './oauth-accounts.service';
 import { OAuthFailure, OAuthFailureCode, OAuthProfile } from './oauth-profile';
-import { runPassport } from './passport-runner';
-import { OAuthRequest, REDIRECT_TO, STATE_COOKIE, STATE_COOKIE_VALUE, STATE_TTL_MS } from './state-store';
+import { runPassport } from '../common/passport/passport-runner';
+import { HANDOFF, OAuthHandoff, OAuthRequest, REDIRECT_TO, STATE_COOKIE, STATE_COOKIE_VALUE, STATE_TTL_MS } from './state-store';
 import { OAUTH_ENABLED_PROVIDERS } from './strategies';
 
 /** What the controller answers: a redirect, and the cookies to set (a null value clears one). */
@@ -18,6 +18,16 @@ export interface OAuthAnswer {
   status: 302 | 303;
   location: string;
   cookies: CookieToSet[];
+}
+
+/**
+ * Another module's way of handing a sign-in's session to the browser (the GoTrue API: in the redirect's
+ * fragment, or as a code for PKCE), instead of the cookie session: where the browser goes once signed
+ * in, or once the sign-in failed (after the state was checked: before that, OAUTH_UI_ERROR_URL).
+ */
+export interface OAuthHandoffHandler {
+  signedIn(tokens: TokenPairDto, redirectTo: string, handoff: OAuthHandoff): string;
+  failed(failure: OAuthFailure, redirectTo: string, handoff: OAuthHandoff): string;
 }
 
 /** The cookie-session endpoints (POST /oauth/session/refresh, /logout): the refresh cookie's path. */
@@ -33,6 +43,7 @@ const DISPLAY_NAMES: Record<OAuthProviderName, string> = { google: 'Google', git
 @Injectable()
 export class OAuthService {
   private readonly logger = new Logger(OAuthService.name);
+  private readonly handoffs = new Map<string, OAuthHandoffHandler>();
 
   constructor(
     @Inject(oauthConfig.KEY) private readonly oauth: ConfigType<typeof oauthConfig>,
@@ -53,27 +64,43 @@ export class OAuthService {
     };
   }
 
-  /** GET /oauth/authorize/{provider}: to the provider, with a fresh state bound to this browser. */
-  async authorize(provider: string, request: OAuthRequest): Promise<OAuthAnswer> {
+  /** Lets another module take the sessions of the sign-ins it starts with a handoff of this kind (see authorize). */
+  registerHandoff(kind: string, handler: OAuthHandoffHandler): void {
+    this.handoffs.set(kind, handler);
+  }
+
+  /**
+   * GET /oauth/authorize/{provider}: to the provider, with a fresh state bound to this browser. With a
+   * handoff (and the redirect its module has checked), the callback hands the session to that module.
+   */
+  async authorize(provider: string, request: OAuthRequest, handoff?: { redirectTo: string; handoff: OAuthHandoff }): Promise<OAuthAnswer> {
     try {
       const name = this.enabledProvider(provider);
       const redirectTo = (request.query as Record<string, unknown>).redirect_to;
-      if (redirectTo !== undefined) request[REDIRECT_TO] = this.allowedRedirect(redirectTo);
+      if (handoff) Object.assign(request, { [REDIRECT_TO]: handoff.redirectTo, [HANDOFF]: handoff.handoff });
+      else if (redirectTo !== undefined) request[REDIRECT_TO] = this.allowedRedirect(redirectTo);
       const outcome = await runPassport(name, request);
       if (outcome.kind !== 'redirect' || !request[STATE_COOKIE_VALUE]) throw this.failureOf(outcome, 'PROVIDER_ERROR');
       return {
         status: 302,
         location: outcome.url,
-        cookies: [{ name: STATE_COOKIE, value: request[STATE_COOKIE_VALUE], options: this.cookieOptions('/oauth/callback', STATE_TTL_MS) }],
+        cookies: [{ name: STATE_COOKIE, value: request[STATE_COOKIE_VALUE], options: this.cookieOptions(this.callbackPath(name), STATE_TTL_MS) }],
       };
     } catch (error) {
       return this.failed(error);
     }
   }
 
+  /** The provider whose sign-in a callback's `state` belongs to (for a callback URL shared by every provider). */
+  providerOfState(state: unknown): string {
+    return typeof state === 'string' ? state.split('.')[0] : '';
+  }
+
   /** GET /oauth/callback/{provider}: checks the state, exchanges the code, signs in, hands over the session. */
   async callback(provider: string, request: OAuthRequest, audit: Audit): Promise<OAuthAnswer> {
-    const clearState = { name: STATE_COOKIE, value: null, options: this.cookieOptions('/oauth/callback', 0) };
+    const enabled = this.enabled.find((name) => name === provider);
+    const clearState = { name: STATE_COOKIE, value: null, options: this.cookieOptions(enabled ? this.callbackPath(enabled) : '/oauth/callback', 0) };
+    let handedOff: { redirectTo: string; handoff: OAuthHandoff; handler: OAuthHandoffHandler } | undefined;
     try {
       const name = this.enabledProvider(provider);
       const query = request.query as Record<string, unknown>;
@@ -82,11 +109,16 @@ export class OAuthService {
       if (typeof query.code !== 'string' || !query.code) throw new OAuthFailure('MISSING_CODE');
       const outcome = await runPassport(name, request);
       if (outcome.kind !== 'success') throw this.failureOf(outcome, 'TOKEN_EXCHANGE_FAILED');
-      const { redirectTo } = ((outcome.info as { state?: { redirectTo?: string } }).state ?? {}) as { redirectTo?: string };
+      const { redirectTo, handoff } = ((outcome.info as { state?: { redirectTo?: string; handoff?: OAuthHandoff } }).state ?? {}) as { redirectTo?: string; handoff?: OAuthHandoff };
+      const handler = handoff && this.handoffs.get(handoff.kind);
+      if (handoff && handler && redirectTo) handedOff = { redirectTo, handoff, handler };
       const { tokens } = await this.accounts.signIn(outcome.user as OAuthProfile, audit);
+      if (handedOff) return { status: 302, location: handedOff.handler.signedIn(tokens, handedOff.redirectTo, handedOff.handoff), cookies: [clearState] };
       return { status: 302, location: redirectTo ?? this.oauth.uiRedirectUrl, cookies: [clearState, ...this.sessionCookies(tokens)] };
     } catch (error) {
       const answer = this.failed(error);
+      const failure = error instanceof OAuthFailure ? error : new OAuthFailure('INTERNAL');
+      if (handedOff) return { status: 303, location: handedOff.handler.failed(failure, handedOff.redirectTo, handedOff.handoff), cookies: [clearState] };
       return { ...answer, cookies: [clearState] };
     }
   }
@@ -112,6 +144,12 @@ export class OAuthService {
   /** True when a cookie-authenticated state change comes from a page of an allowed origin (CSRF). */
   isAllowedOrigin(origin: string | undefined): boolean {
     return origin !== undefined && this.oauth.allowedOrigins.includes(origin);
+  }
+
+  /** The state cookie goes to the provider's callback only: the path of its callback URL (ours, or the GoTrue API's). */
+  private callbackPath(name: OAuthProviderName): string {
+    const client = this.oauth[name];
+    return client ? new URL(client.callbackUrl).pathname : '/oauth/callback';
   }
 
   private cookieOptions(path: string, maxAgeMs: number): SerializeOptions {

@@ -10,22 +10,30 @@ export const STATE_TTL_MS = 10 * 60_000;
 /** Request properties the flow and the store pass each other through passport. */
 export const REDIRECT_TO = Symbol('oauth redirect_to');
 export const STATE_COOKIE_VALUE = Symbol('oauth state cookie value');
+export const HANDOFF = Symbol('oauth handoff');
 
-export type OAuthRequest = FastifyRequest & { [REDIRECT_TO]?: string; [STATE_COOKIE_VALUE]?: string };
+/** Who takes the session at the callback instead of the cookie session (see OAuthService.registerHandoff), with what it needs then. */
+export interface OAuthHandoff {
+  kind: string;
+  [key: string]: unknown;
+}
+
+export type OAuthRequest = FastifyRequest & { [REDIRECT_TO]?: string; [STATE_COOKIE_VALUE]?: string; [HANDOFF]?: OAuthHandoff };
 
 interface SealedState {
   state: string;
   verifier: string;
   provider: string;
   redirectTo?: string;
+  handoff?: OAuthHandoff;
   expiresAt: number;
 }
 
-type Done = (error: Error | null, verifierOrOk?: string | false, info?: { redirectTo?: string } | { code: OAuthFailureCode }) => void;
+type Done = (error: Error | null, verifierOrOk?: string | false, info?: { redirectTo?: string; handoff?: OAuthHandoff } | { code: OAuthFailureCode }) => void;
 
 /**
  * passport-oauth2's state store (with PKCE): a random state per authorization request, bound to the
- * browser by an HttpOnly cookie that holds the state, the PKCE verifier and the `redirect_to`, sealed
+ * browser by an HttpOnly cookie that holds the state, the PKCE verifier, the `redirect_to` and the handoff, sealed
  * (AES-256-GCM) so that it can be neither read nor forged; 10 minutes. At the callback the state must
  * match the cookie's, and a state is spent once (oauth_spent_states): a replayed callback is refused.
  * The method arities are passport-oauth2's way of telling store kinds apart: keep them.
@@ -38,8 +46,9 @@ export class CookieStateStore {
   ) {}
 
   store(request: OAuthRequest, verifier: string, _state: unknown, _meta: unknown, done: (error: Error | null, state?: string) => void): void {
-    const state = randomBytes(32).toString('base64url');
-    const sealed: SealedState = { state, verifier, provider: this.provider, redirectTo: request[REDIRECT_TO], expiresAt: Date.now() + STATE_TTL_MS };
+    // Named by its provider, so that a callback shared by every provider (the GoTrue API's) knows whose it is.
+    const state = `${this.provider}.${randomBytes(32).toString('base64url')}`;
+    const sealed: SealedState = { state, verifier, provider: this.provider, redirectTo: request[REDIRECT_TO], handoff: request[HANDOFF], expiresAt: Date.now() + STATE_TTL_MS };
     request[STATE_COOKIE_VALUE] = this.box.seal(JSON.stringify(sealed)).toString('base64url');
     done(null, state);
   }
@@ -58,7 +67,7 @@ export class CookieStateStore {
     }
     if (sealed.expiresAt <= Date.now()) return done(null, false, { code: 'STATE_EXPIRED' });
     this.spend(sealed.state).then(
-      (fresh) => (fresh ? done(null, sealed.verifier, { redirectTo: sealed.redirectTo }) : done(null, false, { code: 'STATE_REPLAYED' })),
+      (fresh) => (fresh ? done(null, sealed.verifier, { redirectTo: sealed.redirectTo, handoff: sealed.handoff }) : done(null, false, { code: 'STATE_REPLAYED' })),
       (error: Error) => done(error),
     );
   }
@@ -73,7 +82,8 @@ export class CookieStateStore {
   }
 }
 
-function sameText(a: string, b: string): boolean {
+/** Compares two strings in constant time (for secrets: states, code challenges). */
+export function sameText(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);

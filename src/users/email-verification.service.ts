@@ -4,7 +4,7 @@ import { Audit } from '../common/decorators/audit.decorator';
 import { MessageDto } from '../common/dto/message.dto';
 import { AppError } from '../common/errors/app-error';
 import { DomainEvent, EventsService } from '../events/events.service';
-import { LinkMailer } from '../mail/link-mailer.service';
+import { LinkBuilder, LinkMailer } from '../mail/link-mailer.service';
 import { LinkTokensService } from '../mail/link-tokens.service';
 import { MailQueue } from '../mail/mail-queue.service';
 import { User } from './entities/user.entity';
@@ -29,12 +29,12 @@ export class EmailVerificationService {
   /**
    * Queues a verification mail to the user's address, in the caller's transaction, unless one went
    * there less than EMAIL_MIN_INTERVAL ago. Answers the user.send_verification event for the caller
-   * to record with the rest of its change, or the milliseconds to wait.
+   * to record with the rest of its change, or the milliseconds to wait. `link`: see LinkMailer.send.
    */
-  async queue(manager: EntityManager, user: User, audit: Audit): Promise<{ event: DomainEvent } | { waitMs: number }> {
+  async queue(manager: EntityManager, user: User, audit: Audit, link?: LinkBuilder): Promise<{ event: DomainEvent } | { waitMs: number }> {
     const waitMs = await this.mailQueue.claimSlot(manager, user.email, 'verification');
     if (waitMs > 0) return { waitMs };
-    await this.linkMailer.send(manager, 'verification', user);
+    await this.linkMailer.send(manager, 'verification', user, link);
     return { event: { operation: 'user.send_verification', userId: user.id, audit, data: { email: user.email } } };
   }
 
@@ -51,17 +51,31 @@ export class EmailVerificationService {
 
   /** GET /verify-email: spends the token and marks the address it was sent to as verified. */
   async verify(token: string, audit: Audit): Promise<MessageDto> {
-    await this.dataSource.transaction(async (manager) => {
-      const link = await this.linkTokens.consume(manager, token, ['verification']);
-      const user = await this.users.markVerified(manager, link.userId, link.email);
-      if (!user) throw new AppError('LINK_TOKEN_INVALID', 'this link is for an address the account no longer has');
-      await this.events.record(manager, {
-        operation: 'user.verify_email',
-        userId: user.id,
-        audit: { ...audit, actorId: audit.actorId ?? user.id },
-        data: { email: user.email, verified_at: user.verifiedAt?.toISOString() ?? null },
-      });
-    });
+    await this.dataSource.transaction((manager) => this.confirm(manager, token, audit));
     return { msg: 'Email verified' };
+  }
+
+  /** Spends a verification token and marks the address it was sent to as verified, in the caller's transaction; the verified user. */
+  async confirm(manager: EntityManager, token: string, audit: Audit): Promise<User> {
+    const link = await this.linkTokens.consume(manager, token, ['verification']);
+    const user = await this.markVerified(manager, link.userId, link.email, audit);
+    if (!user) throw new AppError('LINK_TOKEN_INVALID', 'this link is for an address the account no longer has');
+    return user;
+  }
+
+  /**
+   * Marks the user's address verified if it is still `email` (a link mailed there was followed), with
+   * the user.verify_email event, in the caller's transaction; null when the address changed since.
+   */
+  async markVerified(manager: EntityManager, userId: string, email: string, audit: Audit): Promise<User | null> {
+    const user = await this.users.markVerified(manager, userId, email);
+    if (!user) return null;
+    await this.events.record(manager, {
+      operation: 'user.verify_email',
+      userId: user.id,
+      audit: { ...audit, actorId: audit.actorId ?? user.id },
+      data: { email: user.email, verified_at: user.verifiedAt?.toISOString() ?? null },
+    });
+    return user;
   }
 }

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Audit } from '../common/decorators/audit.decorator';
 import { EventsService } from '../events/events.service';
-import { LinkMailer } from '../mail/link-mailer.service';
+import { LinkBuilder, LinkMailer } from '../mail/link-mailer.service';
 import { InviteUserDto } from './dto/invite-user.dto';
 import { UserDto } from './dto/user-response.dto';
 import { User } from './entities/user.entity';
@@ -24,12 +24,12 @@ export class InvitationsService {
     private readonly events: EventsService,
   ) {}
 
-  /** The invited user, and whether this re-sent a pending invitation rather than creating the user. */
-  invite(dto: InviteUserDto, actor: User, audit: Audit): Promise<{ user: UserDto; resent: boolean }> {
+  /** The invited user, and whether this re-sent a pending invitation rather than creating the user. `link`: see LinkMailer.send. */
+  invite(dto: InviteUserDto, actor: User, audit: Audit, link?: LinkBuilder): Promise<{ user: UserDto; resent: boolean }> {
     return this.dataSource.transaction(async (manager) => {
       const pending = await this.users.findPendingInvitation(manager, dto.email);
       if (pending) {
-        await this.linkMailer.send(manager, 'invite', pending);
+        await this.linkMailer.send(manager, 'invite', pending, link);
         await this.events.record(manager, { operation: 'user.invite', userId: pending.id, audit, data: { email: pending.email, role: pending.role, invited_by: actor.id } });
         return { user: toUser(pending), resent: true };
       }
@@ -46,7 +46,7 @@ export class InvitationsService {
         },
         manager,
       );
-      await this.linkMailer.send(manager, 'invite', user);
+      await this.linkMailer.send(manager, 'invite', user, link);
       const view = toUser(user);
       await this.events.record(
         manager,

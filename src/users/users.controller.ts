@@ -7,6 +7,7 @@ import { Audit, RequestAudit } from '../common/decorators/audit.decorator';
 import { AllowUnverified, CurrentUser, OptionalAuth, Roles } from '../common/decorators/auth.decorators';
 import { IdParam } from '../common/decorators/id-param.decorator';
 import { CurrentSessionId } from '../auth/current-session.decorator';
+import { RateLimit } from '../rate-limit/rate-limit.decorator';
 import { MessageDto } from '../common/dto/message.dto';
 import { CreateUserDto } from './dto/create-user.dto';
 import { InviteUserDto } from './dto/invite-user.dto';
@@ -45,8 +46,9 @@ export class UsersController {
    */
   @Post()
   @OptionalAuth()
+  @RateLimit('signup')
   @ApiTokenOptional()
-  @ApiErrors(...BODY_ERRORS, ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', 'EMAIL_TAKEN', 'USERNAME_TAKEN')
+  @ApiErrors(...BODY_ERRORS, ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', 'EMAIL_TAKEN', 'USERNAME_TAKEN', 'RATE_LIMITED', 'SERVER_BUSY')
   async createUser(@UserObjectBody() dto: CreateUserDto, @CurrentUser() actor: User | undefined, @RequestAudit() audit: Audit, @Res({ passthrough: true }) reply: FastifyReply): Promise<UserDto> {
     const user = await this.users.register(dto, actor, audit);
     reply.header('Location', `/users/${user.id}`);
@@ -60,9 +62,10 @@ export class UsersController {
    * Works before the address is verified, which is what it is for.
    */
   @Post('send-verification')
+  @RateLimit('email', 'email-account')
   @HttpCode(HttpStatus.OK)
   @AllowUnverified()
-  @ApiErrors(...AUTH_ERRORS, 'ALREADY_VERIFIED', 'TOO_MANY_REQUESTS')
+  @ApiErrors(...AUTH_ERRORS, 'ALREADY_VERIFIED', 'TOO_MANY_REQUESTS', 'RATE_LIMITED')
   sendVerification(@CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<MessageDto> {
     return this.verification.resend(actor, audit);
   }
@@ -75,10 +78,11 @@ export class UsersController {
    * up gets a new link (the old one stops working): 200 with that user. Any other taken address: 409.
    */
   @Post('invite')
+  @RateLimit('email', 'email-account')
   @Roles('admin')
   @ApiCreatedResponse({ type: UserDto, description: 'The user was created and invited' })
   @ApiOkResponse({ type: UserDto, description: 'The address had a pending invitation: a new link was mailed' })
-  @ApiErrors(...BODY_ERRORS, ...AUTH_ERRORS, 'FORBIDDEN', 'EMAIL_TAKEN')
+  @ApiErrors(...BODY_ERRORS, ...AUTH_ERRORS, 'FORBIDDEN', 'EMAIL_TAKEN', 'RATE_LIMITED')
   async inviteUser(@Body() dto: InviteUserDto, @CurrentUser() actor: User, @RequestAudit() audit: Audit, @Res({ passthrough: true }) reply: FastifyReply): Promise<UserDto> {
     const { user, resent } = await this.invitations.invite(dto, actor, audit);
     reply.header('Location', `/users/${user.id}`);
@@ -160,7 +164,7 @@ export class UsersController {
    */
   @Patch(':id/email')
   @AllowUnverified()
-  @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'REAUTHENTICATION_REQUIRED', 'FORBIDDEN', 'USER_NOT_FOUND', 'EMAIL_TAKEN')
+  @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'REAUTHENTICATION_REQUIRED', 'FORBIDDEN', 'USER_NOT_FOUND', 'EMAIL_TAKEN', 'SERVER_BUSY')
   updateEmail(
     @IdParam() id: string,
     @UserObjectBody() dto: UpdateEmailDto,

@@ -17,6 +17,6 @@ import { UsersRpcController } from './users-rpc.controller';
   imports: [TypeOrmModule.forFeature([User]), EventsModule, MailModule],
   controllers: [UsersController, VerificationController, UsersRpcController],
   providers: [UsersService, UsersRepository, PasswordService, AdminBootstrapService, EmailVerificationService, InvitationsService],
-  exports: [UsersService, UsersRepository, PasswordService],
+  exports: [UsersService, UsersRepository, PasswordService, EmailVerificationService, InvitationsService],
 })
 export class UsersModule {}

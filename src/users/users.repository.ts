@@ -165,6 +165,20 @@ export class UsersRepository {
     return rows.length > 0;
   }
 
+  /**
+   * When the user last signed in (the start of their latest session) and their external identities:
+   * what GoTrue's user object shows beside the user row, in one query.
+   */
+  async signInFacts(userId: string): Promise<{ lastSignInAt: Date | null; identities: { provider: string; subject: string; email: string | null; createdAt: string; lastLoginAt: string }[] }> {
+    const [row] = await this.users.query(
+      `SELECT (SELECT max(created_at) FROM refresh_tokens WHERE user_id = $1 AND id = family_id) AS last_sign_in_at,
+              COALESCE((SELECT json_agg(json_build_object('provider', provider, 'subject', subject, 'email', email, 'createdAt', created_at, 'lastLoginAt', last_login_at) ORDER BY created_at)
+                        FROM user_identities WHERE user_id = $1), '[]'::json) AS identities`,
+      [userId],
+    );
+    return { lastSignInAt: row.last_sign_in_at, identities: row.identities };
+  }
+
   /** Whether any admin account exists (enabled or disabled; deleted ones do not count). */
   async anyAdminExists(): Promise<boolean> {
     const rows: unknown[] = await this.users.query(`SELECT 1 FROM users WHERE role = 'admin' AND status <> 'deleted' LIMIT 1`);

@@ -5,7 +5,7 @@ import { authConfig } from '../config/auth.config';
 import { Audit } from '../common/decorators/audit.decorator';
 import { AppError } from '../common/errors/app-error';
 import { EventOperation } from '../events/event-operations';
-import { LinkMailer } from '../mail/link-mailer.service';
+import { LinkBuilder, LinkMailer } from '../mail/link-mailer.service';
 import { DomainEvent, EventsService } from '../events/events.service';
 import { CreateUserDto } from './dto/create-user.dto';
 import { ListUsersQueryDto, SearchUsersQueryDto } from './dto/list-users.dto';
@@ -18,6 +18,9 @@ import { UserChanges, UsersRepository, parseTags } from './users.repository';
 import { toPublicUser, toUser } from './users.mapper';
 
 const isAdmin = (actor: User | undefined) => actor?.role === 'admin';
+
+/** A registration: POST /users's body, or one without a username (the GoTrue API's sign-up, by e-mail address alone). */
+export type Registration = Omit<CreateUserDto, 'credentials'> & { credentials: { username?: string; secret: string } };
 
 const STATUS_EVENTS: Record<UserStatus, EventOperation> = { enabled: 'user.enable', disabled: 'user.disable', deleted: 'user.delete' };
 
@@ -33,8 +36,8 @@ export class UsersService {
     @Inject(authConfig.KEY) private readonly auth: ConfigType<typeof authConfig>,
   ) {}
 
-  /** Self-registration, or creation by an admin (the only caller who may set role and status). */
-  async register(dto: CreateUserDto, actor: User | undefined, audit: Audit): Promise<UserDto> {
+  /** Self-registration, or creation by an admin (the only caller who may set role and status). `link`: see LinkMailer.send. */
+  async register(dto: Registration, actor: User | undefined, audit: Audit, link?: LinkBuilder): Promise<UserDto> {
     if (!this.auth.allowSelfRegister && !isAdmin(actor)) {
       throw actor ? new AppError('FORBIDDEN', 'self-registration is disabled; only an admin may create users') : new AppError('TOKEN_MISSING');
     }
@@ -64,7 +67,7 @@ export class UsersService {
       );
       const view = toUser(user);
       const created: DomainEvent = { operation: 'user.create', userId: user.id, audit, data: { ...view } };
-      await this.events.record(manager, created, ...(await this.verificationEvents(manager, user, audit)));
+      await this.events.record(manager, created, ...(await this.verificationEvents(manager, user, audit, link)));
       return view;
     });
   }
@@ -130,7 +133,7 @@ export class UsersService {
    * alone must not be enough to move the account to another mailbox. An admin changing another
    * user's address needs neither.
    */
-  async updateEmail(actor: User, id: string, dto: UpdateEmailDto, sessionId: string | undefined, audit: Audit): Promise<UserDto> {
+  async updateEmail(actor: User, id: string, dto: UpdateEmailDto, sessionId: string | undefined, audit: Audit, link?: LinkBuilder): Promise<UserDto> {
     this.assertSelfOrAdmin(actor, id);
     if (actor.id === id) await this.assertRecentlyAuthenticated(actor, sessionId, dto.password);
     return this.dataSource.transaction(async (manager) => {
@@ -140,12 +143,12 @@ export class UsersService {
       const changes: UserChanges = { email: dto.email, verifiedAt: () => 'CASE WHEN email = :email THEN verified_at END', updatedBy: actor.id };
       const user = (await this.users.update(id, changes, { manager, parameters: { email: dto.email } })) as User;
       if (before.email !== user.email) await this.linkMailer.sendEmailChanged(manager, before, user.email);
-      return this.recorded(manager, 'user.update_email', user, audit, ['email', 'verified_at'], await this.verificationEvents(manager, user, audit));
+      return this.recorded(manager, 'user.update_email', user, audit, ['email', 'verified_at'], await this.verificationEvents(manager, user, audit, link));
     });
   }
 
   /** A login within USERS_REAUTH_WINDOW (the session the token belongs to), or the right current password. */
-  private async assertRecentlyAuthenticated(actor: User, sessionId: string | undefined, password: string | undefined): Promise<void> {
+  async assertRecentlyAuthenticated(actor: User, sessionId: string | undefined, password: string | undefined): Promise<void> {
     if (password !== undefined) {
       const current = await this.users.findByIdWithHash(actor.id);
       if (await this.passwords.verify(current?.passwordHash, password)) return;
@@ -252,9 +255,9 @@ export class UsersService {
   }
 
   /** A verification mail for an unverified user (throttled: none if one went out a moment ago). */
-  private async verificationEvents(manager: EntityManager, user: User, audit: Audit): Promise<DomainEvent[]> {
+  private async verificationEvents(manager: EntityManager, user: User, audit: Audit, link?: LinkBuilder): Promise<DomainEvent[]> {
     if (user.verifiedAt) return [];
-    const queued = await this.verification.queue(manager, user, audit);
+    const queued = await this.verification.queue(manager, user, audit, link);
     return 'event' in queued ? [queued.event] : [];
   }
 

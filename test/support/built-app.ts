@@ -26,9 +26,9 @@ export async function freePort(): Promise<number> {
  * a separate process, from an empty working directory so that no .env is read: the environment is
  * exactly `env`.
  */
-export function runBuiltApp(env: Record<string, string>, cwd = mkdtempSync(join(tmpdir(), 'users-app-'))): ChildProcess & { output(): string } {
+export function runBuiltApp(env: Record<string, string>, cwd = mkdtempSync(join(tmpdir(), 'users-app-')), nodeArgs: string[] = []): ChildProcess & { output(): string } {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first`);
-  const child = spawn(process.execPath, [MAIN], { cwd, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, MAIN], { cwd, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk) => (output += chunk));
   child.stderr.on('data', (chunk) => (output += chunk));
@@ -38,11 +38,11 @@ export function runBuiltApp(env: Record<string, string>, cwd = mkdtempSync(join(
 /**
  * Starts the built service; `ready()` waits until /health/ready answers 200 (and stops it if it never
  * does). It stops at once on SIGTERM (no USERS_SHUTDOWN_DELAY: no load balancer has to take it out)
- * unless `env` says otherwise.
+ * unless `env` says otherwise. `nodeArgs` go to node before the script (`--expose-gc`, `-r` a preload).
  */
-export async function launchBuiltApp(env: Record<string, string>): Promise<BuiltApp & { ready(timeoutMs?: number): Promise<void> }> {
+export async function launchBuiltApp(env: Record<string, string>, nodeArgs: string[] = []): Promise<BuiltApp & { ready(timeoutMs?: number): Promise<void> }> {
   const port = await freePort();
-  const child = runBuiltApp({ USERS_HTTP_HOST: '127.0.0.1', USERS_HTTP_PORT: String(port), USERS_SHUTDOWN_DELAY: '0s', ...env });
+  const child = runBuiltApp({ USERS_HTTP_HOST: '127.0.0.1', USERS_HTTP_PORT: String(port), USERS_SHUTDOWN_DELAY: '0s', ...env }, undefined, nodeArgs);
   const url = `http://127.0.0.1:${port}`;
   const exited = new Promise((done) => child.once('exit', done));
   const stop = async () => {

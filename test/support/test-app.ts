@@ -50,6 +50,9 @@ export async function startTestApp(options: { env?: Record<string, string>; data
     EMAIL_HOST: '',
     // No NATS unless a test gives one: events stay in the outbox.
     USERS_ES_URL: '',
+    // Tests log in far more often than 30 times in 5 minutes from one address; the tests of the limits
+    // (rate-limits, brute-force) turn them on.
+    USERS_RATE_LIMIT_ENABLED: 'false',
     ...options.env,
   });
   try {

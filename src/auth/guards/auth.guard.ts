@@ -2,35 +2,25 @@ import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/commo
 import { ConfigType } from '@nestjs/config';
 import { Reflector } from '@nestjs/core';
 import { FastifyRequest } from 'fastify';
+import type passport from 'passport';
 import { authConfig } from '../../config/auth.config';
 import { ALLOW_UNVERIFIED, IS_PUBLIC, OPTIONAL_AUTH, ROLES, Role } from '../../common/decorators/auth.decorators';
 import { AppError } from '../../common/errors/app-error';
-import { ACCESS_COOKIE, readCookie } from '../../common/session-cookies';
-import { ACCESS_TOKEN_CLAIMS } from '../access-token';
-import { AccessTokenVerifier } from '../access-token-verifier.service';
-import { bearerToken } from '../bearer-token';
+import { runPassport } from '../../common/passport/passport-runner';
+import { User } from '../../users/entities/user.entity';
+import { ACCESS_TOKEN_AUTHENTICATOR } from '../access-token';
+import { ACCESS_TOKEN_STRATEGY } from '../strategies/access-token.strategy';
 
 /**
- * The access token of a request: the bearer token, else the `access_token` cookie of an OAuth sign-in
- * (see OAuthService) on GET and HEAD only: a cookie goes with every request to us, also one that
- * another site makes the browser send, so it may read but never change anything (no CSRF). Changes
- * take the token as a bearer token.
- */
-function accessTokenOf(request: FastifyRequest): string | undefined {
-  const bearer = bearerToken(request.headers.authorization);
-  if (bearer !== undefined) return bearer;
-  return request.method === 'GET' || request.method === 'HEAD' ? readCookie(request, ACCESS_COOKIE) || undefined : undefined;
-}
-
-/**
- * The global guard (APP_GUARD): every HTTP route needs a valid access token (AccessTokenVerifier)
- * unless it is @Public(); then @Roles() and the e-mail verification rule (USERS_ALLOW_UNVERIFIED_USER) are applied.
+ * The global guard (APP_GUARD): every HTTP route needs a valid access token (the passport-jwt strategy
+ * of accessTokenAuthenticator) unless it is @Public(); then @Roles() and the e-mail verification rule
+ * (USERS_ALLOW_UNVERIFIED_USER) are applied.
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
-    private readonly verifier: AccessTokenVerifier,
+    @Inject(ACCESS_TOKEN_AUTHENTICATOR) private readonly authenticator: passport.Authenticator,
     @Inject(authConfig.KEY) private readonly auth: ConfigType<typeof authConfig>,
   ) {}
 
@@ -43,10 +33,8 @@ export class AuthGuard implements CanActivate {
     const optional = this.reflector.getAllAndOverride<boolean>(OPTIONAL_AUTH, targets);
     if (optional && !request.headers.authorization) return true;
 
-    const token = accessTokenOf(request);
-    if (token === undefined) throw new AppError('TOKEN_MISSING');
-    const { user, claims } = await this.verifier.verify(token);
-    Object.assign(request, { user, [ACCESS_TOKEN_CLAIMS]: claims });
+    const user = await this.authenticate(request);
+    Object.assign(request, { user });
     if (optional) return true;
 
     const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES, targets);
@@ -60,5 +48,14 @@ export class AuthGuard implements CanActivate {
       throw new AppError('EMAIL_NOT_VERIFIED');
     }
     return true;
+  }
+
+  /** The user of the request's access token, or why not: the verifier's refusal, or no token at all. */
+  private async authenticate(request: FastifyRequest): Promise<User> {
+    const outcome = await runPassport(ACCESS_TOKEN_STRATEGY, request, {}, this.authenticator);
+    if (outcome.kind === 'success') return outcome.user as User;
+    const refusal = outcome.kind === 'fail' ? outcome.info : outcome.kind === 'error' ? outcome.error : undefined;
+    if (refusal instanceof AppError || outcome.kind === 'error') throw refusal;
+    throw new AppError('TOKEN_MISSING'); // (passport-jwt's "No auth token")
   }
 }

@@ -8,12 +8,18 @@ export interface ErrorDetail {
 /** A domain error: services throw it, the exception filter turns it into our JSON error body. */
 export class AppError extends Error {
   readonly status: number;
-  /** For TOO_MANY_REQUESTS and SERVICE_UNAVAILABLE: sent as the Retry-After header. */
+  /** For TOO_MANY_REQUESTS, RATE_LIMITED, SERVICE_UNAVAILABLE and SERVER_BUSY: sent as the Retry-After header. */
   retryAfterSeconds?: number;
 
   static tooManyRequests(waitMs: number): AppError {
     const seconds = Math.ceil(waitMs / 1000);
     return Object.assign(new AppError('TOO_MANY_REQUESTS', `too many requests; retry in ${seconds} s`), { retryAfterSeconds: seconds });
+  }
+
+  /** A rate limit of the client's IP or of an account is reached until `waitMs` from now. */
+  static rateLimited(waitMs: number): AppError {
+    const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+    return Object.assign(new AppError('RATE_LIMITED', `rate limit reached; retry in ${seconds} s`), { retryAfterSeconds: seconds });
   }
 
   /** PostgreSQL is down: the client may retry after a moment (readiness takes the replica out meanwhile). */

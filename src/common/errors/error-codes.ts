@@ -33,11 +33,16 @@ export const ERRORS = {
   STATUS_ALREADY_SET: { status: HttpStatus.CONFLICT, message: 'user already has this status' },
   LAST_ADMIN: { status: HttpStatus.CONFLICT, message: 'the last enabled admin cannot be removed, disabled or demoted' },
   PAYLOAD_TOO_LARGE: { status: HttpStatus.PAYLOAD_TOO_LARGE, message: 'request body too large' },
+  REQUEST_TIMEOUT: { status: HttpStatus.REQUEST_TIMEOUT, message: 'the request was not received in time' },
+  // Nest's HttpStatus has no 431.
+  HEADERS_TOO_LARGE: { status: 431 as HttpStatus, message: 'request headers too large' },
   ALREADY_VERIFIED: { status: HttpStatus.UNPROCESSABLE_ENTITY, message: 'email address is already verified' },
   TOO_MANY_REQUESTS: { status: HttpStatus.TOO_MANY_REQUESTS, message: 'too many requests; retry later' },
+  RATE_LIMITED: { status: HttpStatus.TOO_MANY_REQUESTS, message: 'rate limit reached; retry after the time in Retry-After' },
   UNSUPPORTED_MEDIA_TYPE: { status: HttpStatus.UNSUPPORTED_MEDIA_TYPE, message: 'request body must be application/json' },
   INTERNAL: { status: HttpStatus.INTERNAL_SERVER_ERROR, message: 'internal error' },
   SERVICE_UNAVAILABLE: { status: HttpStatus.SERVICE_UNAVAILABLE, message: 'the database is unavailable; retry later' },
+  SERVER_BUSY: { status: HttpStatus.SERVICE_UNAVAILABLE, message: 'too many password checks in progress; retry after the time in Retry-After' },
 } as const satisfies Record<string, { status: HttpStatus; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -64,13 +64,13 @@ export class AllExceptionsFilter implements ExceptionFilter {
     this.adapterHost.httpAdapter.reply(response, httpErrorBody(body), body.statusCode);
   }
 
-  private unavailableAsAppError(exception: unknown, requestId: string): unknown {
+  protected unavailableAsAppError(exception: unknown, requestId: string): unknown {
     if (!isDatabaseUnavailable(exception)) return exception;
     this.logger.warn({ error: databaseErrorSummary(exception), requestId }, 'database unavailable; answered 503');
     return AppError.serviceUnavailable(DATABASE_RETRY_AFTER_SECONDS);
   }
 
-  private toBody(exception: unknown, requestId: string): ErrorBody {
+  protected toBody(exception: unknown, requestId: string): ErrorBody {
     if (exception instanceof AppError) {
       return { statusCode: exception.status, code: exception.code, message: exception.message, ...(exception.details ? { details: exception.details } : {}) };
     }

@@ -84,13 +84,13 @@ function createRootLogger(): Logger {
 
 /**
  * One line per answered request (Fastify's onResponse hook); 5xx at error level, but a 503 (a
- * dependency down: expected, retryable) at warn. Probe requests only at debug, also a 503 of
+ * dependency down, or the hashing queue full: expected, retryable) at warn. Probe requests only at debug, also a 503 of
  * readiness (the health controller logs once when readiness changes).
  */
 export function logRequest(request: FastifyRequest, reply: FastifyReply, done: () => void): void {
   const line = { req: request, res: reply, responseTime: Math.round(reply.elapsedTime) };
   if (PROBE_PATH.test(request.url) && reply.statusCode !== 500) request.log.debug(line, 'probe answered');
-  else if (reply.statusCode === 503) request.log.warn(line, 'request refused: a dependency is unavailable');
+  else if (reply.statusCode === 503) request.log.warn(line, 'request refused: a dependency is unavailable, or too many password hashes wait');
   else if (reply.statusCode >= 500) request.log.error(line, 'request failed');
   else request.log.info(line, 'request completed');
   done();

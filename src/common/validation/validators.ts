@@ -97,6 +97,13 @@ const STRING_RULES = [
 ];
 
 /**
+ * Keys naming a member of every object (`toString`, `hasOwnProperty`, …): class-transformer skips them
+ * silently, so unknown-field refusal never saw them and a field named so vanished from metadata.
+ */
+const BUILT_IN_KEYS = new Set(Object.getOwnPropertyNames(Object.prototype));
+const BUILT_IN_KEY_RULE = { problem: 'must not be the name of a built-in object property', message: 'object keys must not name built-in object properties' };
+
+/**
  * The first string — value or object key — anywhere in a request's body, query or parameter that
  * breaks a STRING_RULE, with its path (`credentials.secret`, `tags.2`); undefined when none does. Such
  * input is refused before it reaches validation or a query. Walked with a stack of its own: a deeply
@@ -113,7 +120,7 @@ export function badStringIn(value: unknown, root: string): { path: string; probl
     } else if (current !== null && typeof current === 'object') {
       for (const [key, child] of Object.entries(current)) {
         const childPath = path ? `${path}.${key}` : key;
-        const rule = brokenRule(key);
+        const rule = brokenRule(key) ?? (BUILT_IN_KEYS.has(key) ? BUILT_IN_KEY_RULE : undefined);
         if (rule) return { path: childPath, problem: rule.problem, message: rule.message };
         pending.push([child, childPath]);
       }

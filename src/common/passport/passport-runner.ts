@@ -8,12 +8,17 @@ export type PassportOutcome =
   | { kind: 'error'; error: unknown };
 
 /**
- * Runs a registered passport strategy with passport.authenticate and a custom callback, and answers
- * how it ended. A strategy that redirects (to the provider's authorization page) writes the redirect
+ * Runs a passport strategy registered on `authenticator` (by default passport's global one) with
+ * authenticate and a custom callback, and answers how it ended. A strategy that redirects (to the provider's authorization page) writes the redirect
  * on the response passport is given; here that is a recorder, so the outcome comes back as a value
  * and the controller answers with Fastify (passport's Express-style writes would not work on it).
  */
-export function runPassport(strategy: string, request: object, options: Record<string, unknown> = {}): Promise<PassportOutcome> {
+export function runPassport(
+  strategy: string,
+  request: object,
+  options: Record<string, unknown> = {},
+  authenticator: passport.Authenticator = passport,
+): Promise<PassportOutcome> {
   return new Promise((resolve) => {
     const headers = new Map<string, string>();
     const response = {
@@ -26,6 +31,6 @@ export function runPassport(strategy: string, request: object, options: Record<s
       else if (user) resolve({ kind: 'success', user, info });
       else resolve({ kind: 'fail', info });
     };
-    passport.authenticate(strategy, { session: false, ...options }, callback)(request, response, (error: unknown) => resolve({ kind: 'error', error }));
+    authenticator.authenticate(strategy, { session: false, ...options }, callback)(request, response, (error: unknown) => resolve({ kind: 'error', error }));
   });
 }

@@ -1,0 +1,224 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { ConfigType } from '@nestjs/config';
+import { DataSource, EntityManager } from 'typeorm';
+import { AuthService } from '../auth/auth.service';
+import { TokenPairDto } from '../auth/dto/token-pair.dto';
+import { PasswordResetService } from '../auth/password-reset.service';
+import { TokensService, tokenSubject } from '../auth/tokens.service';
+import { Audit } from '../common/decorators/audit.decorator';
+import { AppError } from '../common/errors/app-error';
+import { authConfig } from '../config/auth.config';
+import { UserDto } from '../users/dto/user-response.dto';
+import { User } from '../users/entities/user.entity';
+import { EmailVerificationService } from '../users/email-verification.service';
+import { InvitationsService } from '../users/invitations.service';
+import { UsersRepository } from '../users/users.repository';
+import { UsersService } from '../users/users.service';
+import { toUser } from '../users/users.mapper';
+import {
+  GoTrueInviteDto,
+  GoTrueRecoverDto,
+  GoTrueSessionDto,
+  GoTrueSettingsDto,
+  GoTrueSignupDto,
+  GoTrueTokenDto,
+  GoTrueUpdateUserDto,
+  GoTrueUserDto,
+  GrantType,
+  LogoutScope,
+  VerifyType,
+} from './dto/gotrue.dto';
+import { EMAIL_NOT_CONFIRMED, SIGNUP_DISABLED, redirectError } from './gotrue-errors';
+import { GoTrueLinks } from './gotrue-links';
+import { GoTrueOAuth } from './gotrue-oauth';
+import { OAuthAnswer, OAuthService } from '../oauth/oauth.service';
+import { OAuthRequest } from '../oauth/state-store';
+import { accessTokenClaims, toGoTrueSession, toGoTrueUser } from './gotrue.mapper';
+
+/**
+ * The GoTrue API over our services: it maps GoTrue's requests and answers and holds no rule of its own.
+ * Registration, the password policy, login (with the decoy hash), refresh rotation and reuse detection,
+ * sessions, link tokens, mails, events and audit are those of UsersService, AuthService, TokensService,
+ * PasswordResetService, EmailVerificationService and InvitationsService.
+ */
+@Injectable()
+export class GoTrueService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly users: UsersService,
+    private readonly usersRepository: UsersRepository,
+    private readonly auth: AuthService,
+    private readonly tokens: TokensService,
+    private readonly passwordReset: PasswordResetService,
+    private readonly verification: EmailVerificationService,
+    private readonly invitations: InvitationsService,
+    private readonly links: GoTrueLinks,
+    private readonly gotrueOAuth: GoTrueOAuth,
+    private readonly oauthService: OAuthService,
+    @Inject(authConfig.KEY) private readonly authSettings: ConfigType<typeof authConfig>,
+  ) {}
+
+  settings(): GoTrueSettingsDto {
+    const autoconfirm = this.authSettings.allowUnverifiedUser;
+    return {
+      external: { email: true, github: false, google: false, ...Object.fromEntries(this.oauthService.settings().providers.map(({ name }) => [name, true])), phone: false },
+      disable_signup: !this.authSettings.allowSelfRegister,
+      mailer_autoconfirm: autoconfirm,
+      autoconfirm,
+      phone_autoconfirm: false,
+      sms_provider: '',
+      saml_enabled: false,
+    };
+  }
+
+  /**
+   * POST /signup: our registration (the same checks, mail and events), by address and password; the
+   * confirmation mail links to /verify. The user alone, or a session too when no verification is
+   * required (GoTrue's MAILER_AUTOCONFIRM, our USERS_ALLOW_UNVERIFIED_USER).
+   */
+  async signup(dto: GoTrueSignupDto, redirectTo: string | undefined, client: string, audit: Audit): Promise<GoTrueUserDto | GoTrueSessionDto> {
+    const registration = {
+      email: dto.email,
+      first_name: dto.email.split('@')[0],
+      last_name: '',
+      credentials: { secret: dto.password },
+      metadata: dto.data ?? {},
+    };
+    const created = await this.users.register(registration, undefined, audit, this.links.mailLink('confirmation', redirectTo)).catch((error: unknown) => {
+      // Anonymous registration refused: self-registration is off (GoTrue's DISABLE_SIGNUP).
+      throw error instanceof AppError && error.code === 'TOKEN_MISSING' ? SIGNUP_DISABLED() : error;
+    });
+    if (!this.authSettings.allowUnverifiedUser) return this.user(created);
+    const user = await this.usersRepository.findById(created.id);
+    return this.session(await this.tokens.issue(tokenSubject(user as User), client, audit), created);
+  }
+
+  /**
+   * GET /authorize: our OAuth sign-in (GET /oauth/authorize/{provider}: state, PKCE with the provider),
+   * whose callback hands the session to `redirect_to` as GoTrue does (see GoTrueOAuth).
+   */
+  authorize(provider: string, redirectTo: string | undefined, codeChallenge: string | undefined, method: string | undefined, request: OAuthRequest): Promise<OAuthAnswer> {
+    return this.oauthService.authorize(provider, request, { redirectTo: this.links.redirect(redirectTo), handoff: this.gotrueOAuth.handoff(codeChallenge, method) });
+  }
+
+  /** GET /callback: the OAuth module's callback, for the provider the state names. */
+  callback(state: string | undefined, request: OAuthRequest, audit: Audit): Promise<OAuthAnswer> {
+    return this.oauthService.callback(this.oauthService.providerOfState(state), request, audit);
+  }
+
+  /** POST /token: a password sign-in, a refresh, or a PKCE code's exchange, each as our login and rotation do it. */
+  async token(grant: GrantType | undefined, dto: GoTrueTokenDto, client: string, audit: Audit): Promise<GoTrueSessionDto> {
+    if (!grant) throw new AppError('VALIDATION_FAILED', 'unsupported_grant_type', [{ field: 'grant_type', problem: 'must be password, refresh_token or pkce' }]);
+    if (grant === 'pkce') {
+      // The code stands for the OAuth sign-in's session: its refresh token, rotated now (once).
+      return this.sessionOfPair(await this.auth.refresh(this.gotrueOAuth.redeem(dto.auth_code, dto.code_verifier), audit));
+    }
+    if (grant === 'refresh_token') {
+      const pair = await this.auth.refresh(dto.refresh_token, audit);
+      return this.sessionOfPair(pair);
+    }
+    const email = dto.email ?? dto.username;
+    if (!email || !dto.password) throw new AppError('VALIDATION_FAILED', 'email and password are required', [{ field: email ? 'password' : 'email', problem: 'is required' }]);
+    const user = await this.auth.authenticate(email, dto.password);
+    // The rule the auth guard applies to every later request (USERS_ALLOW_UNVERIFIED_USER), answered
+    // here as GoTrue does: no session for an unconfirmed address.
+    if (!this.authSettings.allowUnverifiedUser && user.role !== 'admin' && !user.verifiedAt) throw EMAIL_NOT_CONFIRMED();
+    return this.session(await this.tokens.issue(tokenSubject(user), client, audit), toUser(user));
+  }
+
+  async user(user: UserDto): Promise<GoTrueUserDto> {
+    return toGoTrueUser(user, await this.usersRepository.signInFacts(user.id), this.authSettings.audience);
+  }
+
+  /**
+   * PUT /user: password (our change of password, every other session ends), then `data` (merged
+   * into our metadata), then e-mail (our change of address: a verification link to the new one,
+   * which opens /verify?type=email_change). Each is the service's own operation, with its checks.
+   */
+  async updateUser(actor: User, sessionId: string | undefined, dto: GoTrueUpdateUserDto, redirectTo: string | undefined, audit: Audit): Promise<GoTrueUserDto> {
+    let view = toUser(actor);
+    if (dto.password !== undefined) view = await this.auth.changeSecretReauthenticated(actor, sessionId, dto.password, dto.current_password, audit);
+    if (dto.data !== undefined) {
+      const metadata = Object.fromEntries(Object.entries({ ...view.metadata, ...dto.data }).filter(([, value]) => value !== null));
+      view = await this.users.update(actor, actor.id, { metadata }, audit);
+    }
+    if (dto.email !== undefined && dto.email !== view.email) {
+      view = await this.users.updateEmail(actor, actor.id, { email: dto.email, password: dto.current_password }, sessionId, audit, this.links.mailLink('email_change', redirectTo));
+    }
+    return this.user(view);
+  }
+
+  /** POST /logout: `global` is our log-out everywhere, `local` revokes this session, `others` every other one. */
+  async logout(actor: User, sessionId: string | undefined, scope: LogoutScope, audit: Audit): Promise<void> {
+    if (scope === 'global' || !sessionId) return this.auth.logout(actor, audit);
+    if (scope === 'others') return this.auth.logout(actor, audit, sessionId);
+    try {
+      await this.auth.revoke(actor, sessionId, audit);
+    } catch (error) {
+      // Already ended: signing out of it again is no error (GoTrue answers 204).
+      if (!(error instanceof AppError && error.code === 'TOKEN_NOT_FOUND')) throw error;
+    }
+  }
+
+  /** POST /recover: our reset request (the same answer whether or not the account exists); the link opens /verify?type=recovery. */
+  async recover(dto: GoTrueRecoverDto, redirectTo: string | undefined, audit: Audit): Promise<Record<string, never>> {
+    await this.passwordReset.request(dto.email, audit, this.links.mailLink('recovery', redirectTo));
+    return {};
+  }
+
+  /** POST /invite (admin): our invitation; the link opens /verify?type=invite. */
+  async invite(dto: GoTrueInviteDto, actor: User, redirectTo: string | undefined, audit: Audit): Promise<GoTrueUserDto> {
+    const { user } = await this.invitations.invite({ email: dto.email }, actor, audit, this.links.mailLink('invite', redirectTo));
+    return this.user(user);
+  }
+
+  /**
+   * POST and GET /verify: spends the link's token (a verification token for `signup` and
+   * `email_change`, a recovery or invite token for the others), which verifies the address it was
+   * mailed to, and starts a session, in one transaction: GoTrue signs the user in by the link.
+   */
+  async verify(type: VerifyType, token: string | undefined, client: string, audit: Audit, password?: string): Promise<GoTrueSessionDto> {
+    if (!token) throw new AppError('VALIDATION_FAILED', 'token or token_hash is required', [{ field: 'token', problem: 'is required' }]);
+    if (password !== undefined) {
+      // An invitation (or recovery) accepted with its password: our password reset by link, then a session.
+      const user = await this.passwordReset.reset(token, password, password, audit);
+      return this.session(await this.tokens.issue(tokenSubject(user), client, { ...audit, actorId: user.id }), toUser(user));
+    }
+    const { pair, user } = await this.dataSource.transaction(async (manager: EntityManager) => {
+      const user = type === 'signup' || type === 'email_change' ? await this.verification.confirm(manager, token, audit) : await this.passwordReset.redeem(manager, token, audit);
+      return { user, pair: await this.tokens.issue(tokenSubject(user), client, { ...audit, actorId: user.id }, manager) };
+    });
+    return this.session(pair, toUser(user));
+  }
+
+  /** GET /verify's redirect: the session in the fragment, or the error there (GoTrue's implicit flow). */
+  async verifyRedirect(type: VerifyType, token: string, redirectTo: string | undefined, client: string, audit: Audit): Promise<string> {
+    const redirect = this.links.redirect(redirectTo);
+    try {
+      const session = await this.verify(type, token, client, audit);
+      return this.links.withFragment(redirect, {
+        access_token: session.access_token,
+        expires_at: String(session.expires_at),
+        expires_in: String(session.expires_in),
+        refresh_token: session.refresh_token,
+        token_type: session.token_type,
+        type,
+      });
+    } catch (error) {
+      const refusal = redirectError(error);
+      if (!refusal) throw error;
+      return this.links.withFragment(redirect, refusal);
+    }
+  }
+
+  private async sessionOfPair(pair: TokenPairDto): Promise<GoTrueSessionDto> {
+    const { sub } = accessTokenClaims(pair.access_token);
+    const user = await this.usersRepository.findById(sub);
+    if (!user) throw new AppError('REFRESH_TOKEN_INVALID');
+    return this.session(pair, toUser(user));
+  }
+
+  private async session(pair: TokenPairDto, user: UserDto): Promise<GoTrueSessionDto> {
+    return toGoTrueSession(pair, await this.user(user));
+  }
+}
