@@ -53,11 +53,12 @@ describe('the access-token guard', () => {
 
   /** A user made in SQL, signed in: their id, access token and session. */
   async function session(role: 'user' | 'admin' = 'user', verified = true): Promise<Session> {
+    const email = `guard-${randomBytes(6).toString('hex')}@example.com`;
     const { rows } = await t.db.query<{ id: string }>(
       `INSERT INTO users (first_name, last_name, email, role, verified_at) VALUES ('Ada', 'Lovelace', $1, $2, CASE WHEN $3 THEN now() END) RETURNING id`,
-      [`guard-${randomBytes(6).toString('hex')}@example.com`, role, verified],
+      [email, role, verified],
     );
-    const pair = await t.app.get(TokensService).issue({ id: rows[0].id, role, verified }, 'guard-test', { actorId: null, requestId: null });
+    const pair = await t.app.get(TokensService).issue({ id: rows[0].id, role, verified, email, metadata: {}, authProvider: null }, 'guard-test', { actorId: null, requestId: null });
     return { id: rows[0].id, token: pair.access_token, sid: claimsOf(pair.access_token).sid as string };
   }
   const claimsFor = (s: Session, overrides: Claims = {}): Claims => {
@@ -126,7 +127,8 @@ describe('the access-token guard', () => {
     expectError(await profile(disabled.token), 401, 'ACCOUNT_DISABLED');
 
     const revoked = await session();
-    const other = await t.app.get(TokensService).issue({ id: revoked.id, role: 'user', verified: true }, 'other', { actorId: null, requestId: null });
+    const { rows: [{ email }] } = await t.db.query<{ email: string }>(`SELECT email FROM users WHERE id = $1`, [revoked.id]);
+    const other = await t.app.get(TokensService).issue({ id: revoked.id, role: 'user', verified: true, email, metadata: {}, authProvider: null }, 'other', { actorId: null, requestId: null });
     await profile(revoked.token).expect(200);
     await t.db.query(`UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = $1`, [revoked.sid]);
     expectError(await profile(revoked.token), 401, 'TOKEN_REVOKED');
