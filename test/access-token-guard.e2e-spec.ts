@@ -47,7 +47,6 @@ describe('the access-token guard', () => {
 
   interface Session {
     id: string;
-    email: string;
     token: string;
     sid: string;
   }
@@ -59,9 +58,8 @@ describe('the access-token guard', () => {
       `INSERT INTO users (first_name, last_name, email, role, verified_at) VALUES ('Ada', 'Lovelace', $1, $2, CASE WHEN $3 THEN now() END) RETURNING id`,
       [email, role, verified],
     );
-    const subject = { id: rows[0].id, role, verified, email, metadata: {}, authProvider: null };
-    const pair = await t.app.get(TokensService).issue(subject, 'guard-test', { actorId: null, requestId: null });
-    return { id: rows[0].id, email, token: pair.access_token, sid: claimsOf(pair.access_token).sid as string };
+    const pair = await t.app.get(TokensService).issue({ id: rows[0].id, role, verified, email, metadata: {}, authProvider: null }, 'guard-test', { actorId: null, requestId: null });
+    return { id: rows[0].id, token: pair.access_token, sid: claimsOf(pair.access_token).sid as string };
   }
   const claimsFor = (s: Session, overrides: Claims = {}): Claims => {
     const now = Math.floor(Date.now() / 1000);
@@ -129,7 +127,8 @@ describe('the access-token guard', () => {
     expectError(await profile(disabled.token), 401, 'ACCOUNT_DISABLED');
 
     const revoked = await session();
-    const other = await t.app.get(TokensService).issue({ id: revoked.id, role: 'user', verified: true, email: revoked.email, metadata: {}, authProvider: null }, 'other', { actorId: null, requestId: null });
+    const { rows: [{ email }] } = await t.db.query<{ email: string }>(`SELECT email FROM users WHERE id = $1`, [revoked.id]);
+    const other = await t.app.get(TokensService).issue({ id: revoked.id, role: 'user', verified: true, email, metadata: {}, authProvider: null }, 'other', { actorId: null, requestId: null });
     await profile(revoked.token).expect(200);
     await t.db.query(`UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = $1`, [revoked.sid]);
     expectError(await profile(revoked.token), 401, 'TOKEN_REVOKED');

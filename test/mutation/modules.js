@@ -4,6 +4,18 @@
  * module (coverageAnalysis 'off'), so keep each set to the specs that exercise those files.
  * `mutate` takes Stryker's syntax: a path, or `path:startLine-endLine` for part of a file.
  */
+const { readFileSync } = require('node:fs');
+const { join } = require('node:path');
+
+/** `file:start-end`, the lines of one class method (found by its name), so the range follows the code. */
+function method(file, name) {
+  const lines = readFileSync(join(__dirname, '../..', file), 'utf8').split('\n');
+  const start = lines.findIndex((line) => new RegExp(`^  (async )?${name}\\(`).test(line));
+  const end = lines.findIndex((line, i) => i > start && line === '  }');
+  if (start < 0 || end < 0) throw new Error(`test/mutation/modules.js: no method ${name} in ${file}`);
+  return `${file}:${start + 1}-${end + 1}`;
+}
+
 module.exports = {
   'events-relay': {
     mutate: ['src/events/events-relay.service.ts'],
@@ -14,8 +26,8 @@ module.exports = {
     specs: ['test/purge.e2e-spec.ts'],
   },
   'refresh-tokens': {
-    // TokensService: its rotate() only (update the range when that method moves).
-    mutate: ['src/auth/refresh-tokens.repository.ts', 'src/auth/tokens.service.ts:58-68'],
+    // TokensService: its rotate() only.
+    mutate: ['src/auth/refresh-tokens.repository.ts', method('src/auth/tokens.service.ts', 'rotate')],
     specs: ['test/refresh-tokens.e2e-spec.ts'],
   },
   'access-token-guard': {
