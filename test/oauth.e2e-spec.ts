@@ -377,6 +377,20 @@ describe('OAuth sign-in', () => {
       expect(await t.db.query('SELECT 1 FROM users WHERE email = $1', [github.account.emails[0].email])).toMatchObject({ rowCount: 0 });
     });
 
+    it('the provider’s userinfo endpoint fails while we read the profile (OpenID Connect)', async () => {
+      const account = newLogin('blackout');
+      await provider.setAccount(account, { email: `${account}@idp.test`, email_verified: true });
+      await provider.setUserinfoStatus(503);
+      try {
+        expect(errorOf(await signIn('oidc', account))).toBe('PROFILE_FAILED');
+      } finally {
+        await provider.setUserinfoStatus(0);
+      }
+      expect(await t.db.query('SELECT 1 FROM users WHERE email = $1', [`${account}@idp.test`])).toMatchObject({ rowCount: 0 });
+      // The same person gets in once the provider is back.
+      expect((await signIn('oidc', account)).status).toBe(302);
+    });
+
     it('a code the provider does not know', async () => {
       const { location, state } = await authorize('oidc');
       const stateParam = new URL(location).searchParams.get('state')!;

@@ -39,6 +39,12 @@ export class OidcProvider {
     if (response.status !== 204) throw new Error(`setting the account answered ${response.status}`);
   }
 
+  /** Makes the userinfo endpoint answer `status` (an outage), or work again with 0. */
+  async setUserinfoStatus(status: number): Promise<void> {
+    const response = await fetch(`${this.issuer}/__userinfo`, { method: 'PUT', body: JSON.stringify({ status }) });
+    if (response.status !== 204) throw new Error(`setting the userinfo outage answered ${response.status}`);
+  }
+
   /**
    * Signs in at the provider as `login` through its login page, as a browser would (its cookies,
    * its form), starting from our authorize redirect; answers where the provider sends the browser
