@@ -3,12 +3,15 @@
  * Redis (a redis-server of this test's own, so that it can be stopped) count every limit together;
  * a refusal is 429 RATE_LIMITED with Retry-After; X-Forwarded-For counts only from a trusted proxy;
  * with Redis gone each replica limits on its own (logged, counted), and shares again once it is back.
+ * With RATE_LIMIT_REPLICAS=in-process (the mutation runs: test/mutation/modules.js) the two replicas
+ * are apps booted from src in this process instead, where Stryker's mutants are; their logs are not
+ * read then.
  */
-import { BuiltApp, startBuiltApp } from './support/built-app';
+import { freePort, startBuiltApp } from './support/built-app';
 import { expectEventually } from './support/eventually';
 import { databaseEnv } from './support/postgres';
 import { privateRedis } from './support/redis';
-import { ADMIN, SECRET_KEY, createTestDatabase } from './support/test-app';
+import { ADMIN, SECRET_KEY, createTestDatabase, startTestApp } from './support/test-app';
 import { newUserBody } from './support/users';
 
 const LIMITS = {
@@ -29,7 +32,23 @@ interface Answer {
   headers: Headers;
 }
 
-async function post(app: BuiltApp, path: string, body: unknown = {}, headers: Record<string, string> = {}): Promise<Answer> {
+/** One replica of the service, listening on `url`; `output()` its log, when it is a process of its own. */
+interface Replica {
+  url: string;
+  output?(): string;
+  stop(): Promise<void>;
+}
+
+const IN_PROCESS = process.env.RATE_LIMIT_REPLICAS === 'in-process';
+
+async function startReplica(env: Record<string, string>, database: string): Promise<Replica> {
+  if (!IN_PROCESS) return startBuiltApp(env);
+  const port = await freePort();
+  const app = await startTestApp({ env: { ...env, USERS_LOG_LEVEL: 'error' }, database, port });
+  return { url: `http://127.0.0.1:${port}`, stop: () => app.close() };
+}
+
+async function post(app: Replica, path: string, body: unknown = {}, headers: Record<string, string> = {}): Promise<Answer> {
   const response = await fetch(`${app.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
   const json = (await response.json().catch(() => ({}))) as Record<string, unknown>;
   const retryAfter = response.headers.get('retry-after');
@@ -37,7 +56,7 @@ async function post(app: BuiltApp, path: string, body: unknown = {}, headers: Re
 }
 
 /** A metric's value (the sum of its series matching `labels`), 0 when absent. */
-async function metric(app: BuiltApp, name: string, labels = ''): Promise<number> {
+async function metric(app: Replica, name: string, labels = ''): Promise<number> {
   const text = await (await fetch(`${app.url}/metrics`)).text();
   return text
     .split('\n')
@@ -48,13 +67,13 @@ async function metric(app: BuiltApp, name: string, labels = ''): Promise<number>
 
 const statuses = (answers: Answer[]) => answers.map((answer) => answer.status);
 
-describe('rate limits shared through Redis by two replicas (built app)', () => {
+describe(`rate limits shared through Redis by two replicas (${IN_PROCESS ? 'apps booted from src' : 'built app'})`, () => {
   const redis = privateRedis();
   let database: { name: string; drop(): Promise<void> };
   /** No trusted proxy: X-Forwarded-For is ignored. */
-  let a: BuiltApp;
+  let a: Replica;
   /** 127.0.0.1 is a trusted proxy: X-Forwarded-For names the client. */
-  let b: BuiltApp;
+  let b: Replica;
   const user = newUserBody();
   const credentials = { identity: user.email, secret: user.credentials.secret };
 
@@ -72,10 +91,11 @@ describe('rate limits shared through Redis by two replicas (built app)', () => {
       EMAIL_HOST: '',
       USERS_ES_URL: '',
       USERS_REDIS_URL: (await redis).url,
+      USERS_RATE_LIMIT_ENABLED: 'true',
       ...LIMITS,
     };
-    a = await startBuiltApp(env);
-    b = await startBuiltApp({ ...env, USERS_TRUSTED_PROXIES: '127.0.0.1, ::1' });
+    a = await startReplica(env, database.name);
+    b = await startReplica({ ...env, USERS_TRUSTED_PROXIES: '127.0.0.1, ::1' }, database.name);
     expect((await post(a, '/users', user)).status).toBe(201);
   }, 180_000);
 
@@ -165,14 +185,14 @@ describe('rate limits shared through Redis by two replicas (built app)', () => {
     expect(statuses(onB)).toEqual([201, 201]);
     expect(await metric(a, 'users_rate_limit_store_up')).toBe(0);
     expect(await metric(a, 'users_rate_limit_local_decisions_total', 'limit="token"')).toBeGreaterThanOrEqual(7);
-    expect(a.output()).toContain("Redis cannot be reached: rate limits count in this replica's memory until it answers again");
+    if (a.output) expect(a.output()).toContain("Redis cannot be reached: rate limits count in this replica's memory until it answers again");
 
     await server.start();
     await expectEventually(async () => {
       expect(await metric(a, 'users_rate_limit_store_up')).toBe(1);
       expect(await metric(b, 'users_rate_limit_store_up')).toBe(1);
     }, 30_000);
-    expect(a.output()).toContain('Redis answers again: rate limits are shared by the replicas again');
+    if (a.output) expect(a.output()).toContain('Redis answers again: rate limits are shared by the replicas again');
 
     const shared: Answer[] = [];
     for (let i = 0; i < 7; i++) shared.push(await post(i % 2 === 0 ? b : a, '/users/tokens/issue', credentials));

@@ -1,6 +1,6 @@
 /**
  * The modules under mutation testing (docs/mutation-testing.md): the files Stryker mutates, and the
- * focused e2e specs that must kill their mutants. Every spec listed runs for every mutant of its
+ * focused e2e specs that must kill their mutants, and the environment they run in (`env`). Every spec listed runs for every mutant of its
  * module (coverageAnalysis 'off'), so keep each set to the specs that exercise those files.
  * `mutate` takes Stryker's syntax: a path, or `path:startLine-endLine` for part of a file.
  */
@@ -37,5 +37,11 @@ module.exports = {
   'link-tokens': {
     mutate: ['src/mail/link-tokens.service.ts'],
     specs: ['test/link-tokens.e2e-spec.ts'],
+  },
+  'rate-limits': {
+    mutate: ['src/rate-limit/rate-limit.guard.ts', 'src/rate-limit/rate-limit-store.service.ts', 'src/rate-limit/login-lockout.service.ts', 'src/rate-limit/rate-limit.module.ts'],
+    specs: ['test/rate-limits.e2e-spec.ts', 'test/brute-force.e2e-spec.ts'],
+    // Its two replicas booted from src in the test's process (in npm test they are built processes).
+    env: { RATE_LIMIT_REPLICAS: 'in-process' },
   },
 };

@@ -33,7 +33,7 @@ for (const name of names.length ? names : Object.keys(modules)) {
   const run = spawnSync(process.execPath, [stryker, 'run', 'stryker.config.mjs', ...(dryRun ? ['--dryRunOnly'] : [])], {
     cwd: root,
     stdio: 'inherit',
-    env: { ...process.env, MUTATION_MODULE: name, MUTATION_INCREMENTAL: String(incremental) },
+    env: { ...process.env, ...modules[name].env, MUTATION_MODULE: name, MUTATION_INCREMENTAL: String(incremental) },
   });
   const minutes = ((Date.now() - started) / 60_000).toFixed(1);
   if (run.status !== 0) {
