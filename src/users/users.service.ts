@@ -7,6 +7,7 @@ import { AppError } from '../common/errors/app-error';
 import { EventOperation } from '../events/event-operations';
 import { LinkBuilder, LinkMailer } from '../mail/link-mailer.service';
 import { DomainEvent, EventsService } from '../events/events.service';
+import { SignupHook } from '../webhooks/signup-hook.service';
 import { CreateUserDto } from './dto/create-user.dto';
 import { ListUsersQueryDto, SearchUsersQueryDto } from './dto/list-users.dto';
 import { UpdateEmailDto, UpdateUserDto } from './dto/update-user.dto';
@@ -36,10 +37,14 @@ export class UsersService {
     private readonly events: EventsService,
     private readonly verification: EmailVerificationService,
     private readonly linkMailer: LinkMailer,
+    private readonly signupHook: SignupHook,
     @Inject(authConfig.KEY) private readonly auth: ConfigType<typeof authConfig>,
   ) {}
 
-  /** Self-registration, or creation by an admin (the only caller who may set role and status). `link`: see LinkMailer.send. */
+  /**
+   * Self-registration, or creation by an admin (the only caller who may set role and status). `link`: see LinkMailer.send.
+   * A self-registration is refused when the validate webhook refuses it (SignupHook).
+   */
   async register(dto: Registration, actor: User | undefined, audit: Audit, link?: LinkBuilder): Promise<UserDto> {
     if (!this.auth.allowSelfRegister && !isAdmin(actor)) {
       throw actor ? new AppError('FORBIDDEN', 'self-registration is disabled; only an admin may create users') : new AppError('TOKEN_MISSING');
@@ -68,6 +73,8 @@ export class UsersService {
         },
         manager,
       );
+      // A sign-up (not an admin's creation) asks the validate webhook first; its refusal rolls all this back.
+      if (!isAdmin(actor)) await this.signupHook.validate(user);
       const view = toUser(user);
       const created: DomainEvent = { operation: 'user.create', userId: user.id, audit, data: { ...view } };
       await this.events.record(manager, created, ...(await this.verificationEvents(manager, user, audit, link)));
