@@ -119,7 +119,7 @@ export class WebhookDeliverer implements OnApplicationBootstrap, OnModuleDestroy
     const error = answer.outcome === 'refused' ? `HTTP ${answer.status}: ${answer.message}` : answer.message;
     const refusals = delivery.refusals + (isRefusal(answer) ? 1 : 0);
     if (refusals >= this.config.retries) {
-      await this.giveUp(manager, delivery, `refused ${refusals} time(s) (WEBHOOK_RETRIES=${this.config.retries}); last: ${error}`);
+      await this.giveUp(manager, delivery, `refused ${refusals} time(s) (WEBHOOK_RETRIES=${this.config.retries}); last: ${error}`, refusals);
       return true;
     }
     const delayMs = Math.min(RETRY_BASE_MS * 2 ** delivery.attempts, RETRY_MAX_MS);
@@ -131,8 +131,8 @@ export class WebhookDeliverer implements OnApplicationBootstrap, OnModuleDestroy
     return false;
   }
 
-  private async giveUp(manager: EntityManager, delivery: Delivery, reason: string): Promise<void> {
-    await manager.query(`UPDATE webhook_deliveries SET failed_at = clock_timestamp(), attempts = attempts + 1, last_error = $2 WHERE seq = $1`, [delivery.seq, reason.slice(0, 1000)]);
+  private async giveUp(manager: EntityManager, delivery: Delivery, reason: string, refusals = delivery.refusals): Promise<void> {
+    await manager.query(`UPDATE webhook_deliveries SET failed_at = clock_timestamp(), attempts = attempts + 1, refusals = $3, last_error = $2 WHERE seq = $1`, [delivery.seq, reason.slice(0, 1000), refusals]);
     this.logger.error({ deliveryId: delivery.id, event: delivery.event, userId: delivery.userId, reason }, 'webhook given up');
   }
 }
