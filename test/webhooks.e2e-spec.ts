@@ -162,7 +162,12 @@ describe('webhooks (WEBHOOK_*)', () => {
     expect(receiver.of('validate', body.email)).toHaveLength(asked);
   });
 
-  it('refuses the GoTrue API sign-up in GoTrue’s error body', async () => {
+  it('asks validate on the GoTrue API sign-up, and refuses it in GoTrue’s error body', async () => {
+    const accepted = newUserBody().email;
+    await t.http.post('/auth/v1/signup').send({ email: accepted, password: PASSWORD }).expect(200);
+    expect(receiver.of('validate', accepted)).toHaveLength(1);
+    await expectEventually(() => expect(receiver.of('signup', accepted)).toHaveLength(1));
+
     const email = newUserBody().email;
     refusals.set(email, { status: 400, body: JSON.stringify({ message: 'sign-ups are closed today' }) });
     const refused = await t.http.post('/auth/v1/signup').send({ email, password: PASSWORD }).expect(422);
@@ -170,15 +175,30 @@ describe('webhooks (WEBHOOK_*)', () => {
     expect(await usersWithEmail(email)).toBe(0);
   });
 
-  it('refuses a first OAuth sign-in the validate hook refuses, and creates no account', async () => {
-    const email = `octo.${Date.now().toString(36)}@github.test`;
-    github.account = { id: Date.now(), login: 'octo', name: 'Octo', emails: [{ email, primary: true, verified: true }] };
-    refusals.set(email, { status: 409, body: JSON.stringify({ msg: 'not on the guest list' }) });
+  /** A whole GitHub sign-in (the double on loopback) as a new account with `email`, up to our answer's redirect. */
+  async function githubSignIn(email: string): Promise<URL> {
+    github.account = { id: Date.now() + receiver.received.length, login: 'octo', name: 'Octo', emails: [{ email, primary: true, verified: true }] };
     const authorize = await t.http.get('/oauth/authorize/github');
     const state = (authorize.headers['set-cookie'] as unknown as string[]).find((c) => c.startsWith('oauth_state='))!.split(';')[0];
     const back = new URL((await fetch(authorize.headers.location, { redirect: 'manual' })).headers.get('location')!);
     const answer = await t.http.get(`${back.pathname}${back.search}`).set('Cookie', state);
-    expect(new URL(answer.headers.location).searchParams.get('error')).toBe('SIGNUP_REFUSED_BY_HOOK');
+    return new URL(answer.headers.location);
+  }
+
+  it('asks validate on a first OAuth sign-in, then delivers its signup and login', async () => {
+    const email = `octo.${Date.now().toString(36)}@github.test`;
+    expect((await githubSignIn(email)).href).toBe(`${UI}/signed-in`);
+    expect(receiver.of('validate', email)).toHaveLength(1);
+    await expectEventually(() => expect(receiver.of('login', email)).toHaveLength(1));
+    const [signup] = receiver.of('signup', email);
+    expect(signup.body.user).toEqual(expect.objectContaining({ email, app_metadata: expect.objectContaining({ provider: 'github' }) }));
+    await verified(signup);
+  });
+
+  it('refuses a first OAuth sign-in the validate hook refuses, and creates no account', async () => {
+    const email = `octo.${Date.now().toString(36)}@github.test`;
+    refusals.set(email, { status: 409, body: JSON.stringify({ msg: 'not on the guest list' }) });
+    expect((await githubSignIn(email)).searchParams.get('error')).toBe('SIGNUP_REFUSED_BY_HOOK');
     expect(receiver.of('validate', email)).toHaveLength(1);
     expect(await usersWithEmail(email)).toBe(0);
   });
