@@ -241,6 +241,10 @@ describe('webhooks (WEBHOOK_*)', () => {
       await t.http.post('/users/tokens/issue').send({ identity: user.email, secret: user.password }).expect(201);
       await expectEventually(async () => expect((await deliveries(user.id))[2]).toEqual(expect.objectContaining({ refusals: 3, attempts: 3, sent_at: null, failed_at: expect.any(Date), last_error: expect.stringContaining('unknown user') })));
       expect(receiver.of('login', user.email)).toHaveLength(4);
+      const metrics = (await t.http.get('/metrics').expect(200)).text;
+      expect(metrics).toMatch(/^users_webhooks_total\{event="login",result="dropped"\} [1-9]/m);
+      expect(metrics).toMatch(/^users_webhooks_total\{event="validate",result="refused"\} [1-9]/m);
+      expect(metrics).toMatch(/^users_webhook_queue_failed [1-9]/m);
     } finally {
       receiver.answer = answer;
     }

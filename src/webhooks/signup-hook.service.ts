@@ -5,6 +5,7 @@ import { authConfig } from '../config/auth.config';
 import { toGoTrueUser } from '../gotrue/gotrue.mapper';
 import { User } from '../users/entities/user.entity';
 import { toUser } from '../users/users.mapper';
+import { Metrics } from '../metrics/metrics.service';
 import { WebhookClient } from './webhook-client.service';
 
 /**
@@ -21,6 +22,7 @@ export class SignupHook {
 
   constructor(
     private readonly client: WebhookClient,
+    private readonly metrics: Metrics,
     @Inject(authConfig.KEY) private readonly auth: ConfigType<typeof authConfig>,
   ) {}
 
@@ -28,6 +30,7 @@ export class SignupHook {
     if (!this.client.sends('validate')) return;
     // A new account: no session yet; an OAuth identity is linked after the hook agreed.
     const answer = await this.client.send('validate', toGoTrueUser(toUser(user), { lastSignInAt: null, identities: [] }, this.auth.audience));
+    this.metrics.webhooks.inc({ event: 'validate', result: answer.outcome === 'accepted' ? 'sent' : 'refused' });
     if (answer.outcome === 'accepted') return;
     if (answer.outcome === 'refused') {
       this.logger.log({ userId: user.id, status: answer.status, reason: answer.message }, 'sign-up refused by the validate webhook');

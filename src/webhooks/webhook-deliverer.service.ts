@@ -5,6 +5,7 @@ import { PollingWorker } from '../common/polling-worker';
 import { authConfig } from '../config/auth.config';
 import { WebhookEvent, webhooksConfig } from '../config/webhooks.config';
 import { PgNotifications } from '../database/pg-notifications';
+import { Metrics } from '../metrics/metrics.service';
 import { toGoTrueUser } from '../gotrue/gotrue.mapper';
 import { UsersRepository } from '../users/users.repository';
 import { toUser } from '../users/users.mapper';
@@ -49,6 +50,7 @@ export class WebhookDeliverer implements OnApplicationBootstrap, OnModuleDestroy
     private readonly notifications: PgNotifications,
     private readonly client: WebhookClient,
     private readonly users: UsersRepository,
+    private readonly metrics: Metrics,
     @Inject(webhooksConfig.KEY) private readonly config: ConfigType<typeof webhooksConfig>,
     @Inject(authConfig.KEY) private readonly auth: ConfigType<typeof authConfig>,
   ) {}
@@ -114,6 +116,7 @@ export class WebhookDeliverer implements OnApplicationBootstrap, OnModuleDestroy
     const answer = await this.client.send(delivery.event, toGoTrueUser(toUser(user), await this.users.signInFacts(user.id), this.auth.audience));
     if (answer.outcome === 'accepted') {
       await manager.query(`UPDATE webhook_deliveries SET sent_at = clock_timestamp(), attempts = attempts + 1, last_error = NULL WHERE seq = $1`, [delivery.seq]);
+      this.metrics.webhooks.inc({ event: delivery.event, result: 'sent' });
       return true;
     }
     const error = answer.outcome === 'refused' ? `HTTP ${answer.status}: ${answer.message}` : answer.message;
@@ -127,12 +130,14 @@ export class WebhookDeliverer implements OnApplicationBootstrap, OnModuleDestroy
       `UPDATE webhook_deliveries SET attempts = attempts + 1, refusals = $2, available_at = now() + $3 * interval '1 millisecond', last_error = $4 WHERE seq = $1`,
       [delivery.seq, refusals, delayMs, error.slice(0, 1000)],
     );
+    this.metrics.webhooks.inc({ event: delivery.event, result: 'failed' });
     this.logger.warn({ deliveryId: delivery.id, event: delivery.event, attempt: delivery.attempts + 1, retryInMs: delayMs, reason: error }, 'webhook not delivered; will retry');
     return false;
   }
 
   private async giveUp(manager: EntityManager, delivery: Delivery, reason: string, refusals = delivery.refusals): Promise<void> {
     await manager.query(`UPDATE webhook_deliveries SET failed_at = clock_timestamp(), attempts = attempts + 1, refusals = $3, last_error = $2 WHERE seq = $1`, [delivery.seq, reason.slice(0, 1000), refusals]);
+    this.metrics.webhooks.inc({ event: delivery.event, result: 'dropped' });
     this.logger.error({ deliveryId: delivery.id, event: delivery.event, userId: delivery.userId, reason }, 'webhook given up');
   }
 }
