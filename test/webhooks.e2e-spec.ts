@@ -4,12 +4,17 @@
  * them (an HS256 JWS in x-webhook-signature, checked here with jose, apart from the service's code), and
  * are retried until a receiver that was down takes them; the `validate` hook refuses a sign-up on every
  * path (POST /users, the GoTrue API's /signup, a first OAuth sign-in) when it answers other than 2xx or
- * not in time, and then nothing of the sign-up is written. Two replicas deliver each webhook once.
+ * not in time, and then nothing of the sign-up is written. Two replicas deliver each webhook once, and
+ * PGlite's single session is not held up by a delivery (the built app: run `npm run build` first).
  */
 import { createHash, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { IncomingHttpHeaders, Server, createServer } from 'node:http';
 import { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { jwtVerify } from 'jose';
+import { startBuiltApp } from './support/built-app';
 import { expectEventually } from './support/eventually';
 import { GithubDouble } from './support/oauth-providers';
 import { TestApp, startTestApp } from './support/test-app';
@@ -265,6 +270,48 @@ describe('webhooks (WEBHOOK_*)', () => {
       }
     } finally {
       await replica.close();
+    }
+  });
+});
+
+describe('webhooks on PGlite (USERS_DB_DRIVER=pglite, the built app)', () => {
+  const receiver = new Receiver();
+  const dataDir = join(mkdtempSync(join(tmpdir(), 'users-webhooks-pglite-')), 'pglite');
+  afterAll(async () => {
+    await receiver.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('asks validate and delivers signup and login, on its one database session', async () => {
+    await receiver.start();
+    const app = await startBuiltApp(
+      {
+        USERS_DB_DRIVER: 'pglite',
+        USERS_DB_PGLITE_DIR: dataDir,
+        USERS_SECRET_KEY: 'pglite-webhooks-test-secret-key-0123456789',
+        USERS_ADMIN_EMAIL: 'admin@example.com',
+        USERS_ADMIN_PASSWORD: 'admin-password-for-pglite',
+        USERS_ALLOW_UNVERIFIED_USER: 'true',
+        USERS_LOG_LEVEL: 'warn',
+        WEBHOOK_URL: receiver.url,
+        WEBHOOK_SECRET: SECRET,
+        USERS_INSTANCE_ID: INSTANCE_ID,
+      },
+      240_000,
+    );
+    try {
+      const body = newUserBody();
+      const post = (path: string, json: unknown) => fetch(`${app.url}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(json) });
+      expect((await post('/users', body)).status).toBe(201);
+      expect(receiver.of('validate', body.email)).toHaveLength(1);
+      expect((await post('/users/tokens/issue', { identity: body.email, secret: body.credentials.secret })).status).toBe(201);
+      await expectEventually(() => expect(receiver.of('login', body.email)).toHaveLength(1), 60_000);
+      expect(receiver.of('signup', body.email)).toHaveLength(1);
+      await verified(receiver.of('login', body.email)[0]);
+      // The API still answers while and after the deliverer worked.
+      expect((await fetch(`${app.url}/health/ready`)).status).toBe(200);
+    } finally {
+      await app.stop();
     }
   });
 });

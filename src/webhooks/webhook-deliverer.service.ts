@@ -7,6 +7,7 @@ import { WebhookEvent, webhooksConfig } from '../config/webhooks.config';
 import { PgNotifications } from '../database/pg-notifications';
 import { Metrics } from '../metrics/metrics.service';
 import { toGoTrueUser } from '../gotrue/gotrue.mapper';
+import { User } from '../users/entities/user.entity';
 import { UsersRepository } from '../users/users.repository';
 import { toUser } from '../users/users.mapper';
 import { WebhookAnswer, WebhookClient } from './webhook-client.service';
@@ -108,12 +109,13 @@ export class WebhookDeliverer implements OnApplicationBootstrap, OnModuleDestroy
 
   /** Sends one delivery; false when it waits for a retry. */
   private async deliver(manager: EntityManager, delivery: Delivery): Promise<boolean> {
-    const user = await this.users.findById(delivery.userId);
+    // In the claim's transaction: PGlite has one session, which that transaction holds.
+    const user = await manager.findOneBy(User, { id: delivery.userId });
     if (!user) {
       await this.giveUp(manager, delivery, 'the user no longer exists');
       return true;
     }
-    const answer = await this.client.send(delivery.event, toGoTrueUser(toUser(user), await this.users.signInFacts(user.id), this.auth.audience));
+    const answer = await this.client.send(delivery.event, toGoTrueUser(toUser(user), await this.users.signInFacts(user.id, manager), this.auth.audience));
     if (answer.outcome === 'accepted') {
       await manager.query(`UPDATE webhook_deliveries SET sent_at = clock_timestamp(), attempts = attempts + 1, last_error = NULL WHERE seq = $1`, [delivery.seq]);
       this.metrics.webhooks.inc({ event: delivery.event, result: 'sent' });
