@@ -16,6 +16,8 @@ import { join } from 'node:path';
 import { jwtVerify } from 'jose';
 import { startBuiltApp } from './support/built-app';
 import { expectEventually } from './support/eventually';
+import { DataSource } from 'typeorm';
+import { CleanupService } from '../src/scheduler/cleanup.service';
 import { GithubDouble } from './support/oauth-providers';
 import { TestApp, startTestApp } from './support/test-app';
 import { PASSWORD, bearer, createUser, loginAdmin, newUserBody } from './support/users';
@@ -253,6 +255,23 @@ describe('webhooks (WEBHOOK_*)', () => {
     } finally {
       receiver.answer = answer;
     }
+  });
+
+  it('cleans up deliveries sent or given up longer ago than USERS_OUTBOX_RETENTION, and keeps the others', async () => {
+    const user = await createUser(t);
+    await expectEventually(async () => expect((await deliveries(user.id)).map((d) => d.sent_at !== null)).toEqual([true, true]));
+    await t.db.query(`UPDATE webhook_deliveries SET sent_at = now() - interval '2 days' WHERE user_id = $1 AND event = 'signup'`, [user.id]);
+    await t.db.query(`INSERT INTO webhook_deliveries (event, user_id, available_at) VALUES ('login', $1, now() + interval '1 day')`, [user.id]);
+    const runner = t.app.get(DataSource).createQueryRunner();
+    try {
+      expect((await t.app.get(CleanupService).clean(runner)).webhook_deliveries).toBeGreaterThanOrEqual(1);
+    } finally {
+      await runner.release();
+    }
+    expect((await deliveries(user.id)).map((d) => [d.event, d.sent_at !== null])).toEqual([
+      ['login', true],
+      ['login', false],
+    ]);
   });
 
   it('delivers each webhook once with two replicas', async () => {

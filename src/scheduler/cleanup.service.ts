@@ -10,7 +10,7 @@ const BATCH_SIZE = 5000;
 
 /**
  * Removes what has expired or served its purpose: expired refresh and link tokens, spent link
- * tokens, events published and mails sent (or given up) longer than USERS_OUTBOX_RETENTION ago,
+ * tokens, events published, mails and webhooks sent (or given up) longer than USERS_OUTBOX_RETENTION ago,
  * throttle entries older than EMAIL_MIN_INTERVAL, and spent OAuth states that expired anyway.
  */
 @Injectable()
