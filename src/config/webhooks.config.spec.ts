@@ -20,6 +20,7 @@ describe("webhooksConfig (GoTrue's WEBHOOK_*)", () => {
     [{ WEBHOOK_URL: 'hooks.example.com' }, 'WEBHOOK_URL must be an http(s) URL'],
     [{ WEBHOOK_URL: 'ftp://hooks.example.com' }, 'WEBHOOK_URL must be an http(s) URL'],
     [{ WEBHOOK_URL: 'https://hooks.example.com' }, 'WEBHOOK_SECRET is required'],
+    [{ WEBHOOK_URL: 'https://user:pass@hooks.example.com', WEBHOOK_SECRET: SECRET }, 'WEBHOOK_URL must not carry a user or password'],
     [{ WEBHOOK_URL: 'https://hooks.example.com', WEBHOOK_SECRET: 'short' }, 'WEBHOOK_SECRET must be at least 16 characters long'],
     [{ WEBHOOK_RETRIES: 'three' }, 'WEBHOOK_RETRIES must be a whole number from 1 to 100 (got "three")'],
     [{ WEBHOOK_RETRIES: '0' }, 'WEBHOOK_RETRIES must be a whole number from 1 to 100 (got "0")'],

@@ -2,7 +2,7 @@ import { registerAs } from '@nestjs/config';
 import { IsOptional, IsString, IsUrl, Matches, ValidateIf } from 'class-validator';
 import { goTrueValue } from './gotrue.config';
 import { URL_OPTIONS } from './public-url';
-import { IsIntegerBetween, IsSecret, validateConfig } from './validate-config';
+import { ConfigError, IsIntegerBetween, IsSecret, validateConfig } from './validate-config';
 
 /** GoTrue's hook events: `validate` before a sign-up is written, `signup` and `login` after. */
 export const WEBHOOK_EVENTS = ['validate', 'signup', 'login'] as const;
@@ -37,6 +37,10 @@ class WebhooksEnv {
 
 export const webhooksConfig = registerAs('webhooks', () => {
   const env = validateConfig(Object.fromEntries(NAMES.map((name) => [name, goTrueValue(process.env, name)])), WebhooksEnv);
+  // fetch refuses a URL with credentials: every request would fail, so say it now.
+  if (env.WEBHOOK_URL && (new URL(env.WEBHOOK_URL).username || new URL(env.WEBHOOK_URL).password)) {
+    throw new ConfigError(['WEBHOOK_URL must not carry a user or password (the receiver checks the signature made with WEBHOOK_SECRET)']);
+  }
   const events = new Set(env.WEBHOOK_EVENTS.split(',').map((event) => event.trim() as WebhookEvent));
   return {
     /** Undefined: no webhooks at all. */
