@@ -41,10 +41,7 @@ export class UsersService {
     @Inject(authConfig.KEY) private readonly auth: ConfigType<typeof authConfig>,
   ) {}
 
-  /**
-   * Self-registration, or creation by an admin (the only caller who may set role and status). `link`: see LinkMailer.send.
-   * A self-registration is refused when the validate webhook refuses it (SignupHook).
-   */
+  /** Self-registration, or creation by an admin (the only caller who may set role and status). `link`: see LinkMailer.send. */
   async register(dto: Registration, actor: User | undefined, audit: Audit, link?: LinkBuilder): Promise<UserDto> {
     if (!this.auth.allowSelfRegister && !isAdmin(actor)) {
       throw actor ? new AppError('FORBIDDEN', 'self-registration is disabled; only an admin may create users') : new AppError('TOKEN_MISSING');
