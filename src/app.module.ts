@@ -17,6 +17,7 @@ import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { SchedulerModule } from './scheduler/scheduler.module';
 import { ShutdownModule } from './shutdown/shutdown.module';
 import { UsersModule } from './users/users.module';
+import { WebhookDeliveryModule } from './webhooks/webhook-delivery.module';
 
 @Module({
   imports: [
@@ -34,6 +35,7 @@ import { UsersModule } from './users/users.module';
     SchedulerModule,
     OAuthModule,
     ShutdownModule,
+    WebhookDeliveryModule,
   ],
   providers: [
     { provide: APP_PIPE, useFactory: createValidationPipe },

@@ -165,7 +165,8 @@ export interface paths {
         /**
          * GoTrue: sign up
          * @description Our registration by e-mail address and password (`data` becomes the user's metadata). The confirmation mail links to
-         *     /verify?type=signup. Answers the user, or a session when no confirmation is required.
+         *     /verify?type=signup. Answers the user, or a session when no confirmation is required. The `validate` webhook
+         *     (WEBHOOK_URL) refuses it with 422 `signup_refused_by_hook` (the receiver's message), or 503 `hook_timeout` when it did not answer.
          */
         post: operations["signUp"];
         delete?: never;
@@ -506,7 +507,9 @@ export interface paths {
          * Register a user
          * @description Open to anyone while USERS_ALLOW_SELF_REGISTER is true (no token needed), otherwise admins
          *     only. Only an admin may set `role` or `status`. A verification link is mailed to the address; the
-         *     answer's `Location` is the new user's URL.
+         *     answer's `Location` is the new user's URL. With the `validate` webhook on (WEBHOOK_URL), a
+         *     self-registration is refused when the receiver answers other than 2xx (SIGNUP_REFUSED_BY_HOOK, with
+         *     its message) or not within WEBHOOK_TIMEOUT_SEC (SIGNUP_HOOK_UNAVAILABLE); nothing is written then.
          */
         post: operations["createUser"];
         delete?: never;
@@ -1006,7 +1009,7 @@ export interface components {
              * @example EMAIL_TAKEN
              * @enum {string}
              */
-            code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "INVALID_ID" | "BAD_REQUEST" | "LINK_TOKEN_INVALID" | "LINK_TOKEN_EXPIRED" | "LINK_TOKEN_USED" | "LINK_TOKEN_WRONG_TYPE" | "TOKEN_MISSING" | "TOKEN_INVALID" | "TOKEN_EXPIRED" | "TOKEN_REVOKED" | "REAUTHENTICATION_REQUIRED" | "INVALID_CREDENTIALS" | "ACCOUNT_DISABLED" | "REFRESH_TOKEN_INVALID" | "REFRESH_TOKEN_REUSED" | "EMAIL_NOT_VERIFIED" | "FORBIDDEN" | "WRONG_SECRET" | "USER_NOT_FOUND" | "TOKEN_NOT_FOUND" | "ROUTE_NOT_FOUND" | "EMAIL_TAKEN" | "USERNAME_TAKEN" | "STATUS_ALREADY_SET" | "LAST_ADMIN" | "PAYLOAD_TOO_LARGE" | "REQUEST_TIMEOUT" | "HEADERS_TOO_LARGE" | "ALREADY_VERIFIED" | "TOO_MANY_REQUESTS" | "RATE_LIMITED" | "UNSUPPORTED_MEDIA_TYPE" | "INTERNAL" | "SERVICE_UNAVAILABLE" | "SERVER_BUSY";
+            code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "INVALID_ID" | "BAD_REQUEST" | "LINK_TOKEN_INVALID" | "LINK_TOKEN_EXPIRED" | "LINK_TOKEN_USED" | "LINK_TOKEN_WRONG_TYPE" | "TOKEN_MISSING" | "TOKEN_INVALID" | "TOKEN_EXPIRED" | "TOKEN_REVOKED" | "REAUTHENTICATION_REQUIRED" | "INVALID_CREDENTIALS" | "ACCOUNT_DISABLED" | "REFRESH_TOKEN_INVALID" | "REFRESH_TOKEN_REUSED" | "EMAIL_NOT_VERIFIED" | "FORBIDDEN" | "WRONG_SECRET" | "USER_NOT_FOUND" | "TOKEN_NOT_FOUND" | "ROUTE_NOT_FOUND" | "EMAIL_TAKEN" | "USERNAME_TAKEN" | "STATUS_ALREADY_SET" | "LAST_ADMIN" | "PAYLOAD_TOO_LARGE" | "REQUEST_TIMEOUT" | "HEADERS_TOO_LARGE" | "ALREADY_VERIFIED" | "SIGNUP_REFUSED_BY_HOOK" | "TOO_MANY_REQUESTS" | "RATE_LIMITED" | "UNSUPPORTED_MEDIA_TYPE" | "INTERNAL" | "SERVICE_UNAVAILABLE" | "SIGNUP_HOOK_UNAVAILABLE" | "SERVER_BUSY";
             /** @description Only for validation errors. */
             details?: components["schemas"]["ErrorDetailDto"][];
             /** @description The same in one line, as SuperMQ's SDKs decode it: the field problems of a validation error, else `message`. */
@@ -2827,7 +2830,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description On failure a 303 to OAUTH_UI_ERROR_URL with `?error=` one of: PROVIDER_DISABLED, REDIRECT_NOT_ALLOWED, ACCESS_DENIED, PROVIDER_ERROR, MISSING_CODE, STATE_MISSING, STATE_MISMATCH, STATE_EXPIRED, STATE_REPLAYED, TOKEN_EXCHANGE_FAILED, PROFILE_FAILED, EMAIL_MISSING, EMAIL_NOT_VERIFIED_BY_PROVIDER, ACCOUNT_DISABLED, SELF_REGISTER_DISABLED, INTERNAL. */
+            /** @description On failure a 303 to OAUTH_UI_ERROR_URL with `?error=` one of: PROVIDER_DISABLED, REDIRECT_NOT_ALLOWED, ACCESS_DENIED, PROVIDER_ERROR, MISSING_CODE, STATE_MISSING, STATE_MISMATCH, STATE_EXPIRED, STATE_REPLAYED, TOKEN_EXCHANGE_FAILED, PROFILE_FAILED, EMAIL_MISSING, EMAIL_NOT_VERIFIED_BY_PROVIDER, ACCOUNT_DISABLED, SELF_REGISTER_DISABLED, SIGNUP_REFUSED_BY_HOOK, SIGNUP_HOOK_UNAVAILABLE, INTERNAL. */
             303: {
                 headers: {
                     [name: string]: unknown;
@@ -2881,7 +2884,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description On failure a 303 to OAUTH_UI_ERROR_URL with `?error=` one of: PROVIDER_DISABLED, REDIRECT_NOT_ALLOWED, ACCESS_DENIED, PROVIDER_ERROR, MISSING_CODE, STATE_MISSING, STATE_MISMATCH, STATE_EXPIRED, STATE_REPLAYED, TOKEN_EXCHANGE_FAILED, PROFILE_FAILED, EMAIL_MISSING, EMAIL_NOT_VERIFIED_BY_PROVIDER, ACCOUNT_DISABLED, SELF_REGISTER_DISABLED, INTERNAL. */
+            /** @description On failure a 303 to OAUTH_UI_ERROR_URL with `?error=` one of: PROVIDER_DISABLED, REDIRECT_NOT_ALLOWED, ACCESS_DENIED, PROVIDER_ERROR, MISSING_CODE, STATE_MISSING, STATE_MISMATCH, STATE_EXPIRED, STATE_REPLAYED, TOKEN_EXCHANGE_FAILED, PROFILE_FAILED, EMAIL_MISSING, EMAIL_NOT_VERIFIED_BY_PROVIDER, ACCOUNT_DISABLED, SELF_REGISTER_DISABLED, SIGNUP_REFUSED_BY_HOOK, SIGNUP_HOOK_UNAVAILABLE, INTERNAL. */
             303: {
                 headers: {
                     [name: string]: unknown;
@@ -3391,6 +3394,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description Error codes: SIGNUP_REFUSED_BY_HOOK */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description Error codes: RATE_LIMITED */
             429: {
                 headers: {
@@ -3409,7 +3421,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Error codes: SERVER_BUSY, SERVICE_UNAVAILABLE */
+            /** @description Error codes: SIGNUP_HOOK_UNAVAILABLE, SERVER_BUSY, SERVICE_UNAVAILABLE */
             503: {
                 headers: {
                     [name: string]: unknown;

@@ -16,9 +16,10 @@ import { RunMode, runMode } from './run-mode';
 import { schedulerConfig } from './scheduler.config';
 import { tracingConfig } from './tracing.config';
 import { typoWarnings } from './typo-warnings';
+import { webhooksConfig } from './webhooks.config';
 import { ConfigError, knownVariables } from './validate-config';
 
-const NAMESPACES = [appConfig, databaseConfig, authConfig, adminConfig, mailConfig, eventsConfig, schedulerConfig, oauthConfig, metricsConfig, tracingConfig, rateLimitConfig, gotrueConfig];
+const NAMESPACES = [appConfig, databaseConfig, authConfig, adminConfig, mailConfig, eventsConfig, schedulerConfig, oauthConfig, metricsConfig, tracingConfig, rateLimitConfig, gotrueConfig, webhooksConfig];
 
 /**
  * Every config namespace; each validates its own variables. The `.env` file is read by

@@ -48,7 +48,7 @@ function negated(value: string): string {
 }
 
 /** GoTrue's name, or the same with its GOTRUE_ prefix (the prefixed one wins, as in GoTrue). */
-const goTrueValue = (env: NodeJS.ProcessEnv, name: string): string | undefined => env[`GOTRUE_${name}`] || env[name] || undefined;
+export const goTrueValue = (env: NodeJS.ProcessEnv, name: string): string | undefined => env[`GOTRUE_${name}`] || env[name] || undefined;
 
 /**
  * Sets each of our variables from its GoTrue alias when the alias is set (ours unset: the alias's

@@ -5,9 +5,11 @@ import { eventsConfig } from '../config/events.config';
 import { EventsRelay } from './events-relay.service';
 import { EventsService } from './events.service';
 import { NATS_CLIENT, natsConnectionOptions } from './nats-client';
+import { WebhooksModule } from '../webhooks/webhooks.module';
 
 @Module({
   imports: [
+    WebhooksModule,
     ClientsModule.registerAsync([
       {
         name: NATS_CLIENT,

@@ -5,6 +5,7 @@ import { EntityManager } from 'typeorm';
 import { Audit } from '../common/decorators/audit.decorator';
 import { eventsConfig } from '../config/events.config';
 import { currentTraceparent } from '../tracing/trace-context';
+import { WebhookOutbox } from '../webhooks/webhook-outbox.service';
 import { OutboxEvent } from './entities/outbox-event.entity';
 import { EventOperation } from './event-operations';
 
@@ -40,11 +41,15 @@ export function eventPayload(event: OutboxEvent): Record<string, unknown> {
  * its last statement (with all the change's events at once): the per-user lock it takes is held until the commit, so that the events of a
  * user get `seq` numbers in the order their transactions commit (and taking it last cannot deadlock
  * with the row locks of the change itself). The refresh-token rotation writes its event in its own
- * single statement, the same way (RefreshTokensRepository.rotate).
+ * single statement, the same way (RefreshTokensRepository.rotate). The events that are GoTrue's
+ * `signup` and `login` webhooks queue their delivery here too (WebhookOutbox).
  */
 @Injectable()
 export class EventsService {
-  constructor(@Inject(eventsConfig.KEY) private readonly config: ConfigType<typeof eventsConfig>) {}
+  constructor(
+    @Inject(eventsConfig.KEY) private readonly config: ConfigType<typeof eventsConfig>,
+    private readonly webhooks: WebhookOutbox,
+  ) {}
 
   /**
    * `private_metadata` is for the user and admins only: it is left out of the outbox (and so of every
@@ -60,6 +65,8 @@ export class EventsService {
         [randomUUID(), event.userId, event.operation, event.audit.actorId, event.audit.requestId, data, EVENT_ORDER_LOCK, OUTBOX_CHANNEL, currentTraceparent()],
       );
     }
+    // GoTrue's `signup` and `login` webhooks of these events, in the same transaction.
+    await this.webhooks.enqueue(manager, events);
   }
 }
 

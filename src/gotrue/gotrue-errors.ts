@@ -51,6 +51,8 @@ const GOTRUE_ERRORS: Partial<Record<ErrorCode, [number, string, string?]>> = {
   ROUTE_NOT_FOUND: [404, 'not_found', 'Not found'],
   EMAIL_TAKEN: [422, 'email_exists', 'A user with this email address has already been registered'],
   ALREADY_VERIFIED: [422, 'email_address_already_confirmed', 'Email address already confirmed'],
+  // Supabase Auth's code for a hook that failed to answer; the message says whether it timed out.
+  SIGNUP_HOOK_UNAVAILABLE: [503, 'hook_timeout'],
   TOO_MANY_REQUESTS: [429, 'over_email_send_rate_limit', 'Email rate limit exceeded'],
   INTERNAL: [500, 'unexpected_failure', 'Unexpected failure'],
   SERVICE_UNAVAILABLE: [503, 'request_timeout', 'The database is unavailable; retry later'],

@@ -66,14 +66,15 @@ export class GoTrueController {
    * GoTrue: sign up
    *
    * @remarks Our registration by e-mail address and password (`data` becomes the user's metadata). The confirmation mail links to
-   * /verify?type=signup. Answers the user, or a session when no confirmation is required.
+   * /verify?type=signup. Answers the user, or a session when no confirmation is required. The `validate` webhook
+   * (WEBHOOK_URL) refuses it with 422 `signup_refused_by_hook` (the receiver's message), or 503 `hook_timeout` when it did not answer.
    */
   @Post('signup')
   @Public()
   @HttpCode(HttpStatus.OK)
   @ApiExtraModels(GoTrueUserDto, GoTrueSessionDto)
   @ApiOkResponse({ description: 'The new user, or a session with it', schema: { oneOf: [{ $ref: getSchemaPath(GoTrueUserDto) }, { $ref: getSchemaPath(GoTrueSessionDto) }] } })
-  @ApiGoTrueErrors(400, 422, 429, 413, 415)
+  @ApiGoTrueErrors(400, 422, 429, 413, 415, 503)
   signUp(@Body() dto: GoTrueSignupDto, @Query() query: GoTrueRedirectQueryDto, @Headers('user-agent') userAgent: string | undefined, @RequestAudit() audit: Audit): Promise<GoTrueUserDto | GoTrueSessionDto> {
     return this.gotrue.signup(dto, query.redirect_to, client(userAgent), audit);
   }

@@ -90,6 +90,13 @@ export class Metrics implements OnModuleInit {
     },
   });
 
+  readonly webhooks = new Counter({
+    name: 'users_webhooks_total',
+    help: 'Webhook requests (WEBHOOK_URL) by event and result: sent, failed (will be retried), dropped (given up) or refused (a validate that refused or did not answer)',
+    labelNames: ['event', 'result'] as const,
+    registers: [this.registry],
+  });
+
   readonly hashingRefused = new Counter({
     name: 'users_password_hashing_refused_total',
     help: 'Requests answered 503 SERVER_BUSY because USERS_ARGON2_QUEUE_SIZE hashes were already waiting',
@@ -101,6 +108,8 @@ export class Metrics implements OnModuleInit {
     [this.gauge('users_outbox_relay_lag_seconds', 'Age of the oldest unsent domain event (0 when none waits)'), (b) => b.events_oldest_age_s],
     [this.gauge('users_mail_queue_backlog', 'Mails queued and not yet sent'), (b) => b.mails_pending],
     [this.gauge('users_mail_queue_failed', 'Mails given up (kept for USERS_OUTBOX_RETENTION)'), (b) => b.mails_failed],
+    [this.gauge('users_webhook_queue_backlog', 'signup and login webhooks queued and not yet delivered'), (b) => b.webhooks_pending],
+    [this.gauge('users_webhook_queue_failed', 'Webhooks given up after WEBHOOK_RETRIES refusals (kept for USERS_OUTBOX_RETENTION)'), (b) => b.webhooks_failed],
   ];
 
   constructor(

@@ -13,6 +13,8 @@ import { LinkTokensService } from '../mail/link-tokens.service';
 import { User } from '../users/entities/user.entity';
 import { UsersRepository } from '../users/users.repository';
 import { toUser } from '../users/users.mapper';
+import { AppError } from '../common/errors/app-error';
+import { SignupHook } from '../webhooks/signup-hook.service';
 import { UserIdentity } from './entities/user-identity.entity';
 import { OAuthFailure, OAuthProfile } from './oauth-profile';
 
@@ -52,6 +54,7 @@ export class OAuthAccountsService {
     private readonly refreshTokens: RefreshTokensRepository,
     private readonly linkTokens: LinkTokensService,
     private readonly events: EventsService,
+    private readonly signupHook: SignupHook,
     @Inject(authConfig.KEY) private readonly auth: ConfigType<typeof authConfig>,
   ) {}
 
@@ -83,6 +86,7 @@ export class OAuthAccountsService {
       } else {
         if (!this.auth.allowSelfRegister) throw new OAuthFailure('SELF_REGISTER_DISABLED');
         user = await this.create(manager, profile);
+        await this.validateSignup(user);
         events.push({ operation: 'user.create', userId: user.id, audit, data: { ...toUser(user) } });
         outcome = 'created';
       }
@@ -101,6 +105,16 @@ export class OAuthAccountsService {
     events.push({ operation: 'user.oauth_login', userId: user.id, audit: { ...audit, actorId: user.id }, data: { provider: profile.provider, outcome } });
     await this.events.record(manager, ...events);
     return { user, outcome };
+  }
+
+  /** A first sign-in that creates the account asks the validate webhook; its refusal (an AppError) ends the sign-in and rolls the account back. */
+  private async validateSignup(user: User): Promise<void> {
+    try {
+      await this.signupHook.validate(user);
+    } catch (error) {
+      if (error instanceof AppError && (error.code === 'SIGNUP_REFUSED_BY_HOOK' || error.code === 'SIGNUP_HOOK_UNAVAILABLE')) throw new OAuthFailure(error.code, error.message);
+      throw error;
+    }
   }
 
   /**

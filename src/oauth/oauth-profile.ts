@@ -31,6 +31,8 @@ export const OAUTH_FAILURES = [
   'EMAIL_NOT_VERIFIED_BY_PROVIDER',
   'ACCOUNT_DISABLED',
   'SELF_REGISTER_DISABLED',
+  'SIGNUP_REFUSED_BY_HOOK',
+  'SIGNUP_HOOK_UNAVAILABLE',
   'INTERNAL',
 ] as const;
 export type OAuthFailureCode = (typeof OAUTH_FAILURES)[number];

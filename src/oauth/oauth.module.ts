@@ -8,6 +8,7 @@ import { oauthConfig } from '../config/oauth.config';
 import { EventsModule } from '../events/events.module';
 import { MailModule } from '../mail/mail.module';
 import { UsersModule } from '../users/users.module';
+import { WebhooksModule } from '../webhooks/webhooks.module';
 import { OAuthAccountsService } from './oauth-accounts.service';
 import { OAuthController } from './oauth.controller';
 import { OAuthService } from './oauth.service';
@@ -15,7 +16,7 @@ import { CookieStateStore } from './state-store';
 import { OAUTH_ENABLED_PROVIDERS, createStrategies } from './strategies';
 
 @Module({
-  imports: [UsersModule, AuthModule, EventsModule, MailModule],
+  imports: [UsersModule, AuthModule, EventsModule, MailModule, WebhooksModule],
   controllers: [OAuthController],
   exports: [OAuthService],
   providers: [

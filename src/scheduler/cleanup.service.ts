@@ -29,6 +29,8 @@ export class CleanupService {
       link_tokens: await this.deleteInBatches(runner, 'link_tokens', `expires_at < now() OR used_at IS NOT NULL`),
       outbox_events: await this.deleteInBatches(runner, 'outbox_events', `sent_at < now() - $1 * interval '1 millisecond'`, [retention]),
       mail_outbox: await this.deleteInBatches(runner, 'mail_outbox', `COALESCE(sent_at, failed_at) < now() - $1 * interval '1 millisecond'`, [retention]),
+      // Webhooks sent or given up, as mails.
+      webhook_deliveries: await this.deleteInBatches(runner, 'webhook_deliveries', `COALESCE(sent_at, failed_at) < now() - $1 * interval '1 millisecond'`, [retention]),
       mail_throttle: await this.deleteInBatches(runner, 'mail_throttle', `last_at < now() - $1 * interval '1 millisecond'`, [this.mail.minIntervalMs]),
       // A state is refused after STATE_TTL_MS anyway: its spent record can go then.
       oauth_spent_states: await this.deleteInBatches(runner, 'oauth_spent_states', `spent_at < now() - $1 * interval '1 millisecond'`, [STATE_TTL_MS]),

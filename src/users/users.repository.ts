@@ -200,10 +200,10 @@ export class UsersRepository {
 
   /**
    * When the user last signed in (the start of their latest session) and their external identities:
-   * what GoTrue's user object shows beside the user row, in one query.
+   * what GoTrue's user object shows beside the user row, in one query (in `manager`'s transaction when given).
    */
-  async signInFacts(userId: string): Promise<{ lastSignInAt: Date | null; identities: { provider: string; subject: string; email: string | null; createdAt: string; lastLoginAt: string }[] }> {
-    const [row] = await this.users.query(
+  async signInFacts(userId: string, manager?: EntityManager): Promise<{ lastSignInAt: Date | null; identities: { provider: string; subject: string; email: string | null; createdAt: string; lastLoginAt: string }[] }> {
+    const [row] = await (manager ?? this.users.manager).query(
       `SELECT (SELECT max(created_at) FROM refresh_tokens WHERE user_id = $1 AND id = family_id) AS last_sign_in_at,
               COALESCE((SELECT json_agg(json_build_object('provider', provider, 'subject', subject, 'email', email, 'createdAt', created_at, 'lastLoginAt', last_login_at) ORDER BY created_at)
                         FROM user_identities WHERE user_id = $1), '[]'::json) AS identities`,

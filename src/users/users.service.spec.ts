@@ -9,6 +9,7 @@ import { PasswordService } from './password.service';
 import { UsersRepository } from './users.repository';
 import { UsersService } from './users.service';
 import { EventsService } from '../events/events.service';
+import { SignupHook } from '../webhooks/signup-hook.service';
 import { EmailVerificationService } from './email-verification.service';
 import { Audit } from '../common/decorators/audit.decorator';
 
@@ -69,6 +70,7 @@ describe('UsersService', () => {
         { provide: EventsService, useValue: { record } },
         { provide: EmailVerificationService, useValue: { queue: jest.fn(async (_manager: object, user: User) => ({ event: { operation: 'user.send_verification', userId: user.id } })) } },
         { provide: LinkMailer, useValue: { sendEmailChanged: jest.fn() } },
+        { provide: SignupHook, useValue: { validate: jest.fn() } },
         { provide: authConfig.KEY, useFactory: () => ({ get allowSelfRegister() { return allowSelfRegister; } }) },
       ],
     }).compile();

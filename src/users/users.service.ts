@@ -7,6 +7,7 @@ import { AppError } from '../common/errors/app-error';
 import { EventOperation } from '../events/event-operations';
 import { LinkBuilder, LinkMailer } from '../mail/link-mailer.service';
 import { DomainEvent, EventsService } from '../events/events.service';
+import { SignupHook } from '../webhooks/signup-hook.service';
 import { CreateUserDto } from './dto/create-user.dto';
 import { ListUsersQueryDto, SearchUsersQueryDto } from './dto/list-users.dto';
 import { UpdateEmailDto, UpdateUserDto } from './dto/update-user.dto';
@@ -36,6 +37,7 @@ export class UsersService {
     private readonly events: EventsService,
     private readonly verification: EmailVerificationService,
     private readonly linkMailer: LinkMailer,
+    private readonly signupHook: SignupHook,
     @Inject(authConfig.KEY) private readonly auth: ConfigType<typeof authConfig>,
   ) {}
 
@@ -68,6 +70,8 @@ export class UsersService {
         },
         manager,
       );
+      // A sign-up (not an admin's creation) asks the validate webhook first; its refusal rolls all this back.
+      if (!isAdmin(actor)) await this.signupHook.validate(user);
       const view = toUser(user);
       const created: DomainEvent = { operation: 'user.create', userId: user.id, audit, data: { ...view } };
       await this.events.record(manager, created, ...(await this.verificationEvents(manager, user, audit, link)));

@@ -37,11 +37,14 @@ export const ERRORS = {
   // Nest's HttpStatus has no 431.
   HEADERS_TOO_LARGE: { status: 431 as HttpStatus, message: 'request headers too large' },
   ALREADY_VERIFIED: { status: HttpStatus.UNPROCESSABLE_ENTITY, message: 'email address is already verified' },
+  // The message is the webhook receiver's own (WEBHOOK_URL's `validate` answered other than 2xx).
+  SIGNUP_REFUSED_BY_HOOK: { status: HttpStatus.UNPROCESSABLE_ENTITY, message: 'the sign-up was refused by the validate webhook' },
   TOO_MANY_REQUESTS: { status: HttpStatus.TOO_MANY_REQUESTS, message: 'too many requests; retry later' },
   RATE_LIMITED: { status: HttpStatus.TOO_MANY_REQUESTS, message: 'rate limit reached; retry after the time in Retry-After' },
   UNSUPPORTED_MEDIA_TYPE: { status: HttpStatus.UNSUPPORTED_MEDIA_TYPE, message: 'request body must be application/json' },
   INTERNAL: { status: HttpStatus.INTERNAL_SERVER_ERROR, message: 'internal error' },
   SERVICE_UNAVAILABLE: { status: HttpStatus.SERVICE_UNAVAILABLE, message: 'the database is unavailable; retry later' },
+  SIGNUP_HOOK_UNAVAILABLE: { status: HttpStatus.SERVICE_UNAVAILABLE, message: 'sign-up refused: the validate webhook did not answer in time or could not be reached; retry later' },
   SERVER_BUSY: { status: HttpStatus.SERVICE_UNAVAILABLE, message: 'too many password checks in progress; retry after the time in Retry-After' },
 } as const satisfies Record<string, { status: HttpStatus; message: string }>;
 
