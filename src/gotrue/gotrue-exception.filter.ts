@@ -2,7 +2,8 @@ import { ArgumentsHost, Catch } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../common/errors/app-error';
 import { AllExceptionsFilter } from '../common/filters/all-exceptions.filter';
-import { GoTrueError, goTrueErrorBody } from './gotrue-errors';
+import { RateLimitedError } from '../rate-limit/rate-limit.guard';
+import { GoTrueError, goTrueErrorBody, rateLimitRefusal } from './gotrue-errors';
 
 /**
  * The GoTrue API's errors in GoTrue's body (`{code, error_code, msg}`; POST /token also with OAuth's
@@ -17,7 +18,8 @@ export class GoTrueExceptionFilter extends AllExceptionsFilter {
     const request = http.getRequest<FastifyRequest>();
     const response = http.getResponse<FastifyReply>();
     const exception = this.unavailableAsAppError(raised, String(request.id ?? ''));
-    const ours = exception instanceof GoTrueError ? exception : this.toBody(exception, String(request.id ?? ''));
+    const ours =
+      exception instanceof GoTrueError ? exception : exception instanceof RateLimitedError ? rateLimitRefusal(exception) : this.toBody(exception, String(request.id ?? ''));
     const body = goTrueErrorBody(ours, { oauth: request.routeOptions.url?.endsWith('/token') ?? false });
     if (exception instanceof AppError && exception.retryAfterSeconds) response.header('Retry-After', String(exception.retryAfterSeconds));
     void response.status(body.code).send(body);
