@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { AuthChangeEvent, GoTrueClient, Provider } from '@supabase/auth-js';
 import { Browser, Page } from 'playwright-core';
-import { LoopbackApp, launchChromium, startLoopbackApp } from './support/loopback-app';
+import { BrowserSetup, LoopbackApp, startBrowserSetup } from './support/loopback-app';
 import { OidcProvider } from './support/oauth-providers';
 import { SmtpSink, linkIn } from './support/smtp-sink';
 import { StaticServer, serveFolder, serveSite } from './support/static-server';
@@ -15,29 +15,29 @@ import { TestApp } from './support/test-app';
 import { bearer, createUser, login, loginAdmin } from './support/users';
 
 const OUTPUT = join(__dirname, '..', 'test-output', 'browser');
+const FRONTEND = join(__dirname, '..', 'examples', 'frontend');
+
+beforeAll(() => mkdirSync(OUTPUT, { recursive: true }));
 
 describe('signing in from the example frontend in Chromium', () => {
-  let app: LoopbackApp;
+  let setup: BrowserSetup;
   let provider: OidcProvider;
   let ui: StaticServer;
   let api: string;
   let browser: Browser;
 
   beforeAll(async () => {
-    mkdirSync(OUTPUT, { recursive: true });
-    ui = await serveFolder(join(__dirname, '..', 'examples', 'frontend'));
-    app = await startLoopbackApp({
-      oidc: { client_id: 'example-frontend', client_secret: 'example-frontend-secret' },
-      env: { OIDC_DISPLAY_NAME: 'Test IdP', OAUTH_UI_REDIRECT_URL: `${ui.url}/index.html`, OAUTH_UI_ERROR_URL: `${ui.url}/index.html` },
-    });
-    ({ api, oidc: provider } = app);
-    browser = await launchChromium();
+    setup = await startBrowserSetup(
+      () => serveFolder(FRONTEND),
+      (site) => ({
+        oidc: { client_id: 'example-frontend', client_secret: 'example-frontend-secret' },
+        env: { OIDC_DISPLAY_NAME: 'Test IdP', OAUTH_UI_REDIRECT_URL: `${site}/index.html`, OAUTH_UI_ERROR_URL: `${site}/index.html` },
+      }),
+    );
+    ({ site: ui, browser } = setup);
+    ({ api, oidc: provider } = setup.app);
   }, 60_000);
-  afterAll(async () => {
-    await browser?.close();
-    await app?.close();
-    await ui?.close();
-  });
+  afterAll(async () => setup?.close());
 
   it('clicks "Sign in with Test IdP", signs in at the provider, sees the profile, and signs out', async () => {
     const account = `browser${Date.now().toString(36)}`;
@@ -87,32 +87,28 @@ describe('signing in from the example frontend in Chromium', () => {
 });
 
 describe('the password pages of the example frontend in Chromium (the links of reset and invitation mails)', () => {
-  let app: LoopbackApp;
+  let setup: BrowserSetup;
   let smtp: SmtpSink;
-  let ui: StaticServer;
   let t: TestApp;
   let browser: Browser;
 
   beforeAll(async () => {
-    mkdirSync(OUTPUT, { recursive: true });
-    ui = await serveFolder(join(__dirname, '..', 'examples', 'frontend'));
-    app = await startLoopbackApp({
-      smtp: true,
-      env: (api) => ({
-        // As docker-compose.yml points them, plus where this service is.
-        PASSWORD_RESET_URL_PREFIX: `${ui.url}/reset-password.html?api=${encodeURIComponent(api)}`,
-        INVITE_URL_PREFIX: `${ui.url}/set-password.html?api=${encodeURIComponent(api)}`,
-        OAUTH_UI_REDIRECT_URL: `${ui.url}/index.html`,
+    setup = await startBrowserSetup(
+      () => serveFolder(FRONTEND),
+      (site) => ({
+        smtp: true,
+        env: (api) => ({
+          // As docker-compose.yml points them, plus where this service is.
+          PASSWORD_RESET_URL_PREFIX: `${site}/reset-password.html?api=${encodeURIComponent(api)}`,
+          INVITE_URL_PREFIX: `${site}/set-password.html?api=${encodeURIComponent(api)}`,
+          OAUTH_UI_REDIRECT_URL: `${site}/index.html`,
+        }),
       }),
-    });
-    ({ t, smtp } = app);
-    browser = await launchChromium();
+    );
+    ({ browser } = setup);
+    ({ t, smtp } = setup.app);
   }, 60_000);
-  afterAll(async () => {
-    await browser?.close();
-    await app?.close();
-    await ui?.close();
-  });
+  afterAll(async () => setup?.close());
 
   async function choosePassword(link: URL, password: string, screenshot: string) {
     const page = await browser.newPage();
@@ -171,6 +167,7 @@ const AUTH_JS_PAGE = `<!doctype html>
 </script></head><body><h1>auth-js</h1></body></html>`;
 
 describe('signInWithOAuth of @supabase/auth-js in Chromium, against oidc-provider (the GoTrue API)', () => {
+  let setup: BrowserSetup;
   let app: LoopbackApp;
   let site: StaticServer;
   let browser: Browser;
@@ -179,22 +176,19 @@ describe('signInWithOAuth of @supabase/auth-js in Chromium, against oidc-provide
   type AuthWindow = { authClient: GoTrueClient; authEvents: { event: AuthChangeEvent; email: string | null }[]; location: { href: string } };
 
   beforeAll(async () => {
-    mkdirSync(OUTPUT, { recursive: true });
     const authJs = dirname(require.resolve('@supabase/auth-js/dist/module/index.js'));
     const tslib = dirname(require.resolve('tslib/package.json'));
-    site = await serveSite({ '/app.html': AUTH_JS_PAGE }, { 'auth-js': authJs, tslib });
-    app = await startLoopbackApp({
-      oidc: { client_id: 'auth-js-site', client_secret: 'auth-js-site-secret' },
-      // The site: where the GoTrue API may send the browser back (SITE_URL), and the origin its calls come from (CORS).
-      env: { SITE_URL: `${site.url}/`, OAUTH_UI_REDIRECT_URL: `${site.url}/app.html` },
-    });
-    browser = await launchChromium();
+    setup = await startBrowserSetup(
+      () => serveSite({ '/app.html': AUTH_JS_PAGE }, { 'auth-js': authJs, tslib }),
+      (url) => ({
+        oidc: { client_id: 'auth-js-site', client_secret: 'auth-js-site-secret' },
+        // The site: where the GoTrue API may send the browser back (SITE_URL), and the origin its calls come from (CORS).
+        env: { SITE_URL: `${url}/`, OAUTH_UI_REDIRECT_URL: `${url}/app.html` },
+      }),
+    );
+    ({ app, site, browser } = setup);
   }, 60_000);
-  afterAll(async () => {
-    await browser?.close();
-    await app?.close();
-    await site?.close();
-  });
+  afterAll(async () => setup?.close());
 
   /** Signs in as a new account through the page with `flow`; the page back on the site, once auth-js reported SIGNED_IN. */
   async function signIn(flow: 'pkce' | 'implicit') {

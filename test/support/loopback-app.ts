@@ -2,6 +2,7 @@ import { Browser, chromium } from 'playwright-core';
 import { freePort } from './built-app';
 import { OidcProvider } from './oauth-providers';
 import { SmtpSink } from './smtp-sink';
+import { StaticServer } from './static-server';
 import { TestApp, startTestApp } from './test-app';
 
 /** The app listening on loopback for a client outside the process (a browser, fetch), with what it talks to. */
@@ -73,4 +74,32 @@ export function launchChromium(): Promise<Browser> {
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
   });
+}
+
+/** A site on loopback (the pages a browser opens), the app wired to it, and Chromium. */
+export interface BrowserSetup {
+  site: StaticServer;
+  app: LoopbackApp;
+  browser: Browser;
+  close(): Promise<void>;
+}
+
+/** Starts the site (`serve`), then the app with `options` for the site's URL, then Chromium; `close()` stops all three. */
+export async function startBrowserSetup(serve: () => Promise<StaticServer>, options: (site: string) => LoopbackAppOptions): Promise<BrowserSetup> {
+  const site = await serve();
+  let app: LoopbackApp | undefined;
+  let browser: Browser | undefined;
+  const close = async () => {
+    await browser?.close();
+    await app?.close();
+    await site.close();
+  };
+  try {
+    app = await startLoopbackApp(options(site.url));
+    browser = await launchChromium();
+    return { site, app, browser, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
 }
