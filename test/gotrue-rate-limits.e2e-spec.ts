@@ -10,7 +10,7 @@ import { isAuthApiError } from '@supabase/auth-js';
 import { freePort } from './support/built-app';
 import { newClient } from './support/gotrue-client';
 import { MACHINE_REDIS, uniqueKeyPrefix } from './support/redis';
-import { TestApp, startTestApp } from './support/test-app';
+import { ADMIN, TestApp, startTestApp } from './support/test-app';
 import { PASSWORD, newUserBody } from './support/users';
 
 const LIMIT = 3;
@@ -119,6 +119,26 @@ describe('GoTrue API under the rate limits and the login lockout of our own rout
     expect(refused.error).toMatchObject({ status: 429, code: 'over_email_send_rate_limit' });
     const native = await post('/password/reset-request', { email: user.email }, newAddress());
     expect(native.body).toMatchObject(RATE_LIMITED);
+  });
+
+  it("invitations: POST /users/invite and admin.inviteUserByEmail count together per invitee (not per admin); auth-js gets over_email_send_rate_limit", async () => {
+    const signedIn = await post('/users/tokens/issue', { identity: ADMIN.email, secret: ADMIN.password }, newAddress());
+    const asAdmin = (from = newAddress()) => ({ ...from, authorization: `Bearer ${signedIn.body.access_token as string}` });
+    const admin = () => newClient(api, asAdmin()).client.admin;
+    const invitee = (tag: string) => `invited.${tag}.${Date.now().toString(36)}@example.com`;
+
+    // Three invitees: each its own count (the admin's own address is not the recipient).
+    expect((await post('/users/invite', { email: invitee('a') }, asAdmin())).status).toBe(201);
+    for (const tag of ['b', 'c']) expect((await admin().inviteUserByEmail(invitee(tag))).error).toBeNull();
+
+    // One invitee invited again and again, on either API: the per-address limit (2/1h).
+    const again = invitee('again');
+    expect((await post('/users/invite', { email: again }, asAdmin())).status).toBe(201);
+    expect((await admin().inviteUserByEmail(again)).error).toBeNull();
+    const refused = await admin().inviteUserByEmail(again);
+    expect(isAuthApiError(refused.error)).toBe(true);
+    expect(refused.error).toMatchObject({ status: 429, code: 'over_email_send_rate_limit' });
+    expect((await post('/users/invite', { email: again }, asAdmin())).body).toMatchObject(RATE_LIMITED);
   });
 
   it('the login lockout: failures on either API lock the account on both; the right password then gets a wrong password\'s answer', async () => {
