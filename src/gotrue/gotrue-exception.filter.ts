@@ -9,7 +9,8 @@ import { GoTrueError, goTrueErrorBody, rateLimitRefusal } from './gotrue-errors'
  * The GoTrue API's errors in GoTrue's body (`{code, error_code, msg}`; POST /token also with OAuth's
  * `error`/`error_description`), bound to its controller: the exception is first made our error body
  * exactly as everywhere else (AllExceptionsFilter: 503 while PostgreSQL is down, 500s logged with the
- * request id), then translated.
+ * request id), then translated. A rate limit's refusal (RateLimitedError, from the guard of @RateLimit)
+ * becomes GoTrue's 429 for that kind of limit, its Retry-After kept.
  */
 @Catch()
 export class GoTrueExceptionFilter extends AllExceptionsFilter {

@@ -7,6 +7,9 @@ import { CurrentSessionId } from '../auth/current-session.decorator';
 import { ApiAccessToken } from '../common/decorators/api-security.decorator';
 import { Audit, RequestAudit } from '../common/decorators/audit.decorator';
 import { AllowUnverified, CurrentUser, Public, Roles } from '../common/decorators/auth.decorators';
+import { RateLimitName } from '../config/rate-limit.config';
+import { ChoosingRequest } from '../rate-limit/rate-limit.guard';
+import { RateLimit, RateLimitPer } from '../rate-limit/rate-limit.decorator';
 import { User } from '../users/entities/user.entity';
 import { toUser } from '../users/users.mapper';
 import {
@@ -26,9 +29,6 @@ import {
   GoTrueVerifyDto,
   GoTrueVerifyQueryDto,
 } from './dto/gotrue.dto';
-import { RateLimitName } from '../config/rate-limit.config';
-import { ChoosingRequest } from '../rate-limit/rate-limit.guard';
-import { RateLimit, RateLimitPer } from '../rate-limit/rate-limit.decorator';
 import { GoTrueExceptionFilter } from './gotrue-exception.filter';
 import { GoTrueService } from './gotrue.service';
 
