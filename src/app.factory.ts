@@ -140,7 +140,8 @@ function allowUiOrigins(fastify: FastifyInstance, origins: string[]) {
   const middleware = cors({
     origin: origins,
     credentials: true,
-    allowedHeaders: ['Authorization', 'Content-Type', 'X-Request-Id'],
+    // X-Client-Info, X-Supabase-Api-Version and apikey: what @supabase/auth-js (and supabase-js) send with every call of the GoTrue API.
+    allowedHeaders: ['Authorization', 'Content-Type', 'X-Request-Id', 'X-Client-Info', 'X-Supabase-Api-Version', 'apikey'],
     exposedHeaders: ['Location', 'Retry-After', 'X-Request-Id'],
     maxAge: 600,
     preflightContinue: true,

@@ -5,12 +5,13 @@
  * Each flow is the client's own methods, asserting what they return and what onAuthStateChange
  * reports; and a token of either API works on the other, a session ended on one is ended on both.
  */
-import { AuthChangeEvent, GoTrueClient, Provider, Session, SupportedStorage } from '@supabase/auth-js';
+import { GoTrueClient, Provider, Session } from '@supabase/auth-js';
 import GoTrue from 'gotrue-js';
-import { freePort } from './support/built-app';
 import { randomUUID } from 'node:crypto';
 import { BitbucketDouble, GithubDouble, GitlabDouble, OidcProvider } from './support/oauth-providers';
+import { memoryStorage, newClient } from './support/gotrue-client';
 import { asyncApiValidators } from './support/nats';
+import { LoopbackApp, startLoopbackApp } from './support/loopback-app';
 import { ReceivedMail, SmtpSink } from './support/smtp-sink';
 import { ADMIN, TestApp, startTestApp } from './support/test-app';
 import { PASSWORD, bearer, login } from './support/users';
@@ -20,24 +21,6 @@ const NEW_PASSWORD = 'another-horse-battery-staple';
 
 let counter = 0;
 const newEmail = (name = 'ada') => `${name}.${Date.now().toString(36)}${++counter}@example.com`;
-
-/** In-memory storage for the client (Node has no localStorage). */
-function memoryStorage(): SupportedStorage {
-  const items = new Map<string, string>();
-  return {
-    getItem: (key: string) => items.get(key) ?? null,
-    setItem: (key: string, value: string) => void items.set(key, value),
-    removeItem: (key: string) => void items.delete(key),
-  };
-}
-
-/** A client as a frontend makes one, and the events its onAuthStateChange reported. */
-function newClient(api: string, headers: Record<string, string> = {}, flowType: 'implicit' | 'pkce' = 'implicit') {
-  const client = new GoTrueClient({ url: `${api}/auth/v1`, headers, flowType, storage: memoryStorage(), autoRefreshToken: false, persistSession: true, detectSessionInUrl: false });
-  const events: AuthChangeEvent[] = [];
-  client.onAuthStateChange((event) => void events.push(event));
-  return { client, events };
-}
 
 /** The link of a GoTrue mail (the href to /verify, with its type and redirect). */
 function verifyLink(mail: ReceivedMail): URL {
@@ -60,7 +43,8 @@ function claimsOf(accessToken: string): Record<string, unknown> {
 }
 
 describe('GoTrue-compatible API with @supabase/auth-js', () => {
-  const smtp = new SmtpSink();
+  let app: LoopbackApp;
+  let smtp: SmtpSink;
   let t: TestApp;
   let api: string;
 
@@ -77,25 +61,10 @@ describe('GoTrue-compatible API with @supabase/auth-js', () => {
   }
 
   beforeAll(async () => {
-    await smtp.start();
-    const port = await freePort();
-    api = `http://127.0.0.1:${port}`;
-    t = await startTestApp({
-      port,
-      env: {
-        USERS_PUBLIC_URL: api,
-        EMAIL_HOST: '127.0.0.1',
-        EMAIL_PORT: String(smtp.port),
-        EMAIL_RETRY_DELAY: '200ms',
-        SITE_URL: `${SITE}/`,
-        MAILER_SUBJECTS_CONFIRMATION: 'Confirm Your Signup',
-      },
-    });
+    app = await startLoopbackApp({ smtp: true, env: { SITE_URL: `${SITE}/`, MAILER_SUBJECTS_CONFIRMATION: 'Confirm Your Signup' } });
+    ({ t, api, smtp } = app);
   }, 60_000);
-  afterAll(async () => {
-    await t?.close();
-    await smtp.stop();
-  });
+  afterAll(async () => app?.close());
 
   it('GET /settings: e-mail sign-up open, confirmation required, no external provider configured', async () => {
     const settings = await (await fetch(`${api}/auth/v1/settings`)).json();
@@ -368,23 +337,21 @@ describe('GoTrue-compatible API with @supabase/auth-js', () => {
 });
 
 describe('GoTrue-compatible API with gotrue-js (the netlify client)', () => {
-  const smtp = new SmtpSink();
+  let app: LoopbackApp;
+  let smtp: SmtpSink;
   let t: TestApp;
   let gotrue: GoTrue;
 
   beforeAll(async () => {
-    await smtp.start();
-    const port = await freePort();
-    const api = `http://127.0.0.1:${port}`;
-    t = await startTestApp({ port, env: { USERS_PUBLIC_URL: api, EMAIL_HOST: '127.0.0.1', EMAIL_PORT: String(smtp.port), EMAIL_RETRY_DELAY: '200ms', SITE_URL: `${SITE}/` } });
+    app = await startLoopbackApp({ smtp: true, env: { SITE_URL: `${SITE}/` } });
+    ({ t, smtp } = app);
     // Its constructor warns about plain http (a loopback test server here).
     jest.spyOn(console, 'warn').mockImplementation(() => undefined);
-    gotrue = new GoTrue({ APIUrl: `${api}/auth/v1`, setCookie: false });
+    gotrue = new GoTrue({ APIUrl: `${app.api}/auth/v1`, setCookie: false });
   }, 60_000);
   afterAll(async () => {
     jest.restoreAllMocks();
-    await t?.close();
-    await smtp.stop();
+    await app?.close();
   });
 
   const tokenOf = (mail: ReceivedMail) => /[?&]token=([^&"]+)/.exec(mail.html.replace(/&amp;/g, '&'))?.[1] as string;
@@ -437,7 +404,8 @@ describe('GoTrue-compatible API with gotrue-js (the netlify client)', () => {
 });
 
 describe('signInWithOAuth through the OAuth module, against a real OpenID Connect provider (oidc-provider) and the GitHub double', () => {
-  const provider = new OidcProvider();
+  let app: LoopbackApp;
+  let provider: OidcProvider;
   const github = new GithubDouble({ id: 'gotrue-github', secret: 'gotrue-github-secret' });
   const gitlab = new GitlabDouble({ id: 'gotrue-gitlab', secret: 'gotrue-gitlab-secret' });
   const bitbucket = new BitbucketDouble({ id: 'gotrue-bitbucket', secret: 'gotrue-bitbucket-secret' });
@@ -445,18 +413,10 @@ describe('signInWithOAuth through the OAuth module, against a real OpenID Connec
   let api: string;
 
   beforeAll(async () => {
-    const port = await freePort();
-    api = `http://127.0.0.1:${port}`;
-    const client = { client_id: 'gotrue-oidc', client_secret: 'gotrue-oidc-secret', redirect_uris: [`${api}/oauth/callback/oidc`] };
-    await provider.start([client]);
     await Promise.all([github.start(), gitlab.start(), bitbucket.start()]);
-    t = await startTestApp({
-      port,
-      env: {
-        OIDC_ISSUER_URL: provider.issuer,
-        OIDC_CLIENT_ID: client.client_id,
-        OIDC_CLIENT_SECRET: client.client_secret,
-        OIDC_REDIRECT_URL: client.redirect_uris[0],
+    app = await startLoopbackApp({
+      oidc: { client_id: 'gotrue-oidc', client_secret: 'gotrue-oidc-secret' },
+      env: (api) => ({
         SITE_URL: `${SITE}/`,
         // GitHub under GoTrue's names, registered with GoTrue's callback URL.
         EXTERNAL_GITHUB_ENABLED: 'true',
@@ -466,7 +426,6 @@ describe('signInWithOAuth through the OAuth module, against a real OpenID Connec
         EXTERNAL_GITHUB_URL: github.url,
         GITHUB_API_URL: github.url,
         // A self-hosted GitLab by GoTrue's names; Bitbucket by ours (both call back at USERS_PUBLIC_URL/oauth/callback/<provider>).
-        USERS_PUBLIC_URL: api,
         EXTERNAL_GITLAB_ENABLED: 'true',
         EXTERNAL_GITLAB_CLIENT_ID: 'gotrue-gitlab',
         EXTERNAL_GITLAB_SECRET: 'gotrue-gitlab-secret',
@@ -475,12 +434,12 @@ describe('signInWithOAuth through the OAuth module, against a real OpenID Connec
         BITBUCKET_CLIENT_SECRET: 'gotrue-bitbucket-secret',
         BITBUCKET_URL: bitbucket.url,
         BITBUCKET_API_URL: bitbucket.url,
-      },
+      }),
     });
+    ({ t, api, oidc: provider } = app);
   }, 60_000);
   afterAll(async () => {
-    await t?.close();
-    provider.stop();
+    await app?.close();
     await Promise.all([github.stop(), gitlab.stop(), bitbucket.stop()]);
   });
 
@@ -622,11 +581,10 @@ describe('GoTrue API settings', () => {
     } finally {
       await off.close();
     }
-    const port = await freePort();
-    const api = `http://127.0.0.1:${port}`;
     // (the test defaults of USERS_ALLOW_SELF_REGISTER and USERS_ALLOW_UNVERIFIED_USER unset: GoTrue's names stand for them)
     const env = { USERS_ALLOW_SELF_REGISTER: '', USERS_ALLOW_UNVERIFIED_USER: '', GOTRUE_COMPAT_PREFIX: '/gotrue', GOTRUE_DISABLE_SIGNUP: 'true', MAILER_AUTOCONFIRM: 'true', JWT_EXP: '600' };
-    const on = await startTestApp({ port, env });
+    const on = await startLoopbackApp({ env });
+    const { api } = on;
     try {
       const settings = await (await fetch(`${api}/gotrue/settings`)).json();
       expect(settings).toMatchObject({ disable_signup: true, autoconfirm: true });

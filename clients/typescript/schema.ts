@@ -1835,6 +1835,15 @@ export interface operations {
                 };
             };
             /** @description GoTrue's error body: `error_code` says why */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
             500: {
                 headers: {
                     [name: string]: unknown;

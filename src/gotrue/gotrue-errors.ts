@@ -2,6 +2,8 @@ import { HttpStatus } from '@nestjs/common';
 import { AppError } from '../common/errors/app-error';
 import { ErrorBody } from '../common/filters/all-exceptions.filter';
 import { ErrorCode } from '../common/errors/error-codes';
+import { RateLimitName } from '../config/rate-limit.config';
+import { RateLimitedError } from '../rate-limit/rate-limit.guard';
 import { WEAK_PASSWORD } from '../users/password.service';
 import { GoTrueErrorDto } from './dto/gotrue.dto';
 
@@ -20,6 +22,16 @@ export class GoTrueError extends Error {
 export const SIGNUP_DISABLED = () => new GoTrueError(HttpStatus.UNPROCESSABLE_ENTITY, 'signup_disabled', 'Signups not allowed for this instance');
 /** A password sign-in of a user whose address is not verified while verification is required. */
 export const EMAIL_NOT_CONFIRMED = () => new GoTrueError(HttpStatus.BAD_REQUEST, 'email_not_confirmed', 'Email not confirmed');
+
+/** The limits that count mails (USERS_RATE_LIMIT_EMAIL, _EMAIL_ACCOUNT): GoTrue's mail limit; any other is its request limit. */
+const MAIL_LIMITS: readonly RateLimitName[] = ['email', 'email-account'];
+
+/** A rate limit's refusal (429, Retry-After kept by the filter) as GoTrue answers it: auth-js reads `error_code`. */
+export function rateLimitRefusal(error: RateLimitedError): GoTrueError {
+  return MAIL_LIMITS.includes(error.limit)
+    ? new GoTrueError(HttpStatus.TOO_MANY_REQUESTS, 'over_email_send_rate_limit', 'Email rate limit exceeded')
+    : new GoTrueError(HttpStatus.TOO_MANY_REQUESTS, 'over_request_rate_limit', 'Request rate limit reached');
+}
 
 /**
  * Our error codes as Supabase Auth answers the same condition: its status, its `error_code` (which

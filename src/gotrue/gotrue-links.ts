@@ -3,6 +3,7 @@ import { ConfigType } from '@nestjs/config';
 import { GoTrueLinkType, gotrueConfig } from '../config/gotrue.config';
 import { oauthConfig } from '../config/oauth.config';
 import { LinkBuilder } from '../mail/link-mailer.service';
+import { OAuthService } from '../oauth/oauth.service';
 import { VerifyType } from './dto/gotrue.dto';
 
 /** The `type` of /verify that each mail's link carries. */
@@ -11,30 +12,26 @@ const VERIFY_TYPE: Record<GoTrueLinkType, VerifyType> = { confirmation: 'signup'
 /**
  * Where the GoTrue API sends browsers: the mailed links (to its /verify, or MAILER_URLPATHS_*), and
  * the redirect after a link, which must stay on the site (SITE_URL's origin) or an origin of
- * OAUTH_ALLOWED_REDIRECT_ORIGINS; any other `redirect_to` falls back to the site URL, as GoTrue's
- * allow list does (no open redirect).
+ * OAUTH_ALLOWED_REDIRECT_ORIGINS (the OAuth module's redirect rule); any other `redirect_to` falls
+ * back to the site URL, as GoTrue's allow list does (no open redirect).
  */
 @Injectable()
 export class GoTrueLinks {
   readonly siteUrl: string;
-  private readonly origins: Set<string>;
+  private readonly siteOrigin: string[];
 
   constructor(
     @Inject(gotrueConfig.KEY) private readonly gotrue: ConfigType<typeof gotrueConfig>,
     @Inject(oauthConfig.KEY) oauth: ConfigType<typeof oauthConfig>,
+    private readonly oauthService: OAuthService,
   ) {
     this.siteUrl = gotrue.siteUrl ?? `${new URL(oauth.uiRedirectUrl).origin}/`;
-    this.origins = new Set([new URL(this.siteUrl).origin, ...oauth.allowedOrigins]);
+    this.siteOrigin = [new URL(this.siteUrl).origin];
   }
 
-  /** `redirect_to` when it is allowed, else the site URL. */
+  /** `redirect_to` when the OAuth module's redirect rule allows it (the site's origin too), else the site URL. */
   redirect(redirectTo: string | undefined): string {
-    if (!redirectTo) return this.siteUrl;
-    try {
-      return this.origins.has(new URL(redirectTo).origin) ? redirectTo : this.siteUrl;
-    } catch {
-      return this.siteUrl;
-    }
+    return this.oauthService.allowedRedirectOf(redirectTo, this.siteOrigin) ?? this.siteUrl;
   }
 
   /** The link of a mail of this type, landing on `redirectTo` (when allowed) once followed. */

@@ -7,6 +7,9 @@ import { CurrentSessionId } from '../auth/current-session.decorator';
 import { ApiAccessToken } from '../common/decorators/api-security.decorator';
 import { Audit, RequestAudit } from '../common/decorators/audit.decorator';
 import { AllowUnverified, CurrentUser, Public, Roles } from '../common/decorators/auth.decorators';
+import { RateLimitName } from '../config/rate-limit.config';
+import { ChoosingRequest } from '../rate-limit/rate-limit.guard';
+import { RateLimit, RateLimitPer } from '../rate-limit/rate-limit.decorator';
 import { User } from '../users/entities/user.entity';
 import { toUser } from '../users/users.mapper';
 import {
@@ -37,6 +40,16 @@ function ApiGoTrueErrors(...statuses: number[]) {
 }
 
 const client = (userAgent: string | undefined) => (userAgent ?? '').slice(0, 255);
+
+/**
+ * POST /token's limit by its grant, that of its native twin, so that both APIs count together: a refresh
+ * is POST /users/tokens/refresh's (refresh), a password sign-in POST /users/tokens/issue's (token), and
+ * a PKCE code's exchange, which ends an OAuth sign-in, counts as a sign-in too (token).
+ */
+function tokenLimits({ query, body }: ChoosingRequest): RateLimitName[] {
+  const grant = query?.grant_type ?? (body as { grant_type?: unknown } | undefined)?.grant_type;
+  return grant === 'refresh_token' ? ['refresh'] : ['token'];
+}
 
 /**
  * GoTrue's (Supabase Auth's) API, under GOTRUE_COMPAT_PREFIX (default /auth/v1), so that its clients
@@ -71,6 +84,7 @@ export class GoTrueController {
    */
   @Post('signup')
   @Public()
+  @RateLimit('signup')
   @HttpCode(HttpStatus.OK)
   @ApiExtraModels(GoTrueUserDto, GoTrueSessionDto)
   @ApiOkResponse({ description: 'The new user, or a session with it', schema: { oneOf: [{ $ref: getSchemaPath(GoTrueUserDto) }, { $ref: getSchemaPath(GoTrueSessionDto) }] } })
@@ -87,6 +101,7 @@ export class GoTrueController {
    */
   @Post('token')
   @Public()
+  @RateLimitPer(tokenLimits)
   @HttpCode(HttpStatus.OK)
   @ApiOkResponse({ type: GoTrueSessionDto })
   @ApiGoTrueErrors(400, 403, 429, 413, 415)
@@ -185,6 +200,7 @@ export class GoTrueController {
    */
   @Post('recover')
   @Public()
+  @RateLimit('email', 'email-account')
   @HttpCode(HttpStatus.OK)
   @ApiOkResponse({ description: 'Always `{}`', schema: { type: 'object', example: {} } })
   @ApiGoTrueErrors(400, 429, 413, 415)
@@ -231,10 +247,11 @@ export class GoTrueController {
    */
   @Post('invite')
   @Roles('admin')
+  @RateLimit('email', 'email-account')
   @HttpCode(HttpStatus.OK)
   @ApiAccessToken()
   @ApiOkResponse({ type: GoTrueUserDto })
-  @ApiGoTrueErrors(400, 401, 403, 422, 413, 415)
+  @ApiGoTrueErrors(400, 401, 403, 422, 429, 413, 415)
   inviteGoTrueUser(@Body() dto: GoTrueInviteDto, @Query() query: GoTrueRedirectQueryDto, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<GoTrueUserDto> {
     return this.gotrue.invite(dto, actor, query.redirect_to, audit);
   }

@@ -88,9 +88,10 @@ export class GoTrueService {
       // Anonymous registration refused: self-registration is off (GoTrue's DISABLE_SIGNUP).
       throw error instanceof AppError && error.code === 'TOKEN_MISSING' ? SIGNUP_DISABLED() : error;
     });
-    if (!this.authSettings.allowUnverifiedUser) return this.user(created);
-    const user = await this.usersRepository.findById(created.id);
-    return this.session(await this.tokens.issue(tokenSubject(user as User), client, audit), created);
+    const user = (await this.usersRepository.findById(created.id)) as User;
+    // A session only when it may be used at once (GoTrue's MAILER_AUTOCONFIRM): the verification rule's.
+    if (this.users.mustVerifyFirst(user)) return this.user(created);
+    return this.session(await this.tokens.issue(tokenSubject(user), client, audit), created);
   }
 
   /**
@@ -120,9 +121,9 @@ export class GoTrueService {
     const email = dto.email ?? dto.username;
     if (!email || !dto.password) throw new AppError('VALIDATION_FAILED', 'email and password are required', [{ field: email ? 'password' : 'email', problem: 'is required' }]);
     const user = await this.auth.authenticate(email, dto.password);
-    // The rule the auth guard applies to every later request (USERS_ALLOW_UNVERIFIED_USER), answered
-    // here as GoTrue does: no session for an unconfirmed address.
-    if (!this.authSettings.allowUnverifiedUser && user.role !== 'admin' && !user.verifiedAt) throw EMAIL_NOT_CONFIRMED();
+    // The verification rule would refuse every request of the session: GoTrue then gives none, and answers 400
+    // (the same rule on a later request is 403, as the guard's EMAIL_NOT_VERIFIED maps).
+    if (this.users.mustVerifyFirst(user)) throw EMAIL_NOT_CONFIRMED();
     return this.session(await this.tokens.issue(tokenSubject(user), client, audit), toUser(user));
   }
 

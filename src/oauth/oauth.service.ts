@@ -162,16 +162,23 @@ export class OAuthService {
     return name;
   }
 
-  /** `redirect_to` must be an absolute http(s) URL on an allowed origin: no open redirect. */
+  /**
+   * The redirect rule (no open redirect): `value` when it is an absolute http(s) URL without credentials
+   * on an allowed origin (OAUTH_ALLOWED_REDIRECT_ORIGINS, and `alsoOrigins`, e.g. the GoTrue API's
+   * SITE_URL), normalised; undefined for any other.
+   */
+  allowedRedirectOf(value: unknown, alsoOrigins: readonly string[] = []): string | undefined {
+    if (typeof value !== 'string' || value.length > 2048 || !URL.canParse(value)) return undefined;
+    const url = new URL(value);
+    if (!['http:', 'https:'].includes(url.protocol) || url.username || url.password) return undefined;
+    return this.oauth.allowedOrigins.includes(url.origin) || alsoOrigins.includes(url.origin) ? url.toString() : undefined;
+  }
+
+  /** `redirect_to` of our own /oauth/authorize: refused when the redirect rule does not allow it. */
   private allowedRedirect(value: unknown): string {
-    try {
-      if (typeof value !== 'string' || value.length > 2048) throw new Error();
-      const url = new URL(value);
-      if (!['http:', 'https:'].includes(url.protocol) || url.username || url.password || !this.oauth.allowedOrigins.includes(url.origin)) throw new Error();
-      return url.toString();
-    } catch {
-      throw new OAuthFailure('REDIRECT_NOT_ALLOWED', 'redirect_to is not under an allowed origin');
-    }
+    const allowed = this.allowedRedirectOf(value);
+    if (allowed === undefined) throw new OAuthFailure('REDIRECT_NOT_ALLOWED', 'redirect_to is not under an allowed origin');
+    return allowed;
   }
 
   /** The failure a passport outcome stands for. */

@@ -1,6 +1,6 @@
 import { SetMetadata, UseGuards, applyDecorators } from '@nestjs/common';
 import { RateLimitName } from '../config/rate-limit.config';
-import { RATE_LIMITS, RateLimitGuard } from './rate-limit.guard';
+import { LimitChooser, RATE_LIMITS, RateLimitGuard } from './rate-limit.guard';
 
 /**
  * Puts a route under the named limits (USERS_RATE_LIMIT_<NAME>): over one, 429 RATE_LIMITED with
@@ -11,4 +11,12 @@ import { RATE_LIMITS, RateLimitGuard } from './rate-limit.guard';
  */
 export function RateLimit(...names: RateLimitName[]) {
   return applyDecorators(SetMetadata(RATE_LIMITS, names), UseGuards(RateLimitGuard));
+}
+
+/**
+ * @RateLimit for a route that serves several operations, each under the limits of its own native
+ * twin: `choose` names them from the request (e.g. GoTrue's POST /token by its grant_type).
+ */
+export function RateLimitPer(choose: LimitChooser) {
+  return applyDecorators(SetMetadata(RATE_LIMITS, choose), UseGuards(RateLimitGuard));
 }

@@ -8,9 +8,31 @@ import { Metrics } from '../metrics/metrics.service';
 
 export const RATE_LIMITS = 'rate-limit:names';
 
-/** The limits a route is under (@RateLimit), none for any other. */
+/** The request as a limit chooser sees it (after body parsing, before validation). */
+export interface ChoosingRequest {
+  query?: Record<string, unknown>;
+  body?: unknown;
+}
+
+/** The limits of one request, for a route whose operation depends on the request (GoTrue's POST /token and its grant_type). */
+export type LimitChooser = (request: ChoosingRequest) => RateLimitName[];
+
+/** The limits a request is under (@RateLimit, @RateLimitPer), none for any other route. */
 export function routeLimits(context: ExecutionContext): RateLimitName[] {
-  return (Reflect.getMetadata(RATE_LIMITS, context.getHandler()) as RateLimitName[] | undefined) ?? [];
+  const limits = Reflect.getMetadata(RATE_LIMITS, context.getHandler()) as RateLimitName[] | LimitChooser | undefined;
+  return typeof limits === 'function' ? limits(context.switchToHttp().getRequest<ChoosingRequest>()) : (limits ?? []);
+}
+
+/** A refusal by a rate limit: our 429 RATE_LIMITED with Retry-After, saying which limit (an adapter API may answer each in its own terms). */
+export class RateLimitedError extends AppError {
+  constructor(
+    readonly limit: RateLimitName,
+    waitMs: number,
+  ) {
+    const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+    super('RATE_LIMITED', `rate limit reached; retry in ${seconds} s`);
+    this.retryAfterSeconds = seconds;
+  }
 }
 
 /**
@@ -39,7 +61,8 @@ export class RateLimitGuard extends ThrottlerGuard {
   }
 
   protected override async throwThrottlingException(_context: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {
-    this.metrics.rateLimited.inc({ limit: detail.key.slice(0, detail.key.indexOf(':')) });
-    throw AppError.rateLimited(detail.timeToBlockExpire * 1000);
+    const limit = detail.key.slice(0, detail.key.indexOf(':')) as RateLimitName;
+    this.metrics.rateLimited.inc({ limit });
+    throw new RateLimitedError(limit, detail.timeToBlockExpire * 1000);
   }
 }

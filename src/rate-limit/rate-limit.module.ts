@@ -7,13 +7,17 @@ import { RateLimitGuard, routeLimits } from './rate-limit.guard';
 import { RateLimitStore } from './rate-limit-store.service';
 
 interface LimitedRequest {
-  user?: { email: string };
+  user?: { email: string; role: string };
   body?: { email?: unknown };
 }
 
-/** The address a mail-sending request mails: the caller's own (verification), or the body's (reset request, invitation). */
+/**
+ * The address a mail-sending request mails: the body's (an anonymous reset request, an admin's
+ * invitation), or the caller's own (verification: a user mails only themselves, whatever the body says).
+ */
 function recipient(request: LimitedRequest): string | undefined {
-  const address = request.user?.email ?? request.body?.email;
+  const { user, body } = request;
+  const address = user && user.role !== 'admin' ? user.email : (body?.email ?? user?.email);
   return typeof address === 'string' && address.trim() !== '' ? address.trim().toLowerCase() : undefined;
 }
 

@@ -41,6 +41,21 @@ export class UsersService {
     @Inject(authConfig.KEY) private readonly auth: ConfigType<typeof authConfig>,
   ) {}
 
+  /**
+   * The e-mail verification rule (USERS_ALLOW_UNVERIFIED_USER=false): a user, not an admin, whose address is
+   * not verified may only verify it (the routes marked @AllowUnverified); the guard applies it to every
+   * request, and an API that signs in with a session ready for use (the GoTrue API's sign-in and sign-up)
+   * before issuing one.
+   */
+  mustVerifyFirst(user: Pick<User, 'role' | 'verifiedAt'>): boolean {
+    return !this.auth.allowUnverifiedUser && user.role !== 'admin' && !user.verifiedAt;
+  }
+
+  /** The verification rule as a refusal: EMAIL_NOT_VERIFIED. */
+  assertMayActUnverified(user: Pick<User, 'role' | 'verifiedAt'>): void {
+    if (this.mustVerifyFirst(user)) throw new AppError('EMAIL_NOT_VERIFIED');
+  }
+
   /** Self-registration, or creation by an admin (the only caller who may set role and status). `link`: see LinkMailer.send. */
   async register(dto: Registration, actor: User | undefined, audit: Audit, link?: LinkBuilder): Promise<UserDto> {
     if (!this.auth.allowSelfRegister && !isAdmin(actor)) {

@@ -1,27 +1,26 @@
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
-import { ConfigType } from '@nestjs/config';
 import { Reflector } from '@nestjs/core';
 import { FastifyRequest } from 'fastify';
 import type passport from 'passport';
-import { authConfig } from '../../config/auth.config';
 import { ALLOW_UNVERIFIED, IS_PUBLIC, OPTIONAL_AUTH, ROLES, Role } from '../../common/decorators/auth.decorators';
 import { AppError } from '../../common/errors/app-error';
 import { runPassport } from '../../common/passport/passport-runner';
 import { User } from '../../users/entities/user.entity';
+import { UsersService } from '../../users/users.service';
 import { ACCESS_TOKEN_AUTHENTICATOR } from '../access-token';
 import { ACCESS_TOKEN_STRATEGY } from '../strategies/access-token.strategy';
 
 /**
  * The global guard (APP_GUARD): every HTTP route needs a valid access token (the passport-jwt strategy
  * of accessTokenAuthenticator) unless it is @Public(); then @Roles() and the e-mail verification rule
- * (USERS_ALLOW_UNVERIFIED_USER) are applied.
+ * (UsersService.mustVerifyFirst: USERS_ALLOW_UNVERIFIED_USER) are applied.
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     @Inject(ACCESS_TOKEN_AUTHENTICATOR) private readonly authenticator: passport.Authenticator,
-    @Inject(authConfig.KEY) private readonly auth: ConfigType<typeof authConfig>,
+    private readonly users: UsersService,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -39,14 +38,7 @@ export class AuthGuard implements CanActivate {
 
     const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES, targets);
     if (roles && !roles.includes(user.role)) throw new AppError('FORBIDDEN', `requires role ${roles.join(' or ')}`);
-    if (
-      !this.auth.allowUnverifiedUser &&
-      user.role !== 'admin' &&
-      !user.verifiedAt &&
-      !this.reflector.getAllAndOverride<boolean>(ALLOW_UNVERIFIED, targets)
-    ) {
-      throw new AppError('EMAIL_NOT_VERIFIED');
-    }
+    if (!this.reflector.getAllAndOverride<boolean>(ALLOW_UNVERIFIED, targets)) this.users.assertMayActUnverified(user);
     return true;
   }
 

@@ -16,12 +16,6 @@ export class AppError extends Error {
     return Object.assign(new AppError('TOO_MANY_REQUESTS', `too many requests; retry in ${seconds} s`), { retryAfterSeconds: seconds });
   }
 
-  /** A rate limit of the client's IP or of an account is reached until `waitMs` from now. */
-  static rateLimited(waitMs: number): AppError {
-    const seconds = Math.max(1, Math.ceil(waitMs / 1000));
-    return Object.assign(new AppError('RATE_LIMITED', `rate limit reached; retry in ${seconds} s`), { retryAfterSeconds: seconds });
-  }
-
   /** PostgreSQL is down: the client may retry after a moment (readiness takes the replica out meanwhile). */
   static serviceUnavailable(retryAfterSeconds: number): AppError {
     return Object.assign(new AppError('SERVICE_UNAVAILABLE'), { retryAfterSeconds });
