@@ -9,9 +9,12 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { JSONCodec, NatsConnection, connect } from 'nats';
 import { Response } from 'supertest';
+import { SigningKeys } from '../src/auth/signing-keys';
 import { TokensService } from '../src/auth/tokens.service';
 import { authConfig } from '../src/config/auth.config';
+import { expectEventually } from './support/eventually';
 import { MACHINE_NATS, deleteStream, isolatedStream } from './support/nats';
+import { withAdminClient } from './support/postgres';
 import { SECRET_KEY, SECRET_KEY_ID, TestApp, startTestApp } from './support/test-app';
 import { bearer } from './support/users';
 
@@ -90,9 +93,16 @@ describe('the access-token guard', () => {
       { type: 'refresh' },
       { type: undefined },
       { sub: 'not-a-uuid' },
+      // A UUID with more around it, or in an array (whose string form is the UUID): not a UUID.
+      { sub: `x${s.id}` },
+      { sub: `${s.id}x` },
+      { sub: [s.id] },
       { sub: 42 },
       { sub: undefined },
       { sid: 'not-a-session' },
+      { sid: `x${s.sid}` },
+      { sid: `${s.sid}x` },
+      { sid: [s.sid] },
       { sid: 7 },
       { sid: undefined },
       { iat: undefined },
@@ -144,6 +154,38 @@ describe('the access-token guard', () => {
     // Waits for the clock (a condition, not a timed assertion): the token has expired.
     while (Date.now() <= exp * 1000 + 100) await new Promise((resolve) => setTimeout(resolve, 100));
     expectError(await profile(token), 401, 'TOKEN_EXPIRED');
+  });
+
+  it('checks a token’s signature once while it lives (the verified-token cache), its user and session on every request', async () => {
+    const s = await session();
+    const token = signed(claimsFor(s));
+    const verify = jest.spyOn(t.app.get(SigningKeys), 'verify');
+    try {
+      for (let i = 0; i < 3; i++) await profile(token).expect(200);
+      expect(verify).toHaveBeenCalledTimes(1);
+    } finally {
+      verify.mockRestore();
+    }
+    await t.db.query(`UPDATE users SET status = 'disabled' WHERE id = $1`, [s.id]);
+    expectError(await profile(token), 401, 'ACCOUNT_DISABLED');
+  });
+
+  it('a database that cannot be reached while the session is checked: 503 SERVICE_UNAVAILABLE, not a refusal of the token', async () => {
+    const s = await session();
+    await profile(s.token).expect(200);
+    const { rows: [{ pid }] } = await t.db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    // The database takes no new connection, and the app's are cut (this test's own is kept).
+    await withAdminClient(async (admin) => {
+      await admin.query(`ALTER DATABASE "${t.database}" ALLOW_CONNECTIONS false`);
+      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> $2', [t.database, pid]);
+    });
+    try {
+      const outage = await profile(s.token);
+      expect({ status: outage.status, code: outage.body.code }).toEqual({ status: 503, code: 'SERVICE_UNAVAILABLE' });
+    } finally {
+      await withAdminClient((admin) => admin.query(`ALTER DATABASE "${t.database}" ALLOW_CONNECTIONS true`));
+    }
+    await expectEventually(async () => expect((await profile(s.token)).status).toBe(200));
   });
 
   it('a route for admins: 403 FORBIDDEN (naming the role) for a user, 200 for an admin', async () => {

@@ -13,6 +13,15 @@ describe('isDatabaseUnavailable', () => {
     expect(isDatabaseUnavailable(new Error('timeout exceeded when trying to connect'))).toBe(true);
   });
 
+  it('recognises a server that refuses the session or lacks the resources for it', () => {
+    const fatal = (message: string, code: string) => Object.assign(withCode(message, code), { severity: 'FATAL' });
+    expect(isDatabaseUnavailable(fatal('database "users" is not currently accepting connections', '55000'))).toBe(true);
+    expect(isDatabaseUnavailable(fatal('sorry, too many clients already', '53300'))).toBe(true);
+    expect(isDatabaseUnavailable(withCode('could not extend file: No space left on device', '53100'))).toBe(true);
+    // The same SQLSTATE as an ordinary ERROR of one statement is a fault of that statement.
+    expect(isDatabaseUnavailable(Object.assign(withCode('cannot do this now', '55000'), { severity: 'ERROR' }))).toBe(false);
+  });
+
   it('looks inside TypeORM wrappers and happy-eyeballs aggregates', () => {
     const driverError = withCode('terminating connection due to administrator command', '57P01');
     expect(isDatabaseUnavailable(new QueryFailedError('INSERT …', [], driverError))).toBe(true);
