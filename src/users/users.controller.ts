@@ -4,7 +4,7 @@ import { FastifyReply } from 'fastify';
 import { AUTH_ERRORS, ApiErrors, BODY_ERRORS } from '../common/decorators/api-errors.decorator';
 import { ApiAccessToken, ApiTokenOptional } from '../common/decorators/api-security.decorator';
 import { Audit, RequestAudit } from '../common/decorators/audit.decorator';
-import { AllowUnverified, CurrentUser, OptionalAuth, Roles } from '../common/decorators/auth.decorators';
+import { AllowUnverified, CurrentUser, OptionalAuth, Roles, SensitiveOperation } from '../common/decorators/auth.decorators';
 import { IdParam } from '../common/decorators/id-param.decorator';
 import { CurrentSessionId } from '../auth/current-session.decorator';
 import { RateLimit } from '../rate-limit/rate-limit.decorator';
@@ -168,11 +168,12 @@ export class UsersController {
    * @remarks The new address is unverified: a verification link goes to the new address and a notice to the old one. Changing one's own
    * address needs a session signed in within USERS_REAUTH_WINDOW (10 minutes by default), or the
    * current `password` in the body: else 401 REAUTHENTICATION_REQUIRED. An admin changing another
-   * user's address needs neither.
+   * user's address needs neither. A caller with a second factor needs a recent one (aal2).
    */
   @Patch(':id/email')
   @AllowUnverified()
-  @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'REAUTHENTICATION_REQUIRED', 'FORBIDDEN', 'USER_NOT_FOUND', 'EMAIL_TAKEN', 'SERVER_BUSY')
+  @SensitiveOperation()
+  @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'REAUTHENTICATION_REQUIRED', 'AAL2_REQUIRED', 'FORBIDDEN', 'USER_NOT_FOUND', 'EMAIL_TAKEN', 'SERVER_BUSY')
   updateEmail(
     @IdParam() id: string,
     @UserObjectBody() dto: UpdateEmailDto,

@@ -4,17 +4,19 @@ import { Reflector } from '@nestjs/core';
 import { FastifyRequest } from 'fastify';
 import type passport from 'passport';
 import { authConfig } from '../../config/auth.config';
-import { ALLOW_UNVERIFIED, IS_PUBLIC, OPTIONAL_AUTH, ROLES, Role } from '../../common/decorators/auth.decorators';
+import { ALLOW_UNVERIFIED, IS_PUBLIC, OPTIONAL_AUTH, ROLES, Role, SENSITIVE } from '../../common/decorators/auth.decorators';
 import { AppError } from '../../common/errors/app-error';
 import { runPassport } from '../../common/passport/passport-runner';
 import { User } from '../../users/entities/user.entity';
-import { ACCESS_TOKEN_AUTHENTICATOR } from '../access-token';
+import { MfaPolicy } from '../../mfa/mfa-policy.service';
+import { ACCESS_TOKEN_AUTHENTICATOR, ACCESS_TOKEN_CLAIMS, AccessTokenClaims, assuranceOf } from '../access-token';
 import { ACCESS_TOKEN_STRATEGY } from '../strategies/access-token.strategy';
 
 /**
  * The global guard (APP_GUARD): every HTTP route needs a valid access token (the passport-jwt strategy
- * of accessTokenAuthenticator) unless it is @Public(); then @Roles() and the e-mail verification rule
- * (USERS_ALLOW_UNVERIFIED_USER) are applied.
+ * of accessTokenAuthenticator) unless it is @Public(); then @Roles(), the e-mail verification rule
+ * (USERS_ALLOW_UNVERIFIED_USER) and, on admin and @SensitiveOperation() routes, the assurance rules
+ * of MfaPolicy (#16) are applied.
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
@@ -22,6 +24,7 @@ export class AuthGuard implements CanActivate {
     private readonly reflector: Reflector,
     @Inject(ACCESS_TOKEN_AUTHENTICATOR) private readonly authenticator: passport.Authenticator,
     @Inject(authConfig.KEY) private readonly auth: ConfigType<typeof authConfig>,
+    private readonly mfa: MfaPolicy,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -47,6 +50,9 @@ export class AuthGuard implements CanActivate {
     ) {
       throw new AppError('EMAIL_NOT_VERIFIED');
     }
+    const assurance = () => assuranceOf((request as unknown as Record<string, AccessTokenClaims | undefined>)[ACCESS_TOKEN_CLAIMS]);
+    if (roles?.includes('admin')) this.mfa.assertAdminAssurance(user, assurance());
+    else if (this.reflector.getAllAndOverride<boolean>(SENSITIVE, targets)) this.mfa.assertRecentSecondFactor(user, assurance());
     return true;
   }
 
