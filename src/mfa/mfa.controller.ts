@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, ParseUUIDPi
 import { ApiTags } from '@nestjs/swagger';
 import { Assurance } from '../auth/access-token';
 import { CurrentAssurance } from '../auth/current-session.decorator';
-import { AUTH_ERRORS, ApiErrors, BODY_ERRORS } from '../common/decorators/api-errors.decorator';
+import { ADMIN_MFA_ERRORS, AUTH_ERRORS, ApiErrors, BODY_ERRORS } from '../common/decorators/api-errors.decorator';
 import { ApiAccessToken } from '../common/decorators/api-security.decorator';
 import { Audit, RequestAudit } from '../common/decorators/audit.decorator';
 import { CurrentUser, Roles } from '../common/decorators/auth.decorators';
@@ -76,7 +76,7 @@ export class MfaController {
   /** List a user's factors (admin) */
   @Get(':id/mfa/factors')
   @Roles('admin')
-  @ApiErrors('INVALID_ID', ...AUTH_ERRORS, 'FORBIDDEN', 'AAL2_REQUIRED', 'MFA_ENROLLMENT_REQUIRED')
+  @ApiErrors('INVALID_ID', ...AUTH_ERRORS, 'FORBIDDEN', ...ADMIN_MFA_ERRORS)
   async listUserFactors(@IdParam() id: string): Promise<FactorsDto> {
     return { factors: await this.mfa.list(id) };
   }
@@ -89,7 +89,7 @@ export class MfaController {
   @Delete(':id/mfa/factors/:factorId')
   @Roles('admin')
   @HttpCode(HttpStatus.NO_CONTENT)
-  @ApiErrors('INVALID_ID', ...AUTH_ERRORS, 'FORBIDDEN', 'AAL2_REQUIRED', 'MFA_ENROLLMENT_REQUIRED', 'MFA_FACTOR_NOT_FOUND')
+  @ApiErrors('INVALID_ID', ...AUTH_ERRORS, 'FORBIDDEN', ...ADMIN_MFA_ERRORS, 'MFA_FACTOR_NOT_FOUND')
   async removeUserFactor(@IdParam() id: string, @FactorIdParam() factorId: string, @CurrentUser() actor: User, @CurrentAssurance() assurance: Assurance, @RequestAudit() audit: Audit): Promise<void> {
     await this.mfa.remove(actor, assurance, id, factorId, audit);
   }

@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Patch, Post, Query, Res } from '@nestjs/common';
 import { ApiCreatedResponse, ApiExtraModels, ApiOkResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import { FastifyReply } from 'fastify';
-import { AUTH_ERRORS, ApiErrors, BODY_ERRORS } from '../common/decorators/api-errors.decorator';
+import { ADMIN_MFA_ERRORS, AUTH_ERRORS, ApiErrors, BODY_ERRORS } from '../common/decorators/api-errors.decorator';
 import { ApiAccessToken, ApiTokenOptional } from '../common/decorators/api-security.decorator';
 import { Audit, RequestAudit } from '../common/decorators/audit.decorator';
 import { AllowUnverified, CurrentUser, OptionalAuth, Roles, SensitiveOperation } from '../common/decorators/auth.decorators';
@@ -84,7 +84,7 @@ export class UsersController {
   @Roles('admin')
   @ApiCreatedResponse({ type: UserDto, description: 'The user was created and invited' })
   @ApiOkResponse({ type: UserDto, description: 'The address had a pending invitation: a new link was mailed' })
-  @ApiErrors(...BODY_ERRORS, ...AUTH_ERRORS, 'FORBIDDEN', 'EMAIL_TAKEN', 'RATE_LIMITED')
+  @ApiErrors(...BODY_ERRORS, ...AUTH_ERRORS, 'FORBIDDEN', ...ADMIN_MFA_ERRORS, 'EMAIL_TAKEN', 'RATE_LIMITED')
   async inviteUser(@Body() dto: InviteUserDto, @CurrentUser() actor: User, @RequestAudit() audit: Audit, @Res({ passthrough: true }) reply: FastifyReply): Promise<UserDto> {
     const { user, resent } = await this.invitations.invite(dto, actor, audit);
     reply.header('Location', `/users/${user.id}`);
@@ -117,7 +117,7 @@ export class UsersController {
    */
   @Get()
   @Roles('admin')
-  @ApiErrors('VALIDATION_FAILED', ...AUTH_ERRORS, 'FORBIDDEN')
+  @ApiErrors('VALIDATION_FAILED', ...AUTH_ERRORS, 'FORBIDDEN', ...ADMIN_MFA_ERRORS)
   listUsers(@Query() query: ListUsersQueryDto): Promise<UsersPageDto> {
     return this.users.list(query);
   }
@@ -157,7 +157,7 @@ export class UsersController {
    * it: fields this route does not change are ignored, unknown fields refused.
    */
   @Patch(':id')
-  @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', 'USER_NOT_FOUND')
+  @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', ...ADMIN_MFA_ERRORS, 'USER_NOT_FOUND')
   updateUser(@IdParam() id: string, @UserObjectBody() dto: UpdateUserDto, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<UserDto> {
     return this.users.update(actor, id, dto, audit);
   }
@@ -173,7 +173,7 @@ export class UsersController {
   @Patch(':id/email')
   @AllowUnverified()
   @SensitiveOperation()
-  @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'REAUTHENTICATION_REQUIRED', 'AAL2_REQUIRED', 'FORBIDDEN', 'USER_NOT_FOUND', 'EMAIL_TAKEN', 'SERVER_BUSY')
+  @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'REAUTHENTICATION_REQUIRED', 'FORBIDDEN', ...ADMIN_MFA_ERRORS, 'USER_NOT_FOUND', 'EMAIL_TAKEN', 'SERVER_BUSY')
   updateEmail(
     @IdParam() id: string,
     @UserObjectBody() dto: UpdateEmailDto,
@@ -191,7 +191,7 @@ export class UsersController {
    * from then on.
    */
   @Patch(':id/username')
-  @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', 'USER_NOT_FOUND', 'USERNAME_TAKEN')
+  @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', ...ADMIN_MFA_ERRORS, 'USER_NOT_FOUND', 'USERNAME_TAKEN')
   updateUsername(@IdParam() id: string, @UserObjectBody() dto: UpdateUsernameDto, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<UserDto> {
     return this.users.updateUsername(actor, id, dto.username, audit);
   }
@@ -202,7 +202,7 @@ export class UsersController {
    * @remarks Stores the picture's URL; the service does not fetch it.
    */
   @Patch(':id/picture')
-  @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', 'USER_NOT_FOUND')
+  @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', ...ADMIN_MFA_ERRORS, 'USER_NOT_FOUND')
   updateProfilePicture(@IdParam() id: string, @UserObjectBody() dto: UpdatePictureDto, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<UserDto> {
     return this.users.updatePicture(actor, id, dto.profile_picture, audit);
   }
@@ -213,7 +213,7 @@ export class UsersController {
    * @remarks The list sent replaces the user's tags; an empty list, or none, clears them.
    */
   @Patch(':id/tags')
-  @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', 'USER_NOT_FOUND')
+  @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', ...ADMIN_MFA_ERRORS, 'USER_NOT_FOUND')
   updateTags(@IdParam() id: string, @UserObjectBody() dto: UpdateTagsDto, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<UserDto> {
     return this.users.updateTags(actor, id, dto.tags ?? [], audit);
   }
@@ -225,7 +225,7 @@ export class UsersController {
    */
   @Patch(':id/role')
   @Roles('admin')
-  @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'FORBIDDEN', 'USER_NOT_FOUND', 'LAST_ADMIN')
+  @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'FORBIDDEN', ...ADMIN_MFA_ERRORS, 'USER_NOT_FOUND', 'LAST_ADMIN')
   updateRole(@IdParam() id: string, @UserObjectBody() dto: UpdateRoleDto, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<UserDto> {
     return this.users.updateRole(actor, id, dto.role, audit);
   }
@@ -238,7 +238,7 @@ export class UsersController {
   @Post(':id/enable')
   @HttpCode(HttpStatus.OK)
   @Roles('admin')
-  @ApiErrors('VALIDATION_FAILED', 'INVALID_ID', ...AUTH_ERRORS, 'FORBIDDEN', 'USER_NOT_FOUND', 'STATUS_ALREADY_SET')
+  @ApiErrors('VALIDATION_FAILED', 'INVALID_ID', ...AUTH_ERRORS, 'FORBIDDEN', ...ADMIN_MFA_ERRORS, 'USER_NOT_FOUND', 'STATUS_ALREADY_SET')
   enableUser(@IdParam() id: string, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<UserDto> {
     return this.users.setStatus(actor, id, 'enabled', audit);
   }
@@ -251,7 +251,7 @@ export class UsersController {
    */
   @Post(':id/disable')
   @HttpCode(HttpStatus.OK)
-  @ApiErrors('VALIDATION_FAILED', 'INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', 'USER_NOT_FOUND', 'STATUS_ALREADY_SET', 'LAST_ADMIN')
+  @ApiErrors('VALIDATION_FAILED', 'INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', ...ADMIN_MFA_ERRORS, 'USER_NOT_FOUND', 'STATUS_ALREADY_SET', 'LAST_ADMIN')
   disableUser(@IdParam() id: string, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<UserDto> {
     return this.users.setStatus(actor, id, 'disabled', audit);
   }
@@ -264,7 +264,7 @@ export class UsersController {
    */
   @Delete(':id')
   @HttpCode(HttpStatus.NO_CONTENT)
-  @ApiErrors('VALIDATION_FAILED', 'INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', 'USER_NOT_FOUND', 'STATUS_ALREADY_SET', 'LAST_ADMIN')
+  @ApiErrors('VALIDATION_FAILED', 'INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', ...ADMIN_MFA_ERRORS, 'USER_NOT_FOUND', 'STATUS_ALREADY_SET', 'LAST_ADMIN')
   async deleteUser(@IdParam() id: string, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<void> {
     await this.users.setStatus(actor, id, 'deleted', audit);
   }

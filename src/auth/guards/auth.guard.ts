@@ -15,8 +15,8 @@ import { ACCESS_TOKEN_STRATEGY } from '../strategies/access-token.strategy';
 /**
  * The global guard (APP_GUARD): every HTTP route needs a valid access token (the passport-jwt strategy
  * of accessTokenAuthenticator) unless it is @Public(); then @Roles(), the e-mail verification rule
- * (USERS_ALLOW_UNVERIFIED_USER) and, on admin and @SensitiveOperation() routes, the assurance rules
- * of MfaPolicy (#16) are applied.
+ * (USERS_ALLOW_UNVERIFIED_USER) and, on admin routes, on an admin's changes to another user's account
+ * and on @SensitiveOperation() routes, the assurance rules of MfaPolicy (#16) are applied.
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
@@ -51,9 +51,15 @@ export class AuthGuard implements CanActivate {
       throw new AppError('EMAIL_NOT_VERIFIED');
     }
     const assurance = () => assuranceOf((request as unknown as Record<string, AccessTokenClaims | undefined>)[ACCESS_TOKEN_CLAIMS]);
-    if (roles?.includes('admin')) this.mfa.assertAdminAssurance(user, assurance());
+    if (roles?.includes('admin') || this.actsOnAnotherAccount(request, user)) this.mfa.assertAdminAssurance(user, assurance());
     else if (this.reflector.getAllAndOverride<boolean>(SENSITIVE, targets)) this.mfa.assertRecentSecondFactor(user, assurance());
     return true;
+  }
+
+  /** An admin changing another user's account through a self-or-admin route (`:id` not their own): an admin action. */
+  private actsOnAnotherAccount(request: FastifyRequest, user: User): boolean {
+    const id = (request.params as { id?: unknown } | undefined)?.id;
+    return user.role === 'admin' && request.method !== 'GET' && request.method !== 'HEAD' && typeof id === 'string' && id !== user.id;
   }
 
   /** The user of the request's access token, or why not: the verifier's refusal, or no token at all. */
