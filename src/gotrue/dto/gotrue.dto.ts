@@ -416,7 +416,8 @@ export class GoTrueVerifyFactorDto {
   @MaxLength(2048)
   challenge_id: string;
 
-  /** The six-digit code of the factor. @example 123456 */
+  /** The six-digit code of the factor. */
+  @ApiProperty({ example: '123456' })
   @IsString()
   @MaxLength(16)
   code: string;

@@ -71,7 +71,8 @@ export class SecondFactorDto {
   @IsUUID()
   factor_id?: string;
 
-  /** The six-digit code the authenticator app shows now. @example 123456 */
+  /** The six-digit code the authenticator app shows now. */
+  @ApiProperty({ required: false, example: '123456' })
   @IsOptional()
   @IsString()
   @MaxLength(16)
