@@ -649,7 +649,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List the caller's factors */
+        /**
+         * List the caller's factors
+         * @description Verified and unverified (an enrolment whose first code was not verified yet); never their secrets.
+         */
         get: operations["listFactors"];
         put?: never;
         /**
@@ -683,7 +686,10 @@ export interface paths {
         delete: operations["removeFactor"];
         options?: never;
         head?: never;
-        /** Rename one of the caller's factors */
+        /**
+         * Rename one of the caller's factors
+         * @description The name tells the factors apart in an MFA challenge's list; unique per user (409 MFA_FACTOR_NAME_TAKEN).
+         */
         patch: operations["renameFactor"];
         trace?: never;
     };
@@ -1023,7 +1029,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List a user's factors (admin) */
+        /**
+         * List a user's factors (admin)
+         * @description What an admin sees to help a user who lost their authenticator: the factors' names, types and states, never their secrets.
+         */
         get: operations["listUserFactors"];
         put?: never;
         post?: never;

@@ -35,14 +35,22 @@ export class MfaController {
     return this.mfa.enroll(actor, assurance, { friendlyName: dto.friendly_name, issuer: dto.issuer }, audit);
   }
 
-  /** List the caller's factors */
+  /**
+   * List the caller's factors
+   *
+   * @remarks Verified and unverified (an enrolment whose first code was not verified yet); never their secrets.
+   */
   @Get('mfa/factors')
   @ApiErrors(...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED')
   async listFactors(@CurrentUser() actor: User): Promise<FactorsDto> {
     return { factors: await this.mfa.list(actor.id) };
   }
 
-  /** Rename one of the caller's factors */
+  /**
+   * Rename one of the caller's factors
+   *
+   * @remarks The name tells the factors apart in an MFA challenge's list; unique per user (409 MFA_FACTOR_NAME_TAKEN).
+   */
   @Patch('mfa/factors/:factorId')
   @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'MFA_FACTOR_NOT_FOUND', 'MFA_FACTOR_NAME_TAKEN')
   renameFactor(@FactorIdParam() factorId: string, @Body() dto: RenameFactorDto, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<FactorDto> {
@@ -73,7 +81,11 @@ export class MfaController {
     return this.mfa.regenerateRecoveryCodes(actor, assurance, audit);
   }
 
-  /** List a user's factors (admin) */
+  /**
+   * List a user's factors (admin)
+   *
+   * @remarks What an admin sees to help a user who lost their authenticator: the factors' names, types and states, never their secrets.
+   */
   @Get(':id/mfa/factors')
   @Roles('admin')
   @ApiErrors('INVALID_ID', ...AUTH_ERRORS, 'FORBIDDEN', ...ADMIN_MFA_ERRORS)
