@@ -4,47 +4,12 @@
  * model has it: a password sign-in is an aal1 session that the client steps up to aal2. TOTP codes are
  * computed here from the enrolled secret (otpauth). Against the running app on PostgreSQL.
  */
-import { GoTrueClient, SupportedStorage } from '@supabase/auth-js';
-import { Secret, TOTP } from 'otpauth';
+import { GoTrueClient } from '@supabase/auth-js';
+import { memoryStorage } from './support/memory-storage';
 import { freePort } from './support/built-app';
 import { TestApp, startTestApp } from './support/test-app';
+import { Authenticator, claimsOf } from './support/totp';
 import { PASSWORD, bearer } from './support/users';
-
-const PERIOD = 30;
-const currentStep = () => Math.floor(Date.now() / 1000 / PERIOD);
-
-/** An authenticator app: a code of a later step each time (the service takes a step once), waiting for the clock when the window has none left. */
-class Authenticator {
-  private readonly totp: TOTP;
-  private lastStep = 0;
-
-  constructor(secret: string) {
-    this.totp = new TOTP({ secret: Secret.fromBase32(secret), period: PERIOD, digits: 6, algorithm: 'SHA1' });
-  }
-
-  async code(): Promise<string> {
-    const step = Math.max(this.lastStep + 1, currentStep());
-    while (step > currentStep() + 1) await new Promise((resolve) => setTimeout(resolve, 250)); // the clock, not a fixed sleep
-    this.lastStep = step;
-    return this.totp.generate({ timestamp: step * PERIOD * 1000 });
-  }
-
-  wrong(): string {
-    const valid = [-1, 0, 1].map((offset) => this.totp.generate({ timestamp: (currentStep() + offset) * PERIOD * 1000 }));
-    return ['000000', '111111', '222222', '333333'].find((code) => !valid.includes(code)) as string;
-  }
-}
-
-function memoryStorage(): SupportedStorage {
-  const items = new Map<string, string>();
-  return {
-    getItem: (key: string) => items.get(key) ?? null,
-    setItem: (key: string, value: string) => void items.set(key, value),
-    removeItem: (key: string) => void items.delete(key),
-  };
-}
-
-const claimsOf = (accessToken: string) => JSON.parse(Buffer.from(accessToken.split('.')[1], 'base64url').toString());
 
 let counter = 0;
 const newEmail = () => `mfa.${Date.now().toString(36)}${++counter}@example.com`;

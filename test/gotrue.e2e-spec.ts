@@ -5,7 +5,8 @@
  * Each flow is the client's own methods, asserting what they return and what onAuthStateChange
  * reports; and a token of either API works on the other, a session ended on one is ended on both.
  */
-import { AuthChangeEvent, GoTrueClient, Provider, Session, SupportedStorage } from '@supabase/auth-js';
+import { AuthChangeEvent, GoTrueClient, Provider, Session } from '@supabase/auth-js';
+import { memoryStorage } from './support/memory-storage';
 import GoTrue from 'gotrue-js';
 import { freePort } from './support/built-app';
 import { randomUUID } from 'node:crypto';
@@ -21,15 +22,6 @@ const NEW_PASSWORD = 'another-horse-battery-staple';
 let counter = 0;
 const newEmail = (name = 'ada') => `${name}.${Date.now().toString(36)}${++counter}@example.com`;
 
-/** In-memory storage for the client (Node has no localStorage). */
-function memoryStorage(): SupportedStorage {
-  const items = new Map<string, string>();
-  return {
-    getItem: (key: string) => items.get(key) ?? null,
-    setItem: (key: string, value: string) => void items.set(key, value),
-    removeItem: (key: string) => void items.delete(key),
-  };
-}
 
 /** A client as a frontend makes one, and the events its onAuthStateChange reported. */
 function newClient(api: string, headers: Record<string, string> = {}, flowType: 'implicit' | 'pkce' = 'implicit') {

@@ -6,49 +6,10 @@
  * and the admin's view and removal of factors. Every event recorded is checked against asyncapi.yaml.
  */
 import { JSONCodec, NatsConnection, connect } from 'nats';
-import { Secret, TOTP } from 'otpauth';
 import { MACHINE_NATS, asyncApiValidators, deleteStream, isolatedStream } from './support/nats';
 import { TestApp, startTestApp } from './support/test-app';
+import { Authenticator, claimsOf } from './support/totp';
 import { PASSWORD, TestUser, bearer, createUser, loginAdmin } from './support/users';
-
-const PERIOD = 30;
-const currentStep = () => Math.floor(Date.now() / 1000 / PERIOD);
-
-/**
- * An authenticator app for one factor: each code is of a time step later than the last one given
- * (the service takes a step once), at most the step after the current one (its window); when none is
- * left it waits for the clock to reach the next step.
- */
-class Authenticator {
-  private readonly totp: TOTP;
-  private lastStep = 0;
-
-  constructor(secret: string) {
-    this.totp = new TOTP({ secret: Secret.fromBase32(secret), period: PERIOD, digits: 6, algorithm: 'SHA1' });
-  }
-
-  async code(): Promise<string> {
-    const step = Math.max(this.lastStep + 1, currentStep());
-    while (step > currentStep() + 1) await new Promise((resolve) => setTimeout(resolve, 250)); // the clock, not a fixed sleep
-    this.lastStep = step;
-    return this.totp.generate({ timestamp: step * PERIOD * 1000 });
-  }
-
-  /** A code no step of the window has. */
-  wrong(): string {
-    const valid = [-1, 0, 1].map((offset) => this.totp.generate({ timestamp: (currentStep() + offset) * PERIOD * 1000 }));
-    return ['000000', '111111', '222222', '333333'].find((code) => !valid.includes(code)) as string;
-  }
-
-  /** The code of the step last given: a replay. */
-  replay(): string {
-    return this.totp.generate({ timestamp: this.lastStep * PERIOD * 1000 });
-  }
-}
-
-function claimsOf(accessToken: string): Record<string, unknown> & { aal?: string; amr?: { method: string; timestamp: number }[]; sid: string } {
-  return JSON.parse(Buffer.from(accessToken.split('.')[1], 'base64url').toString());
-}
 
 describe('MFA: TOTP factors, recovery codes and assurance levels (native API)', () => {
   const { env, api, stream } = isolatedStream();

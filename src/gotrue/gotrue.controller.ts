@@ -1,11 +1,11 @@
-import { Body, Controller, Delete, Get, Headers, HttpCode, HttpStatus, Param, ParseUUIDPipe, Post, Put, Query, Redirect, Req, Res, UseFilters, applyDecorators } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Headers, HttpCode, HttpStatus, Post, Put, Query, Redirect, Req, Res, UseFilters, applyDecorators } from '@nestjs/common';
 import { ApiExtraModels, ApiFoundResponse, ApiNoContentResponse, ApiOkResponse, ApiResponse, ApiSeeOtherResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import { FastifyReply } from 'fastify';
 import { answer } from '../oauth/oauth.controller';
 import { OAuthRequest } from '../oauth/state-store';
 import { AccessTokenClaims } from '../auth/access-token';
 import { CurrentClaims, CurrentSessionId } from '../auth/current-session.decorator';
-import { AppError } from '../common/errors/app-error';
+import { UuidParam } from '../common/decorators/id-param.decorator';
 import { ApiAccessToken } from '../common/decorators/api-security.decorator';
 import { Audit, RequestAudit } from '../common/decorators/audit.decorator';
 import { AllowUnverified, CurrentUser, Public, Roles } from '../common/decorators/auth.decorators';
@@ -46,8 +46,6 @@ function ApiGoTrueErrors(...statuses: number[]) {
 
 const client = (userAgent: string | undefined) => (userAgent ?? '').slice(0, 255);
 
-/** The `:factorId` path parameter, refused (400) unless it is a UUID. */
-const FactorIdParam = () => Param('factorId', new ParseUUIDPipe({ exceptionFactory: () => new AppError('INVALID_ID') }));
 
 /**
  * GoTrue's (Supabase Auth's) API, under GOTRUE_COMPAT_PREFIX (default /auth/v1), so that its clients
@@ -198,7 +196,7 @@ export class GoTrueController {
   @ApiAccessToken()
   @ApiOkResponse({ type: GoTrueChallengeAnswerDto })
   @ApiGoTrueErrors(400, 401, 403, 404, 413, 415)
-  challengeGoTrueFactor(@FactorIdParam() factorId: string, @Body() _dto: GoTrueChallengeDto, @CurrentUser() actor: User, @CurrentClaims() claims: AccessTokenClaims): Promise<GoTrueChallengeAnswerDto> {
+  challengeGoTrueFactor(@UuidParam('factorId') factorId: string, @Body() _dto: GoTrueChallengeDto, @CurrentUser() actor: User, @CurrentClaims() claims: AccessTokenClaims): Promise<GoTrueChallengeAnswerDto> {
     return this.gotrue.challengeFactor(actor, claims, factorId);
   }
 
@@ -215,7 +213,7 @@ export class GoTrueController {
   @ApiOkResponse({ type: GoTrueSessionDto })
   @ApiGoTrueErrors(400, 401, 403, 404, 422, 429, 413, 415)
   verifyGoTrueFactor(
-    @FactorIdParam() factorId: string,
+    @UuidParam('factorId') factorId: string,
     @Body() dto: GoTrueVerifyFactorDto,
     @CurrentUser() actor: User,
     @CurrentClaims() claims: AccessTokenClaims,
@@ -234,7 +232,7 @@ export class GoTrueController {
   @ApiAccessToken()
   @ApiOkResponse({ type: GoTrueUnenrolledDto })
   @ApiGoTrueErrors(400, 401, 403, 404)
-  unenrollGoTrueFactor(@FactorIdParam() factorId: string, @CurrentUser() actor: User, @CurrentClaims() claims: AccessTokenClaims, @RequestAudit() audit: Audit): Promise<GoTrueUnenrolledDto> {
+  unenrollGoTrueFactor(@UuidParam('factorId') factorId: string, @CurrentUser() actor: User, @CurrentClaims() claims: AccessTokenClaims, @RequestAudit() audit: Audit): Promise<GoTrueUnenrolledDto> {
     return this.gotrue.unenrollFactor(actor, claims, factorId, audit);
   }
 

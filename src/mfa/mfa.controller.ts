@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, ParseUUIDPipe, Patch, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Patch, Post } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { Assurance } from '../auth/access-token';
 import { CurrentAssurance } from '../auth/current-session.decorator';
@@ -6,14 +6,11 @@ import { ADMIN_MFA_ERRORS, AUTH_ERRORS, ApiErrors, BODY_ERRORS } from '../common
 import { ApiAccessToken } from '../common/decorators/api-security.decorator';
 import { Audit, RequestAudit } from '../common/decorators/audit.decorator';
 import { CurrentUser, Roles } from '../common/decorators/auth.decorators';
-import { IdParam } from '../common/decorators/id-param.decorator';
-import { AppError } from '../common/errors/app-error';
+import { IdParam, UuidParam } from '../common/decorators/id-param.decorator';
 import { User } from '../users/entities/user.entity';
 import { EnrollFactorDto, EnrolledFactorDto, FactorDto, FactorsDto, RecoveryCodesDto, RenameFactorDto } from './dto/mfa.dto';
 import { MfaService } from './mfa.service';
 
-/** The `:factorId` path parameter, refused with 400 INVALID_ID unless it is a UUID. */
-const FactorIdParam = () => Param('factorId', new ParseUUIDPipe({ exceptionFactory: () => new AppError('INVALID_ID') }));
 
 /** The caller's second factors and recovery codes, and an admin's view of anyone's factors (#16). */
 @ApiTags('mfa')
@@ -53,7 +50,7 @@ export class MfaController {
    */
   @Patch('mfa/factors/:factorId')
   @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'MFA_FACTOR_NOT_FOUND', 'MFA_FACTOR_NAME_TAKEN')
-  renameFactor(@FactorIdParam() factorId: string, @Body() dto: RenameFactorDto, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<FactorDto> {
+  renameFactor(@UuidParam('factorId') factorId: string, @Body() dto: RenameFactorDto, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<FactorDto> {
     return this.mfa.rename(actor, factorId, dto.friendly_name, audit);
   }
 
@@ -66,7 +63,7 @@ export class MfaController {
   @Delete('mfa/factors/:factorId')
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiErrors('INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'AAL2_REQUIRED', 'MFA_FACTOR_NOT_FOUND')
-  async removeFactor(@FactorIdParam() factorId: string, @CurrentUser() actor: User, @CurrentAssurance() assurance: Assurance, @RequestAudit() audit: Audit): Promise<void> {
+  async removeFactor(@UuidParam('factorId') factorId: string, @CurrentUser() actor: User, @CurrentAssurance() assurance: Assurance, @RequestAudit() audit: Audit): Promise<void> {
     await this.mfa.remove(actor, assurance, actor.id, factorId, audit);
   }
 
@@ -102,7 +99,7 @@ export class MfaController {
   @Roles('admin')
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiErrors('INVALID_ID', ...AUTH_ERRORS, 'FORBIDDEN', ...ADMIN_MFA_ERRORS, 'MFA_FACTOR_NOT_FOUND')
-  async removeUserFactor(@IdParam() id: string, @FactorIdParam() factorId: string, @CurrentUser() actor: User, @CurrentAssurance() assurance: Assurance, @RequestAudit() audit: Audit): Promise<void> {
+  async removeUserFactor(@IdParam() id: string, @UuidParam('factorId') factorId: string, @CurrentUser() actor: User, @CurrentAssurance() assurance: Assurance, @RequestAudit() audit: Audit): Promise<void> {
     await this.mfa.remove(actor, assurance, id, factorId, audit);
   }
 }
