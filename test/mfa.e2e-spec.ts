@@ -205,6 +205,7 @@ describe('MFA: TOTP factors, recovery codes and assurance levels (native API)', 
     const listed = await t.http.get(`/users/${user.id}/mfa/factors`).set(bearer(admin)).expect(200);
     expect(listed.body.factors).toEqual([expect.objectContaining({ id: factorId, status: 'verified' })]);
     await t.http.get(`/users/${user.id}/mfa/factors`).set(bearer(plain.accessToken)).expect(403);
+    expect((await t.http.get('/users/00000000-0000-4000-8000-000000000000/mfa/factors').set(bearer(admin)).expect(404)).body.code).toBe('USER_NOT_FOUND');
     expect((await t.http.get(`/users/${user.id}`).set(bearer(admin)).expect(200)).body.mfa).toBe(true);
 
     const withMfaIds = (await t.http.get('/users?mfa=true&limit=100').set(bearer(admin)).expect(200)).body.users.map((u: { id: string }) => u.id);

@@ -85,9 +85,9 @@ export class MfaController {
    */
   @Get(':id/mfa/factors')
   @Roles('admin')
-  @ApiErrors('INVALID_ID', ...AUTH_ERRORS, 'FORBIDDEN', ...ADMIN_MFA_ERRORS)
+  @ApiErrors('INVALID_ID', ...AUTH_ERRORS, 'FORBIDDEN', ...ADMIN_MFA_ERRORS, 'USER_NOT_FOUND')
   async listUserFactors(@IdParam() id: string): Promise<FactorsDto> {
-    return { factors: await this.mfa.list(id) };
+    return { factors: await this.mfa.listOf(id) };
   }
 
   /**

@@ -15,6 +15,9 @@ export interface FactorRow {
   verified_at: Date | null;
 }
 
+/** An enrolment not verified within a day is abandoned: the scheduler's cleanup removes it. */
+export const ABANDONED_ENROLMENT_MS = 24 * 60 * 60 * 1000;
+
 const FACTOR_COLUMNS = 'id, user_id, factor_type, friendly_name, status, secret, last_used_step, created_at, updated_at, verified_at';
 
 /** The factors and recovery codes of users (#16), and the `users.mfa_enabled` flag that follows them. */
@@ -24,6 +27,11 @@ export class MfaRepository {
 
   listFactors(userId: string, manager: EntityManager = this.dataSource.manager): Promise<FactorRow[]> {
     return manager.query(`SELECT ${FACTOR_COLUMNS} FROM mfa_factors WHERE user_id = $1 ORDER BY created_at, id`, [userId]);
+  }
+
+  async userExists(userId: string): Promise<boolean> {
+    const rows: unknown[] = await this.dataSource.query(`SELECT 1 FROM users WHERE id = $1`, [userId]);
+    return rows.length > 0;
   }
 
   async findFactor(userId: string, factorId: string, manager: EntityManager = this.dataSource.manager): Promise<FactorRow | undefined> {

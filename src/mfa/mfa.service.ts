@@ -108,6 +108,12 @@ export class MfaService {
     return this.factors.listFactors(userId).then((rows) => rows.map(toFactor));
   }
 
+  /** An admin's view of a user's factors: 404 USER_NOT_FOUND for no such user. */
+  async listOf(userId: string): Promise<FactorDto[]> {
+    if (!(await this.factors.userExists(userId))) throw new AppError('USER_NOT_FOUND');
+    return this.list(userId);
+  }
+
   /**
    * A new, unverified TOTP factor: its secret, the otpauth:// URI and that URI as a QR code (SVG), shown
    * this once. A user who already has a verified factor needs a recent second factor to add another
