@@ -8,6 +8,7 @@
 import { JSONCodec, NatsConnection, connect } from 'nats';
 import { MACHINE_NATS, asyncApiValidators, deleteStream, isolatedStream } from './support/nats';
 import { TestApp, startTestApp } from './support/test-app';
+import { expectEventually } from './support/eventually';
 import { Authenticator, claimsOf } from './support/totp';
 import { PASSWORD, TestUser, bearer, createUser, loginAdmin } from './support/users';
 
@@ -260,5 +261,43 @@ describe('MFA: TOTP factors, recovery codes and assurance levels (native API)', 
       const payload = { event_id: event.id, operation: event.operation, occurred_at: event.created_at.toISOString(), actor_id: event.actor_id, request_id: event.request_id, user_id: event.user_id, ...event.data };
       expect({ operation: event.operation, valid: validate(payload), errors: validate.errors ?? null }).toEqual({ operation: event.operation, valid: true, errors: null });
     }
+  });
+});
+
+describe('MFA settings: USERS_MFA_REQUIRED_FOR_ADMINS, USERS_MFA_REAUTH_WINDOW, USERS_MFA_CHALLENGE_DURATION', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp({ env: { USERS_MFA_REQUIRED_FOR_ADMINS: 'true', USERS_MFA_REAUTH_WINDOW: '3s', USERS_MFA_CHALLENGE_DURATION: '1s' } });
+  }, 60_000);
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  async function activate(accessToken: string) {
+    const enrolment = await t.http.post('/users/mfa/factors').set(bearer(accessToken)).send({}).expect(201);
+    const app = new Authenticator(enrolment.body.totp.secret);
+    const activation = await t.http.post('/users/tokens/step-up').set(bearer(accessToken)).send({ factor_id: enrolment.body.factor.id, code: await app.code() }).expect(201);
+    return { app, aal2: activation.body.access_token as string };
+  }
+
+  it('an admin without a factor is refused on admin routes until they enrol one', async () => {
+    const admin = await loginAdmin(t);
+    expect((await t.http.get('/users').set(bearer(admin)).expect(403)).body.code).toBe('MFA_ENROLLMENT_REQUIRED');
+    // Their own account and the enrolment are no admin routes.
+    await t.http.get('/users/profile').set(bearer(admin)).expect(200);
+    const { aal2 } = await activate(admin);
+    await t.http.get('/users').set(bearer(aal2)).expect(200);
+  });
+
+  it('a second factor counts for sensitive operations within the window only; a login challenge expires', async () => {
+    const user = await createUser(t);
+    const { app, aal2 } = await activate(user.accessToken);
+    await t.http.post('/users/mfa/recovery-codes').set(bearer(aal2)).expect(201);
+    // The same aal2 session, once the window has passed (waiting on the answer, not a fixed time).
+    await expectEventually(async () => expect((await t.http.post('/users/mfa/recovery-codes').set(bearer(aal2)).expect(403)).body.code).toBe('AAL2_REQUIRED'));
+
+    const login = await t.http.post('/users/tokens/issue').send({ identity: user.email, secret: PASSWORD }).expect(201);
+    await expectEventually(async () => expect((await t.http.post('/users/tokens/mfa').send({ mfa_token: login.body.mfa_token, code: app.wrong() })).body.code).toBe('MFA_CHALLENGE_INVALID'));
   });
 });
