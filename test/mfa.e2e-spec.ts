@@ -126,13 +126,18 @@ describe('MFA: TOTP factors, recovery codes and assurance levels (native API)', 
   });
 
   it('a password login answers an MFA challenge; its code completes it with an aal2 session whose refresh keeps aal2 and amr', async () => {
-    const { user, factorId, app } = await withMfa();
+    const { user, factorId, app, aal2 } = await withMfa();
     const login = await t.http.post('/users/tokens/issue').send({ identity: user.email, secret: PASSWORD }).expect(201);
     expect(login.body).toEqual({ mfa_required: true, mfa_token: expect.any(String), expires_in: 300, factors: [{ id: factorId, factor_type: 'totp', friendly_name: 'Phone' }] });
     expect(login.body.access_token).toBeUndefined();
 
     expect((await t.http.post('/users/tokens/mfa').send({ mfa_token: 'forged', code: '123456' }).expect(401)).body.code).toBe('MFA_CHALLENGE_INVALID');
     expect((await t.http.post('/users/tokens/mfa').send({ mfa_token: login.body.mfa_token, code: '12345x' }).expect(422)).body.code).toBe('MFA_CODE_INVALID');
+
+    // An enrolment not yet verified does not answer a login's challenge.
+    const pending = await t.http.post('/users/mfa/factors').set(bearer(aal2)).send({ friendly_name: 'Pending' }).expect(201);
+    const pendingApp = new Authenticator(pending.body.totp.secret);
+    expect((await t.http.post('/users/tokens/mfa').send({ mfa_token: login.body.mfa_token, factor_id: pending.body.factor.id, code: await pendingApp.code() }).expect(404)).body.code).toBe('MFA_FACTOR_NOT_FOUND');
 
     const completed = await t.http.post('/users/tokens/mfa').send({ mfa_token: login.body.mfa_token, code: await app.code() }).expect(201);
     const claims = claimsOf(completed.body.access_token);

@@ -62,7 +62,7 @@ export class AuthService {
     const user = await this.users.findById(challenge.userId);
     if (!user || user.status === 'deleted') throw new AppError('MFA_CHALLENGE_INVALID');
     if (user.status === 'disabled') throw new AppError('ACCOUNT_DISABLED');
-    const factor = await this.mfa.verifySecondFactor(user, dto, { ...audit, actorId: user.id });
+    const factor = await this.mfa.verifySecondFactor(user, dto, { ...audit, actorId: user.id }, { verifiedOnly: true });
     const assurance: Assurance = { aal: 'aal2', amr: [{ method: 'password', timestamp: challenge.passwordAt }, { method: factor.method, timestamp: now() }] };
     return this.tokens.issue(tokenSubject(user), client.slice(0, 255), { ...audit, actorId: user.id }, undefined, assurance);
   }

@@ -184,8 +184,9 @@ export class MfaService {
    * Checks a second factor: a factor's current code (which verifies an unverified factor: its first
    * verification also makes the user's recovery codes, answered here once), or a recovery code (spent).
    * A wrong or replayed code is the event user.mfa_challenge_failed and 422 MFA_CODE_INVALID.
+   * `verifiedOnly` (a login's challenge): an unverified factor does not count (404).
    */
-  async verifySecondFactor(user: User, input: SecondFactorInput, audit: Audit): Promise<SecondFactor> {
+  async verifySecondFactor(user: User, input: SecondFactorInput, audit: Audit, { verifiedOnly = false } = {}): Promise<SecondFactor> {
     if (input.recovery_code !== undefined) {
       if (!user.mfaEnabled) throw new AppError('MFA_NOT_ENABLED');
       await this.countAttempt(`recovery:${user.id}`);
@@ -193,6 +194,7 @@ export class MfaService {
     }
     if (input.code === undefined) throw new AppError('VALIDATION_FAILED', 'give code (with factor_id) or recovery_code', [{ field: 'code', problem: 'is required' }]);
     const factor = await this.factorToVerify(user, input.factor_id);
+    if (verifiedOnly && factor.status !== 'verified') throw new AppError('MFA_FACTOR_NOT_FOUND', 'no verified factor of this id');
     const attempt = await this.countAttempt(`factor:${factor.id}`);
     const secret = Secret.fromBase32(this.openSecret(factor));
     const now = Date.now();
