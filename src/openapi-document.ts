@@ -20,6 +20,7 @@ const DESCRIPTION = `Accounts, tokens, profiles and admin user management; Super
 const TAGS: [name: string, description: string][] = [
   ['users', 'Registration, profiles and, for admins, user management'],
   ['tokens', 'Logging in: access tokens, rotating refresh tokens, sessions, logout and password change'],
+  ['mfa', 'Second factors: TOTP factors (enrol, list, rename, remove), recovery codes, and an admin\'s view of a user\'s factors'],
   ['e-mail', 'The links sent by mail: e-mail verification, password reset and invitations'],
   ['oauth', 'Signing in with an OAuth/OIDC provider, and the cookie session of a browser UI'],
   ['gotrue', "GoTrue's (Supabase Auth's) API under GOTRUE_COMPAT_PREFIX, over the same users and sessions, with GoTrue's bodies and errors"],

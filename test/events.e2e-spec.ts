@@ -190,6 +190,7 @@ describe('domain events on the machine NATS (JetStream)', () => {
         role: 'user',
         verified: true,
         session_id: claims.sid,
+        aal: 'aal1',
         expires_at: new Date(claims.exp * 1000).toISOString(),
       });
       const forged = `${user.accessToken.slice(0, -4)}AAAA`;

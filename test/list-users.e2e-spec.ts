@@ -104,6 +104,7 @@ const FULL_KEYS = [
   'id',
   'last_name',
   'metadata',
+  'mfa',
   'private_metadata',
   'profile_picture',
   'role',

@@ -165,6 +165,14 @@ describe('cleanup', () => {
     await t.db.query(`UPDATE outbox_events SET sent_at = now() - interval '2 hours' WHERE user_id = $1 AND operation = 'user.create'`, [user.id]);
     await t.db.query(`UPDATE mail_outbox SET sent_at = now() - interval '2 hours', sealed_context = NULL WHERE recipient = $1`, [user.email]);
     await t.db.query(`INSERT INTO mail_throttle (recipient, kind, last_at) VALUES ('stale@example.com', 'verification', now() - interval '1 day')`);
+    // TOTP enrolments: one abandoned (unverified, two days old), one verified as old, one unverified but recent.
+    await t.db.query(
+      `INSERT INTO mfa_factors (id, user_id, friendly_name, status, secret, created_at)
+       VALUES (gen_random_uuid(), $1, 'abandoned', 'unverified', '\\x00', now() - interval '2 days'),
+              (gen_random_uuid(), $1, 'verified', 'verified', '\\x00', now() - interval '2 days'),
+              (gen_random_uuid(), $1, 'recent', 'unverified', '\\x00', now())`,
+      [user.id],
+    );
 
     await expectEventually(async () => {
       const { rows } = await t.db.query(`
@@ -172,16 +180,18 @@ describe('cleanup', () => {
                (SELECT count(*) FROM link_tokens WHERE user_id = $1 AND (expires_at < now() OR used_at IS NOT NULL))::int AS dead_links,
                (SELECT count(*) FROM outbox_events WHERE user_id = $1 AND operation = 'user.create')::int AS old_events,
                (SELECT count(*) FROM mail_outbox WHERE recipient = $2)::int AS old_mails,
-               (SELECT count(*) FROM mail_throttle WHERE recipient = 'stale@example.com')::int AS stale_throttle`,
+               (SELECT count(*) FROM mail_throttle WHERE recipient = 'stale@example.com')::int AS stale_throttle,
+               (SELECT count(*) FROM mfa_factors WHERE user_id = $1 AND friendly_name = 'abandoned')::int AS abandoned_factors`,
         [user.id, user.email]);
-      expect(rows[0]).toEqual({ expired_refresh: 0, dead_links: 0, old_events: 0, old_mails: 0, stale_throttle: 0 });
+      expect(rows[0]).toEqual({ expired_refresh: 0, dead_links: 0, old_events: 0, old_mails: 0, stale_throttle: 0, abandoned_factors: 0 });
     });
     const kept = await t.db.query(`
       SELECT (SELECT count(*) FROM refresh_tokens WHERE user_id = $1)::int AS live_refresh,
              (SELECT count(*) FROM link_tokens WHERE user_id = $1)::int AS live_links,
              (SELECT count(*) FROM outbox_events WHERE user_id = $1)::int AS recent_events,
-             (SELECT count(*) FROM mail_throttle WHERE recipient = $2)::int AS recent_throttle`,
+             (SELECT count(*) FROM mail_throttle WHERE recipient = $2)::int AS recent_throttle,
+             (SELECT count(*) FROM mfa_factors WHERE user_id = $1)::int AS factors`,
       [user.id, user.email]);
-    expect(kept.rows[0]).toEqual({ live_refresh: 1, live_links: 1, recent_events: 2, recent_throttle: 1 });
+    expect(kept.rows[0]).toEqual({ live_refresh: 1, live_links: 1, recent_events: 2, recent_throttle: 1, factors: 2 });
   });
 });

@@ -73,9 +73,12 @@ describe('the generated TypeScript client against the service', () => {
 
     const wrong = await client.POST('/users/tokens/issue', { body: { identity: email, secret: 'not-the-password' } });
     expect(wrong.error).toMatchObject({ statusCode: 401, code: 'INVALID_CREDENTIALS' });
-    const login = await client.POST('/users/tokens/issue', { body: { identity: email, secret: PASSWORD } });
-    expect(login.response.status).toBe(201);
-    accessToken = login.data!.access_token;
+    const issued = await client.POST('/users/tokens/issue', { body: { identity: email, secret: PASSWORD } });
+    expect(issued.response.status).toBe(201);
+    // A session, not the MFA challenge (the user has no second factor): the union narrows on `mfa_required`.
+    if (!issued.data || 'mfa_required' in issued.data) throw new Error('expected a session');
+    const login = { data: issued.data };
+    accessToken = login.data.access_token;
     const search = { params: { query: { username: `grace_${tag}` } } };
     expect((await client.GET('/users/search', search)).error).toMatchObject({ statusCode: 401, code: 'EMAIL_NOT_VERIFIED' });
 
@@ -94,9 +97,10 @@ describe('the generated TypeScript client against the service', () => {
     expect(notAdmin.error).toMatchObject({ statusCode: 403, code: 'FORBIDDEN' });
     const admin = createUsersClient(baseUrl);
     const adminLogin = await admin.POST('/users/tokens/issue', { body: { identity: ADMIN.email, secret: ADMIN.password } });
+    if (!adminLogin.data || 'mfa_required' in adminLogin.data) throw new Error('expected a session');
     const listed = await admin.GET('/users', {
       params: { query: { email, limit: 10 } },
-      headers: { Authorization: `Bearer ${adminLogin.data!.access_token}` },
+      headers: { Authorization: `Bearer ${adminLogin.data.access_token}` },
     });
     expect(listed.data).toMatchObject({ total: 1, users: [{ id, email }] });
 

@@ -17,6 +17,7 @@ const FULL_KEYS = [
   'auth_provider',
   'created_at',
   'email',
+  'mfa',
   'private_metadata',
   'role',
   'status',

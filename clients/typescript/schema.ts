@@ -69,6 +69,90 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/auth/v1/factors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * GoTrue: enrol a second factor
+         * @description auth-js's mfa.enroll: a TOTP factor (`factor_type: totp`; phone and WebAuthn factors are not offered), unverified until
+         *     POST /factors/{id}/verify, with its secret, URI and QR code (SVG). A user with a verified factor needs an aal2 session.
+         */
+        post: operations["enrollGoTrueFactor"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/v1/factors/{factorId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * GoTrue: remove a factor
+         * @description auth-js's mfa.unenroll. A verified factor needs an aal2 session whose second factor is recent (USERS_MFA_REAUTH_WINDOW).
+         */
+        delete: operations["unenrollGoTrueFactor"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/v1/factors/{factorId}/challenge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * GoTrue: challenge a factor
+         * @description auth-js's mfa.challenge: a challenge of the factor for this session, to answer with POST /factors/{id}/verify before
+         *     `expires_at` (USERS_MFA_CHALLENGE_DURATION).
+         */
+        post: operations["challengeGoTrueFactor"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/v1/factors/{factorId}/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * GoTrue: verify a factor's challenge
+         * @description auth-js's mfa.verify: the factor's current code for the challenge. Verifies an unverified factor, and answers a new
+         *     `aal2` session in place of this one (its access token's `amr` ends with `totp`). A code works once; attempts are limited per
+         *     factor (USERS_MFA_VERIFY_RATE).
+         */
+        post: operations["verifyGoTrueFactor"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/auth/v1/invite": {
         parameters: {
             query?: never;
@@ -211,7 +295,8 @@ export interface paths {
         /**
          * GoTrue: update the signed-in user
          * @description `password` (with a sign-in within USERS_REAUTH_WINDOW, or `current_password`; every other session ends), `data` (merged into
-         *     the metadata) and `email` (unverified until the link mailed to the new address is followed).
+         *     the metadata) and `email` (unverified until the link mailed to the new address is followed). A user with a second factor
+         *     needs a recent one (aal2 within USERS_MFA_REAUTH_WINDOW) to change the password or the address.
          */
         put: operations["updateGoTrueUser"];
         post?: never;
@@ -560,6 +645,77 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/users/mfa/factors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the caller's factors
+         * @description Verified and unverified (an enrolment whose first code was not verified yet); never their secrets.
+         */
+        get: operations["listFactors"];
+        put?: never;
+        /**
+         * Enrol a TOTP factor
+         * @description A new, unverified factor with its secret, `otpauth://` URI and QR code (SVG), shown this once: scan it with an
+         *     authenticator app, then verify its first code with POST /users/tokens/step-up, which activates it (and answers the
+         *     recovery codes the first time). A user who already has a verified factor needs a recent second factor (aal2).
+         */
+        post: operations["enrollFactor"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/mfa/factors/{factorId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove one of the caller's factors
+         * @description A verified factor needs a recent second factor (aal2 within USERS_MFA_REAUTH_WINDOW); an unverified one does not.
+         *     Removing the last verified factor turns MFA off and deletes the recovery codes.
+         */
+        delete: operations["removeFactor"];
+        options?: never;
+        head?: never;
+        /**
+         * Rename one of the caller's factors
+         * @description The name tells the factors apart in an MFA challenge's list; unique per user (409 MFA_FACTOR_NAME_TAKEN).
+         */
+        patch: operations["renameFactor"];
+        trace?: never;
+    };
+    "/users/mfa/recovery-codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Regenerate the caller's recovery codes
+         * @description Ten new single-use codes replace the old ones (used or not); shown this once. Needs a recent second factor.
+         */
+        post: operations["regenerateRecoveryCodes"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/users/profile": {
         parameters: {
             query?: never;
@@ -619,7 +775,7 @@ export interface paths {
         /**
          * Change the caller's password
          * @description Needs the current password (`old_secret`); every other session of the caller is revoked,
-         *     the one making the change stays signed in.
+         *     the one making the change stays signed in. A user with a second factor needs a recent one (aal2).
          */
         patch: operations["updateSecret"];
         trace?: never;
@@ -657,9 +813,33 @@ export interface paths {
         /**
          * Log in
          * @description Exchanges an e-mail address or username and a password for an access token and a refresh token.
-         *     `{username, password}` is accepted as an alias of `{identity, secret}`.
+         *     `{username, password}` is accepted as an alias of `{identity, secret}`. A user with a verified second
+         *     factor gets no session yet but an MFA challenge (`mfa_required: true`, an `mfa_token` and the
+         *     factors): complete it with POST /users/tokens/mfa.
          */
         post: operations["issueToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/tokens/mfa": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Complete an MFA login
+         * @description The `mfa_token` of POST /users/tokens/issue's challenge and the current `code` of a factor (`factor_id` may be left
+         *     out with one factor), or a `recovery_code`: answers an `aal2` session. A code works once; wrong codes are counted per factor
+         *     (USERS_MFA_VERIFY_RATE).
+         */
+        post: operations["completeMfaLogin"];
         delete?: never;
         options?: never;
         head?: never;
@@ -723,6 +903,28 @@ export interface paths {
          *     stops working, and so do the access tokens it issued.
          */
         post: operations["revokeRefreshToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/tokens/step-up": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Step up the session with a second factor
+         * @description A factor's current `code` (an unverified factor's first code activates it, and the answer then carries the ten
+         *     `recovery_codes`, shown this once) or a `recovery_code`: answers a new `aal2` session in place of the caller's. Sensitive
+         *     operations need one within USERS_MFA_REAUTH_WINDOW.
+         */
+        post: operations["stepUp"];
         delete?: never;
         options?: never;
         head?: never;
@@ -798,7 +1000,7 @@ export interface paths {
          * @description The new address is unverified: a verification link goes to the new address and a notice to the old one. Changing one's own
          *     address needs a session signed in within USERS_REAUTH_WINDOW (10 minutes by default), or the
          *     current `password` in the body: else 401 REAUTHENTICATION_REQUIRED. An admin changing another
-         *     user's address needs neither.
+         *     user's address needs neither. A caller with a second factor needs a recent one (aal2).
          */
         patch: operations["updateEmail"];
         trace?: never;
@@ -818,6 +1020,46 @@ export interface paths {
          */
         post: operations["enableUser"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/{id}/mfa/factors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a user's factors (admin)
+         * @description What an admin sees to help a user who lost their authenticator: the factors' names, types and states, never their secrets.
+         */
+        get: operations["listUserFactors"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/{id}/mfa/factors/{factorId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove a user's factor (admin)
+         * @description For a user who lost their authenticator and their recovery codes: the event user.mfa_remove names the admin as its actor.
+         */
+        delete: operations["removeUserFactor"];
         options?: never;
         head?: never;
         patch?: never;
@@ -929,6 +1171,31 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        ChallengeFactorDto: {
+            /** @enum {string} */
+            factor_type: "totp";
+            friendly_name: string | null;
+            id: string;
+        };
+        CompleteMfaLoginDto: {
+            /**
+             * @description The six-digit code the authenticator app shows now.
+             * @example 123456
+             */
+            code?: string;
+            /**
+             * Format: uuid
+             * @description The factor the code is of; may be left out when the user has exactly one verified factor.
+             */
+            factor_id?: string;
+            /** @description The `mfa_token` of POST /users/tokens/issue's MFA challenge. */
+            mfa_token: string;
+            /**
+             * @description One of the user's recovery codes, instead of `code` (it is spent).
+             * @example 3k9qf-7x2mz
+             */
+            recovery_code?: string;
+        };
         CreateUserDto: {
             credentials: components["schemas"]["CredentialsDto"];
             /** @example ada@example.com */
@@ -998,6 +1265,22 @@ export interface components {
             username: string | null;
         };
         EmptyDto: Record<string, never>;
+        EnrollFactorDto: {
+            /**
+             * @description A name to tell the factors apart (unique per user).
+             * @example Phone
+             */
+            friendly_name?: string;
+            /**
+             * @description The issuer the authenticator app shows; default USERS_MFA_TOTP_ISSUER.
+             * @example Example
+             */
+            issuer?: string;
+        };
+        EnrolledFactorDto: {
+            factor: components["schemas"]["FactorDto"];
+            totp: components["schemas"]["TotpSecretDto"];
+        };
         ErrorDetailDto: {
             /** @description The offending field, as a dotted path (`credentials.username`). */
             field: string;
@@ -1009,7 +1292,7 @@ export interface components {
              * @example EMAIL_TAKEN
              * @enum {string}
              */
-            code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "INVALID_ID" | "BAD_REQUEST" | "LINK_TOKEN_INVALID" | "LINK_TOKEN_EXPIRED" | "LINK_TOKEN_USED" | "LINK_TOKEN_WRONG_TYPE" | "TOKEN_MISSING" | "TOKEN_INVALID" | "TOKEN_EXPIRED" | "TOKEN_REVOKED" | "REAUTHENTICATION_REQUIRED" | "INVALID_CREDENTIALS" | "ACCOUNT_DISABLED" | "REFRESH_TOKEN_INVALID" | "REFRESH_TOKEN_REUSED" | "EMAIL_NOT_VERIFIED" | "FORBIDDEN" | "WRONG_SECRET" | "USER_NOT_FOUND" | "TOKEN_NOT_FOUND" | "ROUTE_NOT_FOUND" | "EMAIL_TAKEN" | "USERNAME_TAKEN" | "STATUS_ALREADY_SET" | "LAST_ADMIN" | "PAYLOAD_TOO_LARGE" | "REQUEST_TIMEOUT" | "HEADERS_TOO_LARGE" | "ALREADY_VERIFIED" | "SIGNUP_REFUSED_BY_HOOK" | "TOO_MANY_REQUESTS" | "RATE_LIMITED" | "UNSUPPORTED_MEDIA_TYPE" | "INTERNAL" | "SERVICE_UNAVAILABLE" | "SIGNUP_HOOK_UNAVAILABLE" | "SERVER_BUSY";
+            code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "INVALID_ID" | "BAD_REQUEST" | "LINK_TOKEN_INVALID" | "LINK_TOKEN_EXPIRED" | "LINK_TOKEN_USED" | "LINK_TOKEN_WRONG_TYPE" | "TOKEN_MISSING" | "TOKEN_INVALID" | "TOKEN_EXPIRED" | "TOKEN_REVOKED" | "REAUTHENTICATION_REQUIRED" | "INVALID_CREDENTIALS" | "ACCOUNT_DISABLED" | "REFRESH_TOKEN_INVALID" | "REFRESH_TOKEN_REUSED" | "EMAIL_NOT_VERIFIED" | "FORBIDDEN" | "AAL2_REQUIRED" | "MFA_ENROLLMENT_REQUIRED" | "MFA_CHALLENGE_INVALID" | "WRONG_SECRET" | "USER_NOT_FOUND" | "TOKEN_NOT_FOUND" | "MFA_FACTOR_NOT_FOUND" | "ROUTE_NOT_FOUND" | "EMAIL_TAKEN" | "USERNAME_TAKEN" | "STATUS_ALREADY_SET" | "MFA_FACTOR_NAME_TAKEN" | "MFA_NOT_ENABLED" | "LAST_ADMIN" | "PAYLOAD_TOO_LARGE" | "REQUEST_TIMEOUT" | "HEADERS_TOO_LARGE" | "MFA_CODE_INVALID" | "MFA_FACTOR_LIMIT" | "ALREADY_VERIFIED" | "SIGNUP_REFUSED_BY_HOOK" | "TOO_MANY_REQUESTS" | "RATE_LIMITED" | "UNSUPPORTED_MEDIA_TYPE" | "INTERNAL" | "SERVICE_UNAVAILABLE" | "SIGNUP_HOOK_UNAVAILABLE" | "SERVER_BUSY";
             /** @description Only for validation errors. */
             details?: components["schemas"]["ErrorDetailDto"][];
             /** @description The same in one line, as SuperMQ's SDKs decode it: the field problems of a validation error, else `message`. */
@@ -1017,6 +1300,25 @@ export interface components {
             message: string;
             /** @example 409 */
             statusCode: number;
+        };
+        FactorDto: {
+            created_at: string;
+            /** @enum {string} */
+            factor_type: "totp";
+            /** @example Phone */
+            friendly_name: string | null;
+            /** @example 3f0e2f4c-1b6a-4c4e-9a51-2f1f0b6c8d10 */
+            id: string;
+            /**
+             * @description `unverified` until its first code is verified (POST /users/tokens/step-up); only verified factors count for sign-in.
+             * @enum {string}
+             */
+            status: "unverified" | "verified";
+            updated_at: string;
+            verified_at: string | null;
+        };
+        FactorsDto: {
+            factors: components["schemas"]["FactorDto"][];
         };
         GoTrueAppMetadataDto: {
             /**
@@ -1035,6 +1337,33 @@ export interface components {
              * @example user
              */
             role: string;
+        };
+        GoTrueChallengeAnswerDto: {
+            /** @description Unix seconds. */
+            expires_at: number;
+            /** @description The challenge to verify with POST /factors/{id}/verify (opaque). */
+            id: string;
+            /** @enum {string} */
+            type: "totp";
+        };
+        GoTrueChallengeDto: {
+            channel?: string;
+            factorId?: string;
+        };
+        GoTrueEnrollDto: {
+            /** @enum {string} */
+            factor_type: "totp" | "phone" | "webauthn";
+            friendly_name?: string;
+            issuer?: string;
+            /** @description For phone factors, which are not offered. */
+            phone?: string;
+        };
+        GoTrueEnrolledDto: {
+            friendly_name: string;
+            id: string;
+            totp: components["schemas"]["GoTrueTotpDto"];
+            /** @enum {string} */
+            type: "totp";
         };
         GoTrueErrorDto: {
             /** @example 422 */
@@ -1055,6 +1384,16 @@ export interface components {
             weak_password?: {
                 reasons: string[];
             };
+        };
+        GoTrueFactorDto: {
+            created_at: string;
+            /** @enum {string} */
+            factor_type: "totp";
+            friendly_name?: string;
+            id: string;
+            /** @enum {string} */
+            status: "unverified" | "verified";
+            updated_at: string;
         };
         GoTrueIdentityDto: {
             created_at: string;
@@ -1194,6 +1533,15 @@ export interface components {
             /** @description The same as `email` (OAuth's password grant, as gotrue-js sends it). */
             username?: string;
         };
+        GoTrueTotpDto: {
+            /** @description The QR code of `uri`, an SVG document (auth-js makes it a data: URL). */
+            qr_code: string;
+            secret: string;
+            uri: string;
+        };
+        GoTrueUnenrolledDto: {
+            id: string;
+        };
         GoTrueUpdateUserDto: {
             /** @description Ignored: the mailed links of this service carry the session to the redirect (implicit flow). */
             code_challenge?: string;
@@ -1238,6 +1586,8 @@ export interface components {
             email: string;
             /** @description Our verified_at. */
             email_confirmed_at: string | null;
+            /** @description The second factors (TOTP), when the user has any: auth-js's mfa.listFactors and getAuthenticatorAssuranceLevel read them. */
+            factors?: components["schemas"]["GoTrueFactorDto"][];
             /** @example c0b0c68c-5b93-4a93-8f1a-5d63a3f5c3c7 */
             id: string;
             identities: components["schemas"]["GoTrueIdentityDto"][];
@@ -1294,6 +1644,14 @@ export interface components {
              * @enum {string}
              */
             type: "signup" | "email_change" | "recovery" | "invite";
+        };
+        GoTrueVerifyFactorDto: {
+            challenge_id: string;
+            /**
+             * @description The six-digit code of the factor.
+             * @example 123456
+             */
+            code: string;
         };
         HealthInfoDto: {
             /** @example 1970-01-01_00:00:00 */
@@ -1362,6 +1720,19 @@ export interface components {
         };
         MessageDto: {
             msg: string;
+        };
+        MfaChallengeDto: {
+            /**
+             * @description Seconds the challenge can be completed in.
+             * @example 300
+             */
+            expires_in: number;
+            /** @description The verified factors whose code completes it (or use a recovery code). */
+            factors: components["schemas"]["ChallengeFactorDto"][];
+            /** @enum {boolean} */
+            mfa_required: true;
+            /** @description Opaque and short-lived (USERS_MFA_CHALLENGE_DURATION): send it to POST /users/tokens/mfa with a code. */
+            mfa_token: string;
         };
         OAuthProviderDto: {
             /**
@@ -1443,9 +1814,21 @@ export interface components {
             total_exact: boolean;
             users: components["schemas"]["PublicUserDto"][];
         };
+        RecoveryCodesDto: {
+            /**
+             * @example [
+             *       "3k9qf-7x2mz",
+             *       "…"
+             *     ]
+             */
+            recovery_codes: string[];
+        };
         RefreshTokenDto: {
             /** @description The refresh token, unless it is sent as `Authorization: Bearer …`. */
             refresh_token?: string;
+        };
+        RenameFactorDto: {
+            friendly_name: string;
         };
         RevokeTokenDto: {
             /**
@@ -1453,6 +1836,23 @@ export interface components {
              * @description The id of a session, as listed by GET /users/tokens/refresh-tokens.
              */
             token_id: string;
+        };
+        SecondFactorDto: {
+            /**
+             * @description The six-digit code the authenticator app shows now.
+             * @example 123456
+             */
+            code?: string;
+            /**
+             * Format: uuid
+             * @description The factor the code is of; may be left out when the user has exactly one verified factor.
+             */
+            factor_id?: string;
+            /**
+             * @description One of the user's recovery codes, instead of `code` (it is spent).
+             * @example 3k9qf-7x2mz
+             */
+            recovery_code?: string;
         };
         SessionDto: {
             created_at: string;
@@ -1464,6 +1864,20 @@ export interface components {
         };
         SessionsDto: {
             refresh_tokens: components["schemas"]["SessionDto"][];
+        };
+        StepUpDto: {
+            /** @description A JWT to send as `Authorization: Bearer …`. */
+            access_token: string;
+            /** @enum {string} */
+            access_type: "Bearer";
+            /**
+             * @description Lifetime of the access token, in seconds.
+             * @example 900
+             */
+            expires_in: number;
+            recovery_codes?: string[];
+            /** @description Opaque and single-use: each refresh answers a new one. */
+            refresh_token: string;
         };
         TokenPairDto: {
             /** @description A JWT to send as `Authorization: Bearer …`. */
@@ -1477,6 +1891,20 @@ export interface components {
             expires_in: number;
             /** @description Opaque and single-use: each refresh answers a new one. */
             refresh_token: string;
+        };
+        TotpSecretDto: {
+            /** @description The URI as a QR code, an SVG document, for the app to scan. */
+            qr_code: string;
+            /**
+             * @description The shared secret, base32 (for typing into an authenticator app).
+             * @example JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP
+             */
+            secret: string;
+            /**
+             * @description The otpauth:// URI (RFC 6238 parameters: SHA1, 6 digits, 30 s).
+             * @example otpauth://totp/Users:ada%40example.com?issuer=Users&secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&algorithm=SHA1&digits=6&period=30
+             */
+            uri: string;
         };
         UpdateEmailDto: {
             /** @example ada@example.org */
@@ -1549,6 +1977,11 @@ export interface components {
             metadata: {
                 [key: string]: unknown;
             };
+            /**
+             * @description Whether the user has a verified second factor (TOTP): their password logins answer an MFA challenge.
+             * @example false
+             */
+            mfa: boolean;
             /**
              * @example {
              *       "plan": "pro"
@@ -1729,6 +2162,397 @@ export interface operations {
             };
             /** @description GoTrue's error body: `error_code` says why */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+        };
+    };
+    enrollGoTrueFactor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GoTrueEnrollDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueEnrolledDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+        };
+    };
+    unenrollGoTrueFactor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                factorId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueUnenrolledDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+        };
+    };
+    challengeGoTrueFactor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                factorId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GoTrueChallengeDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueChallengeAnswerDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+        };
+    };
+    verifyGoTrueFactor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                factorId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GoTrueVerifyFactorDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueSessionDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoTrueErrorDto"];
+                };
+            };
+            /** @description GoTrue's error body: `error_code` says why */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3235,6 +4059,8 @@ export interface operations {
                  */
                 with_attributes?: "true" | "false";
                 status?: "enabled" | "disabled" | "deleted" | "all";
+                /** @description Only users with (`true`) or without (`false`) a verified second factor. */
+                mfa?: "true" | "false";
                 role?: "user" | "admin";
                 order?: "created_at" | "updated_at" | "first_name" | "last_name" | "username" | "email";
                 dir?: "asc" | "desc";
@@ -3299,7 +4125,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Error codes: FORBIDDEN */
+            /** @description Error codes: FORBIDDEN, AAL2_REQUIRED, MFA_ENROLLMENT_REQUIRED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3490,7 +4316,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Error codes: FORBIDDEN */
+            /** @description Error codes: FORBIDDEN, AAL2_REQUIRED, MFA_ENROLLMENT_REQUIRED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3572,6 +4398,390 @@ export interface operations {
             };
             /** @description Error codes: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED, TOKEN_REVOKED, ACCOUNT_DISABLED */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    listFactors: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FactorsDto"];
+                };
+            };
+            /** @description Error codes: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED, TOKEN_REVOKED, ACCOUNT_DISABLED, EMAIL_NOT_VERIFIED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    enrollFactor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EnrollFactorDto"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnrolledFactorDto"];
+                };
+            };
+            /** @description Error codes: VALIDATION_FAILED, MALFORMED_JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED, TOKEN_REVOKED, ACCOUNT_DISABLED, EMAIL_NOT_VERIFIED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: AAL2_REQUIRED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: MFA_FACTOR_NAME_TAKEN */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: MFA_FACTOR_LIMIT */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    removeFactor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                factorId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error codes: INVALID_ID */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED, TOKEN_REVOKED, ACCOUNT_DISABLED, EMAIL_NOT_VERIFIED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: AAL2_REQUIRED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: MFA_FACTOR_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    renameFactor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                factorId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RenameFactorDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FactorDto"];
+                };
+            };
+            /** @description Error codes: VALIDATION_FAILED, MALFORMED_JSON, INVALID_ID */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED, TOKEN_REVOKED, ACCOUNT_DISABLED, EMAIL_NOT_VERIFIED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: MFA_FACTOR_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: MFA_FACTOR_NAME_TAKEN */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    regenerateRecoveryCodes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecoveryCodesDto"];
+                };
+            };
+            /** @description Error codes: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED, TOKEN_REVOKED, ACCOUNT_DISABLED, EMAIL_NOT_VERIFIED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: AAL2_REQUIRED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: MFA_NOT_ENABLED */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3766,7 +4976,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Error codes: WRONG_SECRET */
+            /** @description Error codes: AAL2_REQUIRED, WRONG_SECRET */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3890,12 +5100,13 @@ export interface operations {
             };
         };
         responses: {
+            /** @description A session, or the MFA challenge of a user with a second factor */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TokenPairDto"];
+                    "application/json": components["schemas"]["TokenPairDto"] | components["schemas"]["MfaChallengeDto"];
                 };
             };
             /** @description Error codes: VALIDATION_FAILED, MALFORMED_JSON */
@@ -3953,6 +5164,110 @@ export interface operations {
                 };
             };
             /** @description Error codes: SERVER_BUSY, SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    completeMfaLogin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CompleteMfaLoginDto"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenPairDto"];
+                };
+            };
+            /** @description Error codes: VALIDATION_FAILED, MALFORMED_JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: MFA_CHALLENGE_INVALID, ACCOUNT_DISABLED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: MFA_FACTOR_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: MFA_CODE_INVALID */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: SERVICE_UNAVAILABLE */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4180,6 +5495,119 @@ export interface operations {
             };
         };
     };
+    stepUp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SecondFactorDto"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StepUpDto"];
+                };
+            };
+            /** @description Error codes: VALIDATION_FAILED, MALFORMED_JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED, TOKEN_REVOKED, ACCOUNT_DISABLED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: MFA_FACTOR_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: MFA_NOT_ENABLED */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: MFA_CODE_INVALID */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
     getUser: {
         parameters: {
             query?: never;
@@ -4281,7 +5709,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Error codes: FORBIDDEN */
+            /** @description Error codes: FORBIDDEN, AAL2_REQUIRED, MFA_ENROLLMENT_REQUIRED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4369,7 +5797,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Error codes: FORBIDDEN */
+            /** @description Error codes: FORBIDDEN, AAL2_REQUIRED, MFA_ENROLLMENT_REQUIRED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4462,7 +5890,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Error codes: FORBIDDEN */
+            /** @description Error codes: FORBIDDEN, AAL2_REQUIRED, MFA_ENROLLMENT_REQUIRED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4550,7 +5978,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Error codes: FORBIDDEN */
+            /** @description Error codes: FORBIDDEN, AAL2_REQUIRED, MFA_ENROLLMENT_REQUIRED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4652,7 +6080,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Error codes: FORBIDDEN */
+            /** @description Error codes: FORBIDDEN, AAL2_REQUIRED, MFA_ENROLLMENT_REQUIRED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4672,6 +6100,155 @@ export interface operations {
             };
             /** @description Error codes: STATUS_ALREADY_SET */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    listUserFactors: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FactorsDto"];
+                };
+            };
+            /** @description Error codes: INVALID_ID */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED, TOKEN_REVOKED, ACCOUNT_DISABLED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: FORBIDDEN, AAL2_REQUIRED, MFA_ENROLLMENT_REQUIRED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: USER_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    removeUserFactor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                factorId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error codes: INVALID_ID */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED, TOKEN_REVOKED, ACCOUNT_DISABLED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: FORBIDDEN, AAL2_REQUIRED, MFA_ENROLLMENT_REQUIRED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: MFA_FACTOR_NOT_FOUND */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4740,7 +6317,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Error codes: FORBIDDEN */
+            /** @description Error codes: FORBIDDEN, AAL2_REQUIRED, MFA_ENROLLMENT_REQUIRED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4837,7 +6414,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Error codes: FORBIDDEN */
+            /** @description Error codes: FORBIDDEN, AAL2_REQUIRED, MFA_ENROLLMENT_REQUIRED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4943,7 +6520,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Error codes: FORBIDDEN */
+            /** @description Error codes: FORBIDDEN, AAL2_REQUIRED, MFA_ENROLLMENT_REQUIRED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5040,7 +6617,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Error codes: FORBIDDEN */
+            /** @description Error codes: FORBIDDEN, AAL2_REQUIRED, MFA_ENROLLMENT_REQUIRED */
             403: {
                 headers: {
                     [name: string]: unknown;

@@ -1,5 +1,28 @@
 import { UserRole } from '../users/entities/user.entity';
 
+export type AssuranceLevel = 'aal1' | 'aal2';
+
+/** One step of a sign-in: `password`, `oauth`, `otp` (a mailed link), `totp` or `recovery` (a recovery code); `timestamp` in seconds. */
+export interface AuthenticationMethod {
+  method: string;
+  timestamp: number;
+}
+
+/** What a session's tokens say of how their user signed in. */
+export interface Assurance {
+  aal: AssuranceLevel;
+  amr: AuthenticationMethod[];
+}
+
+/** The methods that are a second factor. */
+export const SECOND_FACTOR_METHODS = ['totp', 'recovery'];
+
+/** A session started by one (first) factor. */
+export const firstFactor = (method: string): Assurance => ({ aal: 'aal1', amr: [{ method, timestamp: Math.floor(Date.now() / 1000) }] });
+
+/** The assurance of verified claims (a token from before #16 is `aal1`, no methods). */
+export const assuranceOf = (claims: AccessTokenClaims | undefined): Assurance => ({ aal: claims?.aal ?? 'aal1', amr: claims?.amr ?? [] });
+
 /** The claims of an access token (besides iss and aud, which the JWT library checks). */
 export interface AccessTokenClaims {
   sub: string;
@@ -19,6 +42,13 @@ export interface AccessTokenClaims {
    */
   email?: string;
   session_id?: string;
+  /**
+   * The session's authenticator assurance level (#16): `aal2` once a second factor was given, else
+   * `aal1`; and how and when the user authenticated, oldest first (GoTrue's claims, which
+   * auth-js's getAuthenticatorAssuranceLevel reads). Absent in tokens issued before #16: `aal1`.
+   */
+  aal?: AssuranceLevel;
+  amr?: AuthenticationMethod[];
   app_metadata?: { provider: string; providers: string[]; role: UserRole };
   user_metadata?: Record<string, unknown>;
 }

@@ -18,6 +18,7 @@ export class AuthRpcController {
       role: user.role,
       verified: user.verifiedAt !== null,
       session_id: claims.sid,
+      aal: claims.aal ?? 'aal1',
       expires_at: new Date(claims.exp * 1000).toISOString(),
     };
   }

@@ -1,9 +1,11 @@
 import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Patch, Post } from '@nestjs/common';
-import { ApiBody, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiCreatedResponse, ApiExtraModels, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import { AUTH_ERRORS, ApiErrors, BODY_ERRORS } from '../common/decorators/api-errors.decorator';
 import { ApiAccessToken, ApiRefreshToken, ApiTokenOptional } from '../common/decorators/api-security.decorator';
 import { Audit, RequestAudit } from '../common/decorators/audit.decorator';
-import { AllowUnverified, CurrentUser, Public } from '../common/decorators/auth.decorators';
+import { AllowUnverified, CurrentUser, Public, SensitiveOperation } from '../common/decorators/auth.decorators';
+import { CompleteMfaLoginDto, MfaChallengeDto, SecondFactorDto } from '../mfa/dto/mfa.dto';
+import { AccessTokenClaims } from './access-token';
 import { CountOutcomes } from '../metrics/count-outcomes';
 import { RateLimit } from '../rate-limit/rate-limit.decorator';
 import { HashesPassword } from '../users/hashing-queue';
@@ -11,9 +13,9 @@ import { User } from '../users/entities/user.entity';
 import { UserDto } from '../users/dto/user-response.dto';
 import { AuthService } from './auth.service';
 import { bearerToken } from './bearer-token';
-import { CurrentSessionId } from './current-session.decorator';
+import { CurrentClaims, CurrentSessionId } from './current-session.decorator';
 import { IssueTokenDto, RefreshTokenDto, RevokeTokenDto, SessionsDto, UpdateSecretDto } from './dto/auth.dto';
-import { TokenPairDto } from './dto/token-pair.dto';
+import { StepUpDto, TokenPairDto } from './dto/token-pair.dto';
 
 @ApiTags('tokens')
 @Controller('users')
@@ -24,16 +26,57 @@ export class AuthController {
    * Log in
    *
    * @remarks Exchanges an e-mail address or username and a password for an access token and a refresh token.
-   * `{username, password}` is accepted as an alias of `{identity, secret}`.
+   * `{username, password}` is accepted as an alias of `{identity, secret}`. A user with a verified second
+   * factor gets no session yet but an MFA challenge (`mfa_required: true`, an `mfa_token` and the
+   * factors): complete it with POST /users/tokens/mfa.
    */
   @Post('tokens/issue')
   @Public()
   @RateLimit('token')
   @HashesPassword()
   @CountOutcomes('logins')
+  @ApiExtraModels(TokenPairDto, MfaChallengeDto)
+  @ApiCreatedResponse({ description: 'A session, or the MFA challenge of a user with a second factor', schema: { oneOf: [{ $ref: getSchemaPath(TokenPairDto) }, { $ref: getSchemaPath(MfaChallengeDto) }] } })
   @ApiErrors(...BODY_ERRORS, 'INVALID_CREDENTIALS', 'ACCOUNT_DISABLED', 'RATE_LIMITED', 'SERVER_BUSY')
-  issueToken(@Body() dto: IssueTokenDto, @Headers('user-agent') userAgent: string | undefined, @RequestAudit() audit: Audit): Promise<TokenPairDto> {
+  issueToken(@Body() dto: IssueTokenDto, @Headers('user-agent') userAgent: string | undefined, @RequestAudit() audit: Audit): Promise<TokenPairDto | MfaChallengeDto> {
     return this.auth.login(dto, userAgent ?? '', audit);
+  }
+
+  /**
+   * Complete an MFA login
+   *
+   * @remarks The `mfa_token` of POST /users/tokens/issue's challenge and the current `code` of a factor (`factor_id` may be left
+   * out with one factor), or a `recovery_code`: answers an `aal2` session. A code works once; wrong codes are counted per factor
+   * (USERS_MFA_VERIFY_RATE).
+   */
+  @Post('tokens/mfa')
+  @Public()
+  @RateLimit('token')
+  @CountOutcomes('logins')
+  @ApiErrors(...BODY_ERRORS, 'MFA_CHALLENGE_INVALID', 'MFA_CODE_INVALID', 'MFA_FACTOR_NOT_FOUND', 'ACCOUNT_DISABLED', 'RATE_LIMITED')
+  completeMfaLogin(@Body() dto: CompleteMfaLoginDto, @Headers('user-agent') userAgent: string | undefined, @RequestAudit() audit: Audit): Promise<TokenPairDto> {
+    return this.auth.completeMfaLogin(dto, userAgent ?? '', audit);
+  }
+
+  /**
+   * Step up the session with a second factor
+   *
+   * @remarks A factor's current `code` (an unverified factor's first code activates it, and the answer then carries the ten
+   * `recovery_codes`, shown this once) or a `recovery_code`: answers a new `aal2` session in place of the caller's. Sensitive
+   * operations need one within USERS_MFA_REAUTH_WINDOW.
+   */
+  @Post('tokens/step-up')
+  @AllowUnverified()
+  @ApiAccessToken()
+  @ApiErrors(...BODY_ERRORS, ...AUTH_ERRORS, 'MFA_CODE_INVALID', 'MFA_FACTOR_NOT_FOUND', 'MFA_NOT_ENABLED', 'RATE_LIMITED')
+  stepUp(
+    @Body() dto: SecondFactorDto,
+    @CurrentUser() actor: User,
+    @CurrentClaims() claims: AccessTokenClaims,
+    @Headers('user-agent') userAgent: string | undefined,
+    @RequestAudit() audit: Audit,
+  ): Promise<StepUpDto> {
+    return this.auth.stepUp(actor, claims, dto, userAgent ?? '', audit);
   }
 
   /**
@@ -107,12 +150,13 @@ export class AuthController {
    * Change the caller's password
    *
    * @remarks Needs the current password (`old_secret`); every other session of the caller is revoked,
-   * the one making the change stays signed in.
+   * the one making the change stays signed in. A user with a second factor needs a recent one (aal2).
    */
   @Patch('secret')
   @AllowUnverified()
+  @SensitiveOperation()
   @ApiAccessToken()
-  @ApiErrors(...BODY_ERRORS, ...AUTH_ERRORS, 'WRONG_SECRET', 'SERVER_BUSY')
+  @ApiErrors(...BODY_ERRORS, ...AUTH_ERRORS, 'AAL2_REQUIRED', 'WRONG_SECRET', 'SERVER_BUSY')
   updateSecret(
     @Body() dto: UpdateSecretDto,
     @CurrentUser() actor: User,

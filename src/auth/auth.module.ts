@@ -4,6 +4,7 @@ import { JwtModule, JwtService } from '@nestjs/jwt';
 import { authConfig } from '../config/auth.config';
 import { EventsModule } from '../events/events.module';
 import { MailModule } from '../mail/mail.module';
+import { MfaModule } from '../mfa/mfa.module';
 import { UsersModule } from '../users/users.module';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
@@ -20,7 +21,7 @@ import { ACCESS_TOKEN_AUTHENTICATOR } from './access-token';
 import { TokensService } from './tokens.service';
 
 @Module({
-  imports: [UsersModule, EventsModule, MailModule, JwtModule.register({})],
+  imports: [UsersModule, EventsModule, MailModule, MfaModule, JwtModule.register({})],
   controllers: [AuthController, PasswordController, AuthRpcController, JwksController],
   exports: [TokensService, AccessTokenVerifier, RefreshTokensRepository, AuthService, PasswordResetService],
   providers: [

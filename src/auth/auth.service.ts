@@ -10,10 +10,15 @@ import { UsersRepository } from '../users/users.repository';
 import { UsersService } from '../users/users.service';
 import { toUser } from '../users/users.mapper';
 import { UserDto } from '../users/dto/user-response.dto';
+import { CompleteMfaLoginDto, MfaChallengeDto, SecondFactorDto } from '../mfa/dto/mfa.dto';
+import { MfaService } from '../mfa/mfa.service';
+import { AccessTokenClaims, Assurance, assuranceOf } from './access-token';
 import { IssueTokenDto, SessionsDto, UpdateSecretDto } from './dto/auth.dto';
-import { TokenPairDto } from './dto/token-pair.dto';
+import { StepUpDto, TokenPairDto } from './dto/token-pair.dto';
 import { RefreshTokensRepository } from './refresh-tokens.repository';
 import { TokensService, tokenSubject } from './tokens.service';
+
+const now = () => Math.floor(Date.now() / 1000);
 
 @Injectable()
 export class AuthService {
@@ -26,13 +31,15 @@ export class AuthService {
     private readonly events: EventsService,
     private readonly lockout: LoginLockout,
     private readonly usersService: UsersService,
+    private readonly mfa: MfaService,
   ) {}
 
   /**
    * Login with e-mail or username. Unknown identities cost one decoy hash, like a wrong password, and so
-   * do attempts on an account locked after too many failures (LoginLockout).
+   * do attempts on an account locked after too many failures (LoginLockout). A user with a verified
+   * second factor gets an MFA challenge instead of a session (completed by completeMfaLogin).
    */
-  async login(dto: IssueTokenDto, client: string, audit: Audit): Promise<TokenPairDto> {
+  async login(dto: IssueTokenDto, client: string, audit: Audit): Promise<TokenPairDto | MfaChallengeDto> {
     const identity = dto.identity || dto.username || dto.user_name;
     const secret = dto.secret ?? dto.password;
     if (!identity || !secret) {
@@ -42,7 +49,41 @@ export class AuthService {
       ]);
     }
     const user = await this.authenticate(identity, secret);
+    if (user.mfaEnabled) return this.mfa.loginChallenge(user);
     return this.tokens.issue(tokenSubject(user), client.slice(0, 255), audit);
+  }
+
+  /**
+   * The second step of a password login with MFA: the challenge's `mfa_token` and a factor's code (or
+   * a recovery code) start an `aal2` session, whose amr is the password and then the second factor.
+   */
+  async completeMfaLogin(dto: CompleteMfaLoginDto, client: string, audit: Audit): Promise<TokenPairDto> {
+    const challenge = this.mfa.openLoginChallenge(dto.mfa_token);
+    const user = await this.users.findById(challenge.userId);
+    if (!user || user.status === 'deleted') throw new AppError('MFA_CHALLENGE_INVALID');
+    if (user.status === 'disabled') throw new AppError('ACCOUNT_DISABLED');
+    const factor = await this.mfa.verifySecondFactor(user, dto, { ...audit, actorId: user.id }, { verifiedOnly: true });
+    const assurance: Assurance = { aal: 'aal2', amr: [{ method: 'password', timestamp: challenge.passwordAt }, { method: factor.method, timestamp: now() }] };
+    return this.tokens.issue(tokenSubject(user), client.slice(0, 255), { ...audit, actorId: user.id }, undefined, assurance);
+  }
+
+  /**
+   * Steps the caller's session up to `aal2` with a second factor (a factor's code, which activates
+   * an unverified factor, or a recovery code): a new session whose amr is the old one's plus the second
+   * factor, in place of the caller's (revoked). Answers the recovery codes made by a first activation.
+   */
+  async stepUp(actor: User, claims: AccessTokenClaims, dto: SecondFactorDto, client: string, audit: Audit): Promise<StepUpDto> {
+    const factor = await this.mfa.verifySecondFactor(actor, dto, audit);
+    const previous = assuranceOf(claims).amr.filter(({ method }) => method !== factor.method);
+    const assurance: Assurance = { aal: 'aal2', amr: [...previous, { method: factor.method, timestamp: now() }] };
+    const pair = await this.dataSource.transaction(async (manager) => {
+      const issued = await this.tokens.issue(tokenSubject(actor), client.slice(0, 255), audit, manager, assurance);
+      if (await this.refreshTokens.revokeFamily(manager, actor.id, claims.sid)) {
+        await this.events.record(manager, { operation: 'user.revoke_token', userId: actor.id, audit, data: { session_id: claims.sid } });
+      }
+      return issued;
+    });
+    return { ...pair, ...(factor.recoveryCodes ? { recovery_codes: factor.recoveryCodes } : {}) };
   }
 
   /** The enabled user whose e-mail or username and password these are (the checks of a login, without its session). */

@@ -4,6 +4,7 @@ import { Audit } from '../common/decorators/audit.decorator';
 import { queryPrepared } from '../database/prepared';
 import { EVENT_ORDER_LOCK, OUTBOX_CHANNEL } from '../events/events.service';
 import { currentTraceparent } from '../tracing/trace-context';
+import type { Assurance } from './access-token';
 import type { TokenSubject } from './tokens.service';
 
 export interface RotatedToken {
@@ -11,6 +12,8 @@ export interface RotatedToken {
   expiresAt: Date;
   /** The user, as the successor's access token names them. */
   subject: TokenSubject;
+  /** The session's, kept from its start (or its step-up). */
+  assurance: Assurance;
 }
 
 export interface SessionRow {
@@ -37,13 +40,13 @@ export class RefreshTokensRepository {
    * and the row is dated by the clock at that moment, so that it orders with `tokens_revoked_at`
    * (set under the user row's FOR UPDATE) as the locks did. False when the user is not enabled (any more).
    */
-  async insertFamilyHead(manager: EntityManager, token: { id: string; userId: string; hash: Buffer; description: string; ttlMs: number }): Promise<boolean> {
+  async insertFamilyHead(manager: EntityManager, token: { id: string; userId: string; hash: Buffer; description: string; ttlMs: number; assurance: Assurance }): Promise<boolean> {
     const inserted = await manager.query<unknown[]>(
       `WITH owner AS (SELECT id FROM users WHERE id = $2 AND status = 'enabled' FOR SHARE)
-       INSERT INTO refresh_tokens (id, family_id, user_id, token_hash, description, created_at, expires_at)
-       SELECT $1, $1, id, $3, $4, clock_timestamp(), now() + $5 * interval '1 millisecond' FROM owner
+       INSERT INTO refresh_tokens (id, family_id, user_id, token_hash, description, created_at, expires_at, aal, amr)
+       SELECT $1, $1, id, $3, $4, clock_timestamp(), now() + $5 * interval '1 millisecond', $6, $7::jsonb FROM owner
        RETURNING id`,
-      [token.id, token.userId, token.hash, token.description, token.ttlMs],
+      [token.id, token.userId, token.hash, token.description, token.ttlMs, token.assurance.aal, JSON.stringify(token.assurance.amr)],
     );
     return inserted.length > 0;
   }
@@ -65,7 +68,7 @@ export class RefreshTokensRepository {
     successor: { id: string; hash: Buffer; ttlMs: number },
     event: { id: string; audit: Audit },
   ): Promise<RotatedToken | undefined> {
-    const [row] = await queryPrepared<{ family_id: string; expires_at: Date; user_id: string; role: TokenSubject['role']; verified: boolean; email: string; metadata: Record<string, unknown>; auth_provider: string | null }>(
+    const [row] = await queryPrepared<{ family_id: string; expires_at: Date; user_id: string; role: TokenSubject['role']; verified: boolean; email: string; metadata: Record<string, unknown>; auth_provider: string | null; aal: Assurance['aal']; amr: Assurance['amr'] }>(
       this.dataSource,
       'refresh_tokens_rotate',
       `WITH owner AS (
@@ -79,17 +82,17 @@ export class RefreshTokensRepository {
            AND rt.used_at IS NULL AND rt.revoked_at IS NULL AND rt.expires_at > now()
            AND u.id = rt.user_id AND u.status = 'enabled'
            AND (u.tokens_revoked_at IS NULL OR rt.created_at > u.tokens_revoked_at)
-         RETURNING rt.family_id, rt.user_id, rt.description, u.role, u.verified_at IS NOT NULL AS verified, u.email, u.metadata, u.auth_provider
+         RETURNING rt.family_id, rt.user_id, rt.description, rt.aal, rt.amr, u.role, u.verified_at IS NOT NULL AS verified, u.email, u.metadata, u.auth_provider
        ), successor AS (
-         INSERT INTO refresh_tokens (id, family_id, user_id, token_hash, description, created_at, expires_at)
-         SELECT $3, family_id, user_id, $4, description, clock_timestamp(), now() + $5 * interval '1 millisecond' FROM spent
+         INSERT INTO refresh_tokens (id, family_id, user_id, token_hash, description, created_at, expires_at, aal, amr)
+         SELECT $3, family_id, user_id, $4, description, clock_timestamp(), now() + $5 * interval '1 millisecond', aal, amr FROM spent
          RETURNING family_id, expires_at
        ), event AS (
          INSERT INTO outbox_events (id, user_id, operation, actor_id, request_id, data, trace_context)
          SELECT $6::uuid, user_id, 'user.refresh_token', user_id, $7, jsonb_build_object('session_id', family_id), $10
          FROM spent, LATERAL (SELECT pg_advisory_xact_lock($8, hashtext(user_id::text)), pg_notify($9, '')) AS per_user_order
        )
-       SELECT successor.family_id, successor.expires_at, spent.user_id, spent.role, spent.verified, spent.email, spent.metadata, spent.auth_provider
+       SELECT successor.family_id, successor.expires_at, spent.user_id, spent.role, spent.verified, spent.email, spent.metadata, spent.auth_provider, spent.aal, spent.amr
        FROM successor JOIN spent USING (family_id)`,
       [spent.id, spent.hash, successor.id, successor.hash, successor.ttlMs, event.id, event.audit.requestId, EVENT_ORDER_LOCK, OUTBOX_CHANNEL, currentTraceparent()],
     );
@@ -98,6 +101,7 @@ export class RefreshTokensRepository {
         familyId: row.family_id,
         expiresAt: row.expires_at,
         subject: { id: row.user_id, role: row.role, verified: row.verified, email: row.email, metadata: row.metadata, authProvider: row.auth_provider },
+        assurance: { aal: row.aal, amr: row.amr },
       }
     );
   }

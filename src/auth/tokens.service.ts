@@ -8,7 +8,7 @@ import { newOpaqueToken, parseOpaqueToken } from '../common/utils/opaque-token';
 import { authConfig } from '../config/auth.config';
 import { AppError } from '../common/errors/app-error';
 import { User, UserRole } from '../users/entities/user.entity';
-import { AccessTokenClaims } from './access-token';
+import { AccessTokenClaims, Assurance, firstFactor } from './access-token';
 import { TokenPairDto } from './dto/token-pair.dto';
 import { RefreshTokensRepository } from './refresh-tokens.repository';
 import { SigningKeys } from './signing-keys';
@@ -44,10 +44,11 @@ export class TokensService {
 
   /**
    * Starts a new session: a refresh-token family and an access token bound to it, and the
-   * user.issue_token event; in the caller's transaction when given one, else in its own.
+   * user.issue_token event; in the caller's transaction when given one, else in its own. The session
+   * keeps `assurance` (aal, amr) for its refreshes; by default a password sign-in's `aal1`.
    */
-  async issue(user: TokenSubject, description: string, audit: Audit, manager?: EntityManager): Promise<TokenPairDto> {
-    if (!manager) return this.dataSource.transaction((own) => this.issue(user, description, audit, own));
+  async issue(user: TokenSubject, description: string, audit: Audit, manager?: EntityManager, assurance: Assurance = firstFactor('password')): Promise<TokenPairDto> {
+    if (!manager) return this.dataSource.transaction((own) => this.issue(user, description, audit, own, assurance));
     const refresh = newOpaqueToken();
     const started = await this.refreshTokens.insertFamilyHead(manager, {
       id: refresh.id,
@@ -55,6 +56,7 @@ export class TokensService {
       hash: refresh.hash,
       description,
       ttlMs: this.auth.refreshTokenTtlMs,
+      assurance,
     });
     // Disabled or deleted between the caller's check and now.
     if (!started) throw new AppError('ACCOUNT_DISABLED');
@@ -62,9 +64,9 @@ export class TokensService {
       operation: 'user.issue_token',
       userId: user.id,
       audit: { ...audit, actorId: audit.actorId ?? user.id },
-      data: { session_id: refresh.id, client: description },
+      data: { session_id: refresh.id, client: description, aal: assurance.aal },
     });
-    return this.pair(user, refresh.id, refresh.token);
+    return this.pair(user, refresh.id, refresh.token, assurance);
   }
 
   /** Spends a refresh token for a new pair; a spent token presented again revokes its session. */
@@ -73,7 +75,7 @@ export class TokensService {
     const successor = newOpaqueToken();
     const rotated = await this.refreshTokens.rotate(spent, { ...successor, ttlMs: this.auth.refreshTokenTtlMs }, { id: randomUUID(), audit });
     if (rotated) {
-      return this.pair(rotated.subject, rotated.familyId, successor.token);
+      return this.pair(rotated.subject, rotated.familyId, successor.token, rotated.assurance);
     }
     const reused = await this.dataSource.transaction((manager) => this.refreshTokens.revokeFamilyOfSpentToken(manager, spent));
     if (reused) throw new AppError('REFRESH_TOKEN_REUSED');
@@ -96,7 +98,7 @@ export class TokensService {
     });
   }
 
-  private async pair(user: TokenSubject, sessionId: string, refreshToken: string): Promise<TokenPairDto> {
+  private async pair(user: TokenSubject, sessionId: string, refreshToken: string, assurance: Assurance): Promise<TokenPairDto> {
     const expiresIn = Math.floor(this.auth.accessTokenTtlMs / 1000);
     const iat = Math.floor(Date.now() / 1000);
     const claims: AccessTokenClaims = {
@@ -112,6 +114,8 @@ export class TokensService {
       session_id: sessionId,
       app_metadata: { provider: user.authProvider ?? 'email', providers: [user.authProvider ?? 'email'], role: user.role },
       user_metadata: user.metadata,
+      aal: assurance.aal,
+      amr: assurance.amr,
     };
     const accessToken = await this.keys.sign({ ...claims, iss: this.auth.issuer, aud: this.auth.audience });
     return { access_token: accessToken, refresh_token: refreshToken, access_type: 'Bearer', expires_in: expiresIn };

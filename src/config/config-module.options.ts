@@ -9,6 +9,7 @@ import { eventsConfig } from './events.config';
 import { applyGoTrueAliases, gotrueConfig } from './gotrue.config';
 import { mailConfig } from './mail.config';
 import { metricsConfig } from './metrics.config';
+import { mfaConfig } from './mfa.config';
 import { oauthConfig } from './oauth.config';
 import { rateLimitConfig } from './rate-limit.config';
 import { productionProblems, productionWarnings } from './production-rules';
@@ -19,7 +20,7 @@ import { typoWarnings } from './typo-warnings';
 import { webhooksConfig } from './webhooks.config';
 import { ConfigError, knownVariables } from './validate-config';
 
-const NAMESPACES = [appConfig, databaseConfig, authConfig, adminConfig, mailConfig, eventsConfig, schedulerConfig, oauthConfig, metricsConfig, tracingConfig, rateLimitConfig, gotrueConfig, webhooksConfig];
+const NAMESPACES = [appConfig, databaseConfig, authConfig, adminConfig, mailConfig, eventsConfig, schedulerConfig, oauthConfig, metricsConfig, tracingConfig, rateLimitConfig, gotrueConfig, webhooksConfig, mfaConfig];
 
 /**
  * Every config namespace; each validates its own variables. The `.env` file is read by

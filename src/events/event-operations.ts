@@ -22,6 +22,13 @@ export const EVENT_OPERATIONS = [
   'user.reset_secret',
   'user.invite',
   'user.oauth_login',
+  'user.mfa_enroll',
+  'user.mfa_activate',
+  'user.mfa_rename',
+  'user.mfa_remove',
+  'user.mfa_challenge_failed',
+  'user.mfa_recovery_code_used',
+  'user.mfa_recovery_codes_regenerate',
 ] as const;
 
 export type EventOperation = (typeof EVENT_OPERATIONS)[number];

@@ -24,7 +24,7 @@ export const SIGNUP_DISABLED = () => new GoTrueError(HttpStatus.UNPROCESSABLE_EN
 export const EMAIL_NOT_CONFIRMED = () => new GoTrueError(HttpStatus.BAD_REQUEST, 'email_not_confirmed', 'Email not confirmed');
 
 /** The limits that count mails (USERS_RATE_LIMIT_EMAIL, _EMAIL_ACCOUNT): GoTrue's mail limit; any other is its request limit. */
-const MAIL_LIMITS: readonly RateLimitName[] = ['email', 'email-account'];
+const MAIL_LIMITS: readonly string[] = ['email', 'email-account'] satisfies RateLimitName[];
 
 /** A rate limit's refusal (429, Retry-After kept by the filter) as GoTrue answers it: auth-js reads `error_code`. */
 export function rateLimitRefusal(error: RateLimitedError): GoTrueError {
@@ -57,6 +57,14 @@ const GOTRUE_ERRORS: Partial<Record<ErrorCode, [number, string, string?]>> = {
   REFRESH_TOKEN_REUSED: [400, 'refresh_token_already_used', 'Invalid Refresh Token: Already Used'],
   EMAIL_NOT_VERIFIED: [403, 'email_not_confirmed', 'Email not confirmed'],
   FORBIDDEN: [403, 'not_admin', 'User not allowed'],
+  AAL2_REQUIRED: [403, 'insufficient_aal', 'AAL2 required'],
+  MFA_ENROLLMENT_REQUIRED: [403, 'insufficient_aal', 'AAL2 required'],
+  MFA_CHALLENGE_INVALID: [400, 'mfa_challenge_expired', 'MFA challenge has expired, verify against another challenge or create a new factor.'],
+  MFA_CODE_INVALID: [422, 'mfa_verification_failed', 'Invalid TOTP code entered'],
+  MFA_FACTOR_NOT_FOUND: [404, 'mfa_factor_not_found', 'Factor not found'],
+  MFA_FACTOR_NAME_TAKEN: [422, 'mfa_factor_name_conflict', 'A factor with the friendly name already exists'],
+  MFA_FACTOR_LIMIT: [422, 'too_many_enrolled_mfa_factors', 'Maximum number of verified factors reached, unenroll to continue'],
+  RATE_LIMITED: [429, 'over_request_rate_limit', 'Request rate limit reached'],
   WRONG_SECRET: [400, 'current_password_mismatch', 'Current password required when setting new password'],
   USER_NOT_FOUND: [404, 'user_not_found', 'User not found'],
   TOKEN_NOT_FOUND: [404, 'session_not_found', 'Session not found'],

@@ -1,9 +1,11 @@
-import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Post, Put, Query, Redirect, Req, Res, UseFilters, applyDecorators } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Headers, HttpCode, HttpStatus, Post, Put, Query, Redirect, Req, Res, UseFilters, applyDecorators } from '@nestjs/common';
 import { ApiExtraModels, ApiFoundResponse, ApiNoContentResponse, ApiOkResponse, ApiResponse, ApiSeeOtherResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import { FastifyReply } from 'fastify';
 import { answer } from '../oauth/oauth.controller';
 import { OAuthRequest } from '../oauth/state-store';
-import { CurrentSessionId } from '../auth/current-session.decorator';
+import { AccessTokenClaims } from '../auth/access-token';
+import { CurrentClaims, CurrentSessionId } from '../auth/current-session.decorator';
+import { UuidParam } from '../common/decorators/id-param.decorator';
 import { ApiAccessToken } from '../common/decorators/api-security.decorator';
 import { Audit, RequestAudit } from '../common/decorators/audit.decorator';
 import { AllowUnverified, CurrentUser, Public, Roles } from '../common/decorators/auth.decorators';
@@ -14,6 +16,12 @@ import { User } from '../users/entities/user.entity';
 import { toUser } from '../users/users.mapper';
 import {
   GoTrueAuthorizeQueryDto,
+  GoTrueChallengeAnswerDto,
+  GoTrueChallengeDto,
+  GoTrueEnrollDto,
+  GoTrueEnrolledDto,
+  GoTrueUnenrolledDto,
+  GoTrueVerifyFactorDto,
   GoTrueErrorDto,
   GoTrueInviteDto,
   GoTrueLogoutQueryDto,
@@ -40,6 +48,7 @@ function ApiGoTrueErrors(...statuses: number[]) {
 }
 
 const client = (userAgent: string | undefined) => (userAgent ?? '').slice(0, 255);
+
 
 /**
  * POST /token's limit by its grant, that of its native twin, so that both APIs count together: a refresh
@@ -158,7 +167,8 @@ export class GoTrueController {
    * GoTrue: update the signed-in user
    *
    * @remarks `password` (with a sign-in within USERS_REAUTH_WINDOW, or `current_password`; every other session ends), `data` (merged into
-   * the metadata) and `email` (unverified until the link mailed to the new address is followed).
+   * the metadata) and `email` (unverified until the link mailed to the new address is followed). A user with a second factor
+   * needs a recent one (aal2 within USERS_MFA_REAUTH_WINDOW) to change the password or the address.
    */
   @Put('user')
   // Not for an unverified user where verification is required (the guard's rule, as for PATCH /users/{id}):
@@ -170,10 +180,76 @@ export class GoTrueController {
     @Body() dto: GoTrueUpdateUserDto,
     @Query() query: GoTrueRedirectQueryDto,
     @CurrentUser() actor: User,
-    @CurrentSessionId() sessionId: string | undefined,
+    @CurrentClaims() claims: AccessTokenClaims | undefined,
     @RequestAudit() audit: Audit,
   ): Promise<GoTrueUserDto> {
-    return this.gotrue.updateUser(actor, sessionId, dto, query.redirect_to, audit);
+    return this.gotrue.updateUser(actor, claims, dto, query.redirect_to, audit);
+  }
+
+  /**
+   * GoTrue: enrol a second factor
+   *
+   * @remarks auth-js's mfa.enroll: a TOTP factor (`factor_type: totp`; phone and WebAuthn factors are not offered), unverified until
+   * POST /factors/{id}/verify, with its secret, URI and QR code (SVG). A user with a verified factor needs an aal2 session.
+   */
+  @Post('factors')
+  @HttpCode(HttpStatus.OK)
+  @ApiAccessToken()
+  @ApiOkResponse({ type: GoTrueEnrolledDto })
+  @ApiGoTrueErrors(400, 401, 403, 409, 422, 413, 415)
+  enrollGoTrueFactor(@Body() dto: GoTrueEnrollDto, @CurrentUser() actor: User, @CurrentClaims() claims: AccessTokenClaims, @RequestAudit() audit: Audit): Promise<GoTrueEnrolledDto> {
+    return this.gotrue.enrollFactor(actor, claims, dto, audit);
+  }
+
+  /**
+   * GoTrue: challenge a factor
+   *
+   * @remarks auth-js's mfa.challenge: a challenge of the factor for this session, to answer with POST /factors/{id}/verify before
+   * `expires_at` (USERS_MFA_CHALLENGE_DURATION).
+   */
+  @Post('factors/:factorId/challenge')
+  @HttpCode(HttpStatus.OK)
+  @ApiAccessToken()
+  @ApiOkResponse({ type: GoTrueChallengeAnswerDto })
+  @ApiGoTrueErrors(400, 401, 403, 404, 413, 415)
+  challengeGoTrueFactor(@UuidParam('factorId') factorId: string, @Body() _dto: GoTrueChallengeDto, @CurrentUser() actor: User, @CurrentClaims() claims: AccessTokenClaims): Promise<GoTrueChallengeAnswerDto> {
+    return this.gotrue.challengeFactor(actor, claims, factorId);
+  }
+
+  /**
+   * GoTrue: verify a factor's challenge
+   *
+   * @remarks auth-js's mfa.verify: the factor's current code for the challenge. Verifies an unverified factor, and answers a new
+   * `aal2` session in place of this one (its access token's `amr` ends with `totp`). A code works once; attempts are limited per
+   * factor (USERS_MFA_VERIFY_RATE).
+   */
+  @Post('factors/:factorId/verify')
+  @HttpCode(HttpStatus.OK)
+  @ApiAccessToken()
+  @ApiOkResponse({ type: GoTrueSessionDto })
+  @ApiGoTrueErrors(400, 401, 403, 404, 422, 429, 413, 415)
+  verifyGoTrueFactor(
+    @UuidParam('factorId') factorId: string,
+    @Body() dto: GoTrueVerifyFactorDto,
+    @CurrentUser() actor: User,
+    @CurrentClaims() claims: AccessTokenClaims,
+    @Headers('user-agent') userAgent: string | undefined,
+    @RequestAudit() audit: Audit,
+  ): Promise<GoTrueSessionDto> {
+    return this.gotrue.verifyFactor(actor, claims, factorId, dto, client(userAgent), audit);
+  }
+
+  /**
+   * GoTrue: remove a factor
+   *
+   * @remarks auth-js's mfa.unenroll. A verified factor needs an aal2 session whose second factor is recent (USERS_MFA_REAUTH_WINDOW).
+   */
+  @Delete('factors/:factorId')
+  @ApiAccessToken()
+  @ApiOkResponse({ type: GoTrueUnenrolledDto })
+  @ApiGoTrueErrors(400, 401, 403, 404)
+  unenrollGoTrueFactor(@UuidParam('factorId') factorId: string, @CurrentUser() actor: User, @CurrentClaims() claims: AccessTokenClaims, @RequestAudit() audit: Audit): Promise<GoTrueUnenrolledDto> {
+    return this.gotrue.unenrollFactor(actor, claims, factorId, audit);
   }
 
   /**

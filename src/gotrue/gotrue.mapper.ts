@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { TokenPairDto } from '../auth/dto/token-pair.dto';
 import { UserDto } from '../users/dto/user-response.dto';
 import { UsersRepository } from '../users/users.repository';
-import { GoTrueIdentityDto, GoTrueSessionDto, GoTrueUserDto } from './dto/gotrue.dto';
+import { FactorDto } from '../mfa/dto/mfa.dto';
+import { GoTrueFactorDto, GoTrueIdentityDto, GoTrueSessionDto, GoTrueUserDto } from './dto/gotrue.dto';
 
 type SignInFacts = Awaited<ReturnType<UsersRepository['signInFacts']>>;
 
@@ -19,7 +20,7 @@ function identityId(provider: string, subject: string): string {
  * admin) is in `app_metadata.role`, as in the access token's claims. The `email` identity stands for
  * the password sign-in, the others are the linked OAuth identities.
  */
-export function toGoTrueUser(user: UserDto, facts: SignInFacts, audience: string): GoTrueUserDto {
+export function toGoTrueUser(user: UserDto, facts: SignInFacts, audience: string, factors: FactorDto[] = []): GoTrueUserDto {
   const provider = user.auth_provider ?? 'email';
   const lastSignInAt = iso(facts.lastSignInAt);
   const emailIdentity: GoTrueIdentityDto = {
@@ -59,9 +60,23 @@ export function toGoTrueUser(user: UserDto, facts: SignInFacts, audience: string
     app_metadata: { provider, providers: [...new Set([provider, ...identities.map((identity) => identity.provider)])], role: user.role },
     user_metadata: user.metadata,
     identities,
+    // GoTrue leaves `factors` out when there are none.
+    ...(factors.length > 0 ? { factors: factors.map(toGoTrueFactor) } : {}),
     is_anonymous: false,
     created_at: user.created_at,
     updated_at: user.updated_at,
+  };
+}
+
+/** Our factor as GoTrue's. */
+export function toGoTrueFactor(factor: FactorDto): GoTrueFactorDto {
+  return {
+    id: factor.id,
+    ...(factor.friendly_name !== null ? { friendly_name: factor.friendly_name } : {}),
+    factor_type: factor.factor_type,
+    status: factor.status,
+    created_at: factor.created_at,
+    updated_at: factor.updated_at,
   };
 }
 

@@ -1,5 +1,6 @@
 import { Controller, DynamicModule, Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module';
+import { MfaModule } from '../mfa/mfa.module';
 import { OAuthModule } from '../oauth/oauth.module';
 import { UsersModule } from '../users/users.module';
 import { GoTrueController } from './gotrue.controller';
@@ -12,7 +13,7 @@ import { GoTrueService } from './gotrue.service';
  * GOTRUE_COMPAT_PREFIX by mountedAt (see app.factory.ts), or not at all when the prefix is empty.
  */
 @Module({
-  imports: [UsersModule, AuthModule, OAuthModule],
+  imports: [UsersModule, AuthModule, OAuthModule, MfaModule],
   providers: [GoTrueService, GoTrueLinks, GoTrueOAuth],
 })
 export class GoTrueModule {

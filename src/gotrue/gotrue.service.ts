@@ -1,10 +1,13 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { HttpStatus, Inject, Injectable } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuthService } from '../auth/auth.service';
 import { TokenPairDto } from '../auth/dto/token-pair.dto';
 import { PasswordResetService } from '../auth/password-reset.service';
 import { TokensService, tokenSubject } from '../auth/tokens.service';
+import { AccessTokenClaims, assuranceOf, firstFactor } from '../auth/access-token';
+import { MfaPolicy } from '../mfa/mfa-policy.service';
+import { MfaService } from '../mfa/mfa.service';
 import { Audit } from '../common/decorators/audit.decorator';
 import { AppError } from '../common/errors/app-error';
 import { authConfig } from '../config/auth.config';
@@ -16,7 +19,12 @@ import { UsersRepository } from '../users/users.repository';
 import { UsersService } from '../users/users.service';
 import { toUser } from '../users/users.mapper';
 import {
+  GoTrueChallengeAnswerDto,
+  GoTrueEnrollDto,
+  GoTrueEnrolledDto,
   GoTrueInviteDto,
+  GoTrueUnenrolledDto,
+  GoTrueVerifyFactorDto,
   GoTrueRecoverDto,
   GoTrueSessionDto,
   GoTrueSettingsDto,
@@ -28,7 +36,7 @@ import {
   LogoutScope,
   VerifyType,
 } from './dto/gotrue.dto';
-import { EMAIL_NOT_CONFIRMED, SIGNUP_DISABLED, redirectError } from './gotrue-errors';
+import { EMAIL_NOT_CONFIRMED, GoTrueError, SIGNUP_DISABLED, redirectError } from './gotrue-errors';
 import { GoTrueLinks } from './gotrue-links';
 import { GoTrueOAuth } from './gotrue-oauth';
 import { OAuthAnswer, OAuthService } from '../oauth/oauth.service';
@@ -39,7 +47,9 @@ import { accessTokenClaims, toGoTrueSession, toGoTrueUser } from './gotrue.mappe
  * The GoTrue API over our services: it maps GoTrue's requests and answers and holds no rule of its own.
  * Registration, the password policy, login (with the decoy hash), refresh rotation and reuse detection,
  * sessions, link tokens, mails, events and audit are those of UsersService, AuthService, TokensService,
- * PasswordResetService, EmailVerificationService and InvitationsService.
+ * PasswordResetService, EmailVerificationService and InvitationsService; second factors those of
+ * MfaService, MfaPolicy and AuthService.stepUp. As in Supabase Auth, a password sign-in of a user with
+ * a factor is an `aal1` session, which the client steps up with /factors/{id}/challenge and /verify.
  */
 @Injectable()
 export class GoTrueService {
@@ -55,6 +65,8 @@ export class GoTrueService {
     private readonly links: GoTrueLinks,
     private readonly gotrueOAuth: GoTrueOAuth,
     private readonly oauthService: OAuthService,
+    private readonly mfa: MfaService,
+    private readonly mfaPolicy: MfaPolicy,
     @Inject(authConfig.KEY) private readonly authSettings: ConfigType<typeof authConfig>,
   ) {}
 
@@ -128,7 +140,34 @@ export class GoTrueService {
   }
 
   async user(user: UserDto): Promise<GoTrueUserDto> {
-    return toGoTrueUser(user, await this.usersRepository.signInFacts(user.id), this.authSettings.audience);
+    const [facts, factors] = await Promise.all([this.usersRepository.signInFacts(user.id), this.mfa.list(user.id)]);
+    return toGoTrueUser(user, facts, this.authSettings.audience, factors);
+  }
+
+  /** POST /factors: our TOTP enrolment (phone and WebAuthn factors are not offered). */
+  async enrollFactor(actor: User, claims: AccessTokenClaims, dto: GoTrueEnrollDto, audit: Audit): Promise<GoTrueEnrolledDto> {
+    if (dto.factor_type !== 'totp') throw new GoTrueError(HttpStatus.UNPROCESSABLE_ENTITY, 'mfa_factor_type_not_supported', `${dto.factor_type} factors are not supported: only totp`);
+    const { factor, totp } = await this.mfa.enroll(actor, assuranceOf(claims), { friendlyName: dto.friendly_name, issuer: dto.issuer }, audit);
+    return { id: factor.id, type: 'totp', friendly_name: factor.friendly_name ?? '', totp };
+  }
+
+  /** POST /factors/{id}/challenge: a challenge of the factor for this session (stateless: sealed). */
+  async challengeFactor(actor: User, claims: AccessTokenClaims, factorId: string): Promise<GoTrueChallengeAnswerDto> {
+    const challenge = await this.mfa.factorChallenge(actor, factorId, claims.sid);
+    return { id: challenge.id, type: 'totp', expires_at: challenge.expiresAt };
+  }
+
+  /** POST /factors/{id}/verify: the challenge's code steps the session up (AuthService.stepUp): a new `aal2` session. */
+  async verifyFactor(actor: User, claims: AccessTokenClaims, factorId: string, dto: GoTrueVerifyFactorDto, client: string, audit: Audit): Promise<GoTrueSessionDto> {
+    this.mfa.assertFactorChallenge(actor, factorId, claims.sid, dto.challenge_id);
+    const { recovery_codes: _recoveryCodes, ...pair } = await this.auth.stepUp(actor, claims, { factor_id: factorId, code: dto.code }, client, audit);
+    return this.sessionOfPair(pair);
+  }
+
+  /** DELETE /factors/{id}: our removal (a verified factor needs a recent aal2). */
+  async unenrollFactor(actor: User, claims: AccessTokenClaims, factorId: string, audit: Audit): Promise<GoTrueUnenrolledDto> {
+    const factor = await this.mfa.remove(actor, assuranceOf(claims), actor.id, factorId, audit);
+    return { id: factor.id };
   }
 
   /**
@@ -136,7 +175,10 @@ export class GoTrueService {
    * into our metadata), then e-mail (our change of address: a verification link to the new one,
    * which opens /verify?type=email_change). Each is the service's own operation, with its checks.
    */
-  async updateUser(actor: User, sessionId: string | undefined, dto: GoTrueUpdateUserDto, redirectTo: string | undefined, audit: Audit): Promise<GoTrueUserDto> {
+  async updateUser(actor: User, claims: AccessTokenClaims | undefined, dto: GoTrueUpdateUserDto, redirectTo: string | undefined, audit: Audit): Promise<GoTrueUserDto> {
+    const sessionId = claims?.sid;
+    // A new password or address is a sensitive operation (#16): a recent second factor for a user who has one.
+    if (dto.password !== undefined || (dto.email !== undefined && dto.email !== actor.email)) this.mfaPolicy.assertRecentSecondFactor(actor, assuranceOf(claims));
     let view = toUser(actor);
     if (dto.password !== undefined) view = await this.auth.changeSecretReauthenticated(actor, sessionId, dto.password, dto.current_password, audit);
     if (dto.data !== undefined) {
@@ -187,7 +229,7 @@ export class GoTrueService {
     }
     const { pair, user } = await this.dataSource.transaction(async (manager: EntityManager) => {
       const user = type === 'signup' || type === 'email_change' ? await this.verification.confirm(manager, token, audit) : await this.passwordReset.redeem(manager, token, audit);
-      return { user, pair: await this.tokens.issue(tokenSubject(user), client, { ...audit, actorId: user.id }, manager) };
+      return { user, pair: await this.tokens.issue(tokenSubject(user), client, { ...audit, actorId: user.id }, manager, firstFactor('otp')) };
     });
     return this.session(pair, toUser(user));
   }

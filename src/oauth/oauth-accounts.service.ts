@@ -1,3 +1,4 @@
+import { firstFactor } from '../auth/access-token';
 import { randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
@@ -62,7 +63,7 @@ export class OAuthAccountsService {
     const { user, outcome } = await this.dataSource.transaction((manager) => this.resolve(manager, profile, audit));
     // After the commit: a takeover refuses every token issued up to its transaction's instant
     // (tokens_revoked_at), and the new session must be younger than that.
-    const tokens = await this.tokens.issue(tokenSubject(user), `oauth:${profile.provider}`, { ...audit, actorId: user.id });
+    const tokens = await this.tokens.issue(tokenSubject(user), `oauth:${profile.provider}`, { ...audit, actorId: user.id }, undefined, firstFactor('oauth'));
     return { user, outcome, tokens };
   }
 

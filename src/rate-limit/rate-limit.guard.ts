@@ -23,10 +23,13 @@ export function routeLimits(context: ExecutionContext): RateLimitName[] {
   return typeof limits === 'function' ? limits(context.switchToHttp().getRequest<ChoosingRequest>()) : (limits ?? []);
 }
 
-/** A refusal by a rate limit: our 429 RATE_LIMITED with Retry-After, saying which limit (an adapter API may answer each in its own terms). */
+/**
+ * A refusal by a rate limit: our 429 RATE_LIMITED with Retry-After, saying which limit (an adapter API may
+ * answer each in its own terms): a RateLimitName, or a counter of a service's own (MfaService's mfa-verify).
+ */
 export class RateLimitedError extends AppError {
   constructor(
-    readonly limit: RateLimitName,
+    readonly limit: string,
     waitMs: number,
   ) {
     const seconds = Math.max(1, Math.ceil(waitMs / 1000));

@@ -3,6 +3,7 @@ import { ConfigType } from '@nestjs/config';
 import { QueryRunner } from 'typeorm';
 import { mailConfig } from '../config/mail.config';
 import { schedulerConfig } from '../config/scheduler.config';
+import { ABANDONED_ENROLMENT_MS } from '../mfa/mfa.repository';
 import { STATE_TTL_MS } from '../oauth/state-store';
 
 /** Rows per DELETE: short statements, so that cleaning up never holds many locks for long. */
@@ -11,7 +12,8 @@ const BATCH_SIZE = 5000;
 /**
  * Removes what has expired or served its purpose: expired refresh and link tokens, spent link
  * tokens, events published and mails sent (or given up) longer than USERS_OUTBOX_RETENTION ago,
- * throttle entries older than EMAIL_MIN_INTERVAL, and spent OAuth states that expired anyway.
+ * throttle entries older than EMAIL_MIN_INTERVAL, spent OAuth states that expired anyway, and TOTP
+ * enrolments never verified (abandoned: a day old).
  */
 @Injectable()
 export class CleanupService {
@@ -34,6 +36,8 @@ export class CleanupService {
       mail_throttle: await this.deleteInBatches(runner, 'mail_throttle', `last_at < now() - $1 * interval '1 millisecond'`, [this.mail.minIntervalMs]),
       // A state is refused after STATE_TTL_MS anyway: its spent record can go then.
       oauth_spent_states: await this.deleteInBatches(runner, 'oauth_spent_states', `spent_at < now() - $1 * interval '1 millisecond'`, [STATE_TTL_MS]),
+      // Unverified factors count nowhere but against the per-user maximum; a day is long enough to scan a QR code.
+      mfa_factors: await this.deleteInBatches(runner, 'mfa_factors', `status = 'unverified' AND created_at < now() - $1 * interval '1 millisecond'`, [ABANDONED_ENROLMENT_MS]),
     };
     if (Object.values(removed).some((count) => count > 0)) this.logger.log({ removed }, 'cleaned up expired and spent rows');
     return removed;

@@ -1,10 +1,10 @@
 import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Patch, Post, Query, Res } from '@nestjs/common';
 import { ApiCreatedResponse, ApiExtraModels, ApiOkResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import { FastifyReply } from 'fastify';
-import { AUTH_ERRORS, ApiErrors, BODY_ERRORS } from '../common/decorators/api-errors.decorator';
+import { ADMIN_MFA_ERRORS, AUTH_ERRORS, ApiErrors, BODY_ERRORS } from '../common/decorators/api-errors.decorator';
 import { ApiAccessToken, ApiTokenOptional } from '../common/decorators/api-security.decorator';
 import { Audit, RequestAudit } from '../common/decorators/audit.decorator';
-import { AllowUnverified, CurrentUser, OptionalAuth, Roles } from '../common/decorators/auth.decorators';
+import { AllowUnverified, CurrentUser, OptionalAuth, Roles, SensitiveOperation } from '../common/decorators/auth.decorators';
 import { IdParam } from '../common/decorators/id-param.decorator';
 import { CurrentSessionId } from '../auth/current-session.decorator';
 import { RateLimit } from '../rate-limit/rate-limit.decorator';
@@ -86,7 +86,7 @@ export class UsersController {
   @Roles('admin')
   @ApiCreatedResponse({ type: UserDto, description: 'The user was created and invited' })
   @ApiOkResponse({ type: UserDto, description: 'The address had a pending invitation: a new link was mailed' })
-  @ApiErrors(...BODY_ERRORS, ...AUTH_ERRORS, 'FORBIDDEN', 'EMAIL_TAKEN', 'RATE_LIMITED')
+  @ApiErrors(...BODY_ERRORS, ...AUTH_ERRORS, 'FORBIDDEN', ...ADMIN_MFA_ERRORS, 'EMAIL_TAKEN', 'RATE_LIMITED')
   async inviteUser(@Body() dto: InviteUserDto, @CurrentUser() actor: User, @RequestAudit() audit: Audit, @Res({ passthrough: true }) reply: FastifyReply): Promise<UserDto> {
     const { user, resent } = await this.invitations.invite(dto, actor, audit);
     reply.header('Location', `/users/${user.id}`);
@@ -119,7 +119,7 @@ export class UsersController {
    */
   @Get()
   @Roles('admin')
-  @ApiErrors('VALIDATION_FAILED', ...AUTH_ERRORS, 'FORBIDDEN')
+  @ApiErrors('VALIDATION_FAILED', ...AUTH_ERRORS, 'FORBIDDEN', ...ADMIN_MFA_ERRORS)
   listUsers(@Query() query: ListUsersQueryDto): Promise<UsersPageDto> {
     return this.users.list(query);
   }
@@ -159,7 +159,7 @@ export class UsersController {
    * it: fields this route does not change are ignored, unknown fields refused.
    */
   @Patch(':id')
-  @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', 'USER_NOT_FOUND')
+  @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', ...ADMIN_MFA_ERRORS, 'USER_NOT_FOUND')
   updateUser(@IdParam() id: string, @UserObjectBody() dto: UpdateUserDto, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<UserDto> {
     return this.users.update(actor, id, dto, audit);
   }
@@ -170,11 +170,12 @@ export class UsersController {
    * @remarks The new address is unverified: a verification link goes to the new address and a notice to the old one. Changing one's own
    * address needs a session signed in within USERS_REAUTH_WINDOW (10 minutes by default), or the
    * current `password` in the body: else 401 REAUTHENTICATION_REQUIRED. An admin changing another
-   * user's address needs neither.
+   * user's address needs neither. A caller with a second factor needs a recent one (aal2).
    */
   @Patch(':id/email')
   @AllowUnverified()
-  @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'REAUTHENTICATION_REQUIRED', 'FORBIDDEN', 'USER_NOT_FOUND', 'EMAIL_TAKEN', 'SERVER_BUSY')
+  @SensitiveOperation()
+  @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'REAUTHENTICATION_REQUIRED', 'FORBIDDEN', ...ADMIN_MFA_ERRORS, 'USER_NOT_FOUND', 'EMAIL_TAKEN', 'SERVER_BUSY')
   updateEmail(
     @IdParam() id: string,
     @UserObjectBody() dto: UpdateEmailDto,
@@ -192,7 +193,7 @@ export class UsersController {
    * from then on.
    */
   @Patch(':id/username')
-  @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', 'USER_NOT_FOUND', 'USERNAME_TAKEN')
+  @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', ...ADMIN_MFA_ERRORS, 'USER_NOT_FOUND', 'USERNAME_TAKEN')
   updateUsername(@IdParam() id: string, @UserObjectBody() dto: UpdateUsernameDto, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<UserDto> {
     return this.users.updateUsername(actor, id, dto.username, audit);
   }
@@ -203,7 +204,7 @@ export class UsersController {
    * @remarks Stores the picture's URL; the service does not fetch it.
    */
   @Patch(':id/picture')
-  @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', 'USER_NOT_FOUND')
+  @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', ...ADMIN_MFA_ERRORS, 'USER_NOT_FOUND')
   updateProfilePicture(@IdParam() id: string, @UserObjectBody() dto: UpdatePictureDto, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<UserDto> {
     return this.users.updatePicture(actor, id, dto.profile_picture, audit);
   }
@@ -214,7 +215,7 @@ export class UsersController {
    * @remarks The list sent replaces the user's tags; an empty list, or none, clears them.
    */
   @Patch(':id/tags')
-  @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', 'USER_NOT_FOUND')
+  @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', ...ADMIN_MFA_ERRORS, 'USER_NOT_FOUND')
   updateTags(@IdParam() id: string, @UserObjectBody() dto: UpdateTagsDto, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<UserDto> {
     return this.users.updateTags(actor, id, dto.tags ?? [], audit);
   }
@@ -226,7 +227,7 @@ export class UsersController {
    */
   @Patch(':id/role')
   @Roles('admin')
-  @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'FORBIDDEN', 'USER_NOT_FOUND', 'LAST_ADMIN')
+  @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'FORBIDDEN', ...ADMIN_MFA_ERRORS, 'USER_NOT_FOUND', 'LAST_ADMIN')
   updateRole(@IdParam() id: string, @UserObjectBody() dto: UpdateRoleDto, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<UserDto> {
     return this.users.updateRole(actor, id, dto.role, audit);
   }
@@ -239,7 +240,7 @@ export class UsersController {
   @Post(':id/enable')
   @HttpCode(HttpStatus.OK)
   @Roles('admin')
-  @ApiErrors('VALIDATION_FAILED', 'INVALID_ID', ...AUTH_ERRORS, 'FORBIDDEN', 'USER_NOT_FOUND', 'STATUS_ALREADY_SET')
+  @ApiErrors('VALIDATION_FAILED', 'INVALID_ID', ...AUTH_ERRORS, 'FORBIDDEN', ...ADMIN_MFA_ERRORS, 'USER_NOT_FOUND', 'STATUS_ALREADY_SET')
   enableUser(@IdParam() id: string, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<UserDto> {
     return this.users.setStatus(actor, id, 'enabled', audit);
   }
@@ -252,7 +253,7 @@ export class UsersController {
    */
   @Post(':id/disable')
   @HttpCode(HttpStatus.OK)
-  @ApiErrors('VALIDATION_FAILED', 'INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', 'USER_NOT_FOUND', 'STATUS_ALREADY_SET', 'LAST_ADMIN')
+  @ApiErrors('VALIDATION_FAILED', 'INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', ...ADMIN_MFA_ERRORS, 'USER_NOT_FOUND', 'STATUS_ALREADY_SET', 'LAST_ADMIN')
   disableUser(@IdParam() id: string, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<UserDto> {
     return this.users.setStatus(actor, id, 'disabled', audit);
   }
@@ -265,7 +266,7 @@ export class UsersController {
    */
   @Delete(':id')
   @HttpCode(HttpStatus.NO_CONTENT)
-  @ApiErrors('VALIDATION_FAILED', 'INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', 'USER_NOT_FOUND', 'STATUS_ALREADY_SET', 'LAST_ADMIN')
+  @ApiErrors('VALIDATION_FAILED', 'INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', ...ADMIN_MFA_ERRORS, 'USER_NOT_FOUND', 'STATUS_ALREADY_SET', 'LAST_ADMIN')
   async deleteUser(@IdParam() id: string, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<void> {
     await this.users.setStatus(actor, id, 'deleted', audit);
   }

@@ -25,6 +25,7 @@ export function toUser(user: User): UserDto {
     auth_provider: user.authProvider,
     user_type: user.userType,
     verified_at: iso(user.verifiedAt),
+    mfa: user.mfaEnabled ?? false,
     created_at: user.createdAt.toISOString(),
     updated_at: user.updatedAt.toISOString(),
     updated_by: user.updatedBy,

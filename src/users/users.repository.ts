@@ -243,6 +243,7 @@ export class UsersRepository {
     if (query.metadata !== undefined) qb.andWhere('u.metadata @> :metadata::jsonb', { metadata: query.metadata });
     if (query.user_type !== undefined) qb.andWhere('u.user_type = :userType', { userType: query.user_type });
     if (query.role !== undefined) qb.andWhere('u.role = :role', { role: query.role });
+    if (query.mfa !== undefined) qb.andWhere('u.mfa_enabled = :mfa', { mfa: query.mfa === 'true' });
     if (query.created_from !== undefined) qb.andWhere('u.created_at >= :from', { from: query.created_from });
     if (query.created_to !== undefined) qb.andWhere('u.created_at <= :to', { to: query.created_to });
     return this.page(qb, { order: query.order, dir: query.dir, offset: query.offset, limit: query.limit, after, onlyTotal: query.only_total });

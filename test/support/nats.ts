@@ -246,3 +246,25 @@ export function asyncApiValidators(): Map<string, ValidateFunction> {
   }
   return validators;
 }
+
+/** An outbox row, as the tests read it from the database. */
+export interface OutboxRow {
+  id: string;
+  operation: string;
+  created_at: Date;
+  actor_id: string | null;
+  request_id: string | null;
+  user_id: string;
+  data: Record<string, unknown>;
+}
+
+/** Checks outbox rows, published as the relay publishes them (eventPayload), against asyncapi.yaml's schema of their operation. */
+export function expectOutboxRowsMatchAsyncApi(rows: OutboxRow[]): void {
+  const validators = asyncApiValidators();
+  for (const event of rows) {
+    const validate = validators.get(event.operation);
+    if (!validate) throw new Error(`asyncapi.yaml describes no ${event.operation}`);
+    const payload = { event_id: event.id, operation: event.operation, occurred_at: event.created_at.toISOString(), actor_id: event.actor_id, request_id: event.request_id, user_id: event.user_id, ...event.data };
+    expect({ operation: event.operation, valid: validate(payload), errors: validate.errors ?? null }).toEqual({ operation: event.operation, valid: true, errors: null });
+  }
+}

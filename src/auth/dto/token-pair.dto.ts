@@ -10,3 +10,8 @@ export class TokenPairDto {
   /** Lifetime of the access token, in seconds. @example 900 */
   expires_in: number;
 }
+
+/** A stepped-up session (`aal2`), and the recovery codes when this verification activated the user's first factor: shown this once. */
+export class StepUpDto extends TokenPairDto {
+  recovery_codes?: string[];
+}

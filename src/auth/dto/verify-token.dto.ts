@@ -16,6 +16,8 @@ export class VerifiedTokenDto {
   verified: boolean;
   /** The session (refresh-token family) the token belongs to. */
   session_id: string;
+  /** The session's assurance level: `aal2` when it was signed in (or stepped up) with a second factor. */
+  aal: 'aal1' | 'aal2';
   /** RFC 3339 */
   expires_at: string;
 }

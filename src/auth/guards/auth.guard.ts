@@ -2,18 +2,20 @@ import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/commo
 import { Reflector } from '@nestjs/core';
 import { FastifyRequest } from 'fastify';
 import type passport from 'passport';
-import { ALLOW_UNVERIFIED, IS_PUBLIC, OPTIONAL_AUTH, ROLES, Role } from '../../common/decorators/auth.decorators';
+import { ALLOW_UNVERIFIED, IS_PUBLIC, OPTIONAL_AUTH, ROLES, Role, SENSITIVE } from '../../common/decorators/auth.decorators';
 import { AppError } from '../../common/errors/app-error';
 import { runPassport } from '../../common/passport/passport-runner';
 import { User } from '../../users/entities/user.entity';
 import { UsersService } from '../../users/users.service';
-import { ACCESS_TOKEN_AUTHENTICATOR } from '../access-token';
+import { MfaPolicy } from '../../mfa/mfa-policy.service';
+import { ACCESS_TOKEN_AUTHENTICATOR, ACCESS_TOKEN_CLAIMS, AccessTokenClaims, assuranceOf } from '../access-token';
 import { ACCESS_TOKEN_STRATEGY } from '../strategies/access-token.strategy';
 
 /**
  * The global guard (APP_GUARD): every HTTP route needs a valid access token (the passport-jwt strategy
- * of accessTokenAuthenticator) unless it is @Public(); then @Roles() and the e-mail verification rule
- * (UsersService.mustVerifyFirst: USERS_ALLOW_UNVERIFIED_USER) are applied.
+ * of accessTokenAuthenticator) unless it is @Public(); then @Roles(), the e-mail verification rule
+ * (UsersService.mustVerifyFirst: USERS_ALLOW_UNVERIFIED_USER) and, on admin routes, on an admin's changes
+ * to another user's account and on @SensitiveOperation() routes, the assurance rules of MfaPolicy (#16) are applied.
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
@@ -21,6 +23,7 @@ export class AuthGuard implements CanActivate {
     private readonly reflector: Reflector,
     @Inject(ACCESS_TOKEN_AUTHENTICATOR) private readonly authenticator: passport.Authenticator,
     private readonly users: UsersService,
+    private readonly mfa: MfaPolicy,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -39,7 +42,16 @@ export class AuthGuard implements CanActivate {
     const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES, targets);
     if (roles && !roles.includes(user.role)) throw new AppError('FORBIDDEN', `requires role ${roles.join(' or ')}`);
     if (!this.reflector.getAllAndOverride<boolean>(ALLOW_UNVERIFIED, targets)) this.users.assertMayActUnverified(user);
+    const assurance = () => assuranceOf((request as unknown as Record<string, AccessTokenClaims | undefined>)[ACCESS_TOKEN_CLAIMS]);
+    if (roles?.includes('admin') || this.actsOnAnotherAccount(request, user)) this.mfa.assertAdminAssurance(user, assurance());
+    else if (this.reflector.getAllAndOverride<boolean>(SENSITIVE, targets)) this.mfa.assertRecentSecondFactor(user, assurance());
     return true;
+  }
+
+  /** An admin changing another user's account through a self-or-admin route (`:id` not their own): an admin action. */
+  private actsOnAnotherAccount(request: FastifyRequest, user: User): boolean {
+    const id = (request.params as { id?: unknown } | undefined)?.id;
+    return user.role === 'admin' && request.method !== 'GET' && request.method !== 'HEAD' && typeof id === 'string' && id !== user.id;
   }
 
   /** The user of the request's access token, or why not: the verifier's refusal, or no token at all. */

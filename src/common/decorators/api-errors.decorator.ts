@@ -11,6 +11,9 @@ export const BODY_ERRORS: ErrorCode[] = ['VALIDATION_FAILED', 'MALFORMED_JSON', 
 /** Any endpoint behind a bearer token. */
 export const AUTH_ERRORS: ErrorCode[] = ['TOKEN_MISSING', 'TOKEN_INVALID', 'TOKEN_EXPIRED', 'TOKEN_REVOKED', 'ACCOUNT_DISABLED'];
 
+/** An admin route, or an admin acting on another user's account (#16): see MfaPolicy.assertAdminAssurance. */
+export const ADMIN_MFA_ERRORS: ErrorCode[] = ['AAL2_REQUIRED', 'MFA_ENROLLMENT_REQUIRED'];
+
 /** What a validation error's `details` look like; the other codes carry none. */
 const SAMPLE_DETAILS = [{ field: 'email', problem: 'email must be an email' }];
 

@@ -4,6 +4,7 @@ export const IS_PUBLIC = 'auth:public';
 export const OPTIONAL_AUTH = 'auth:optional';
 export const ROLES = 'auth:roles';
 export const ALLOW_UNVERIFIED = 'auth:allow-unverified';
+export const SENSITIVE = 'auth:sensitive';
 
 export type Role = 'user' | 'admin';
 
@@ -18,6 +19,13 @@ export const Roles = (...roles: Role[]) => SetMetadata(ROLES, roles);
 
 /** Reachable by a user whose e-mail is not verified even when verification is required. */
 export const AllowUnverified = () => SetMetadata(ALLOW_UNVERIFIED, true);
+
+/**
+ * A sensitive operation (#16): a caller with a verified second factor needs a session whose second
+ * factor was given within USERS_MFA_REAUTH_WINDOW (aal2), else 403 AAL2_REQUIRED (see MfaPolicy).
+ * Admin routes (@Roles('admin')) are sensitive without saying so.
+ */
+export const SensitiveOperation = () => SetMetadata(SENSITIVE, true);
 
 /** The authenticated caller, as loaded by the auth guard (undefined on anonymous requests). */
 export const CurrentUser = createParamDecorator((_: unknown, context: ExecutionContext) => context.switchToHttp().getRequest().user);

@@ -287,6 +287,8 @@ export class GoTrueUserDto {
   /** Our metadata. @example {"team":"core"} */
   user_metadata: Record<string, unknown>;
   identities: GoTrueIdentityDto[];
+  /** The second factors (TOTP), when the user has any: auth-js's mfa.listFactors and getAuthenticatorAssuranceLevel read them. */
+  factors?: GoTrueFactorDto[];
   is_anonymous: boolean;
   created_at: string;
   updated_at: string;
@@ -335,4 +337,92 @@ export class GoTrueErrorDto {
   error_description?: string;
   /** Only for a refused password: the policy's reasons. */
   weak_password?: { reasons: string[] };
+}
+
+/** GoTrue's factor (the user object's `factors`). */
+export class GoTrueFactorDto {
+  id: string;
+  friendly_name?: string;
+  @ApiProperty({ enum: ['totp'] })
+  factor_type: 'totp';
+  @ApiProperty({ enum: ['unverified', 'verified'] })
+  status: 'unverified' | 'verified';
+  created_at: string;
+  updated_at: string;
+}
+
+/** POST /factors: auth-js's mfa.enroll. Only `totp` here (no phone, and no WebAuthn yet). */
+export class GoTrueEnrollDto {
+  @ApiProperty({ enum: ['totp', 'phone', 'webauthn'] })
+  @IsIn(['totp', 'phone', 'webauthn'])
+  factor_type: 'totp' | 'phone' | 'webauthn';
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
+  friendly_name?: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  issuer?: string;
+
+  /** For phone factors, which are not offered. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(32)
+  phone?: string;
+}
+
+export class GoTrueTotpDto {
+  /** The QR code of `uri`, an SVG document (auth-js makes it a data: URL). */
+  qr_code: string;
+  secret: string;
+  uri: string;
+}
+
+export class GoTrueEnrolledDto {
+  id: string;
+  @ApiProperty({ enum: ['totp'] })
+  type: 'totp';
+  friendly_name: string;
+  totp: GoTrueTotpDto;
+}
+
+/** POST /factors/{id}/challenge: auth-js sends its own parameters back (`factorId`, and `channel` for phone factors). */
+export class GoTrueChallengeDto {
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  factorId?: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(16)
+  channel?: string;
+}
+
+export class GoTrueChallengeAnswerDto {
+  /** The challenge to verify with POST /factors/{id}/verify (opaque). */
+  id: string;
+  @ApiProperty({ enum: ['totp'] })
+  type: 'totp';
+  /** Unix seconds. */
+  expires_at: number;
+}
+
+export class GoTrueVerifyFactorDto {
+  @IsString()
+  @MaxLength(2048)
+  challenge_id: string;
+
+  /** The six-digit code of the factor. */
+  @ApiProperty({ example: '123456' })
+  @IsString()
+  @MaxLength(16)
+  code: string;
+}
+
+export class GoTrueUnenrolledDto {
+  id: string;
 }

@@ -72,6 +72,12 @@ export class ListUsersQueryDto extends PageQueryDto {
   @Length(1, 254)
   last_name?: string;
 
+  /** Only users with (`true`) or without (`false`) a verified second factor. */
+  @ApiProperty({ enum: ['true', 'false'], required: false })
+  @IsOptional()
+  @IsIn(['true', 'false'])
+  mfa?: 'true' | 'false';
+
   /** Case-insensitive substring of the first or the last name. */
   @IsOptional()
   @IsString()

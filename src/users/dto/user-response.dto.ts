@@ -38,6 +38,8 @@ export class UserDto extends PublicUserDto {
   /** @example customer */
   user_type: string | null;
   verified_at: string | null;
+  /** Whether the user has a verified second factor (TOTP): their password logins answer an MFA challenge. @example false */
+  mfa: boolean;
   created_at: string;
   updated_at: string;
   updated_by: string | null;

@@ -58,6 +58,10 @@ export class User {
   @Column({ name: 'tokens_revoked_at', type: 'timestamptz', nullable: true })
   tokensRevokedAt: Date | null;
 
+  /** Whether the user has a verified second factor (kept by MfaService with the factors, #16). */
+  @Column({ name: 'mfa_enabled', type: 'boolean', default: false })
+  mfaEnabled: boolean;
+
   @Column({ name: 'deleted_at', type: 'timestamptz', nullable: true })
   deletedAt: Date | null;
 

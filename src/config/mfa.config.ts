@@ -1,0 +1,46 @@
+import { registerAs } from '@nestjs/config';
+import { Transform } from 'class-transformer';
+import { IsBoolean, IsString, Length } from 'class-validator';
+import { Rate, parseRate } from './rate';
+import { IsDuration, IsRate, durationMs, toBoolean, validateConfig } from './validate-config';
+
+class MfaEnv {
+  /** The issuer an authenticator app shows beside a TOTP factor (the `issuer` of its otpauth:// URI), unless the enrolment names one. */
+  @IsString()
+  @Length(1, 64)
+  USERS_MFA_TOTP_ISSUER = 'Users';
+
+  /**
+   * Sensitive operations (change of password or e-mail, removing a verified factor, new recovery codes,
+   * admin routes) of a user with a verified factor need a session whose second factor was given
+   * within this window (`aal2`, the latest `totp` or `recovery` entry of `amr`).
+   */
+  @IsDuration()
+  USERS_MFA_REAUTH_WINDOW = '10m';
+
+  /** true: an admin without a verified factor is refused on admin routes (403 MFA_ENROLLMENT_REQUIRED) until they enrol one. */
+  @Transform(toBoolean)
+  @IsBoolean()
+  USERS_MFA_REQUIRED_FOR_ADMINS = false;
+
+  /** How long the `mfa_token` of a password login's MFA challenge (and a GoTrue challenge) can be completed. */
+  @IsDuration()
+  USERS_MFA_CHALLENGE_DURATION = '5m';
+
+  /** Verification attempts (codes, right or wrong) per factor, and recovery-code attempts per user; over it 429 RATE_LIMITED. Off with USERS_RATE_LIMIT_ENABLED=false. */
+  @IsRate()
+  USERS_MFA_VERIFY_RATE = '5/5m';
+}
+
+export const mfaConfig = registerAs('mfa', () => {
+  const env = validateConfig(process.env, MfaEnv);
+  return {
+    totpIssuer: env.USERS_MFA_TOTP_ISSUER,
+    reauthWindowMs: durationMs(env.USERS_MFA_REAUTH_WINDOW),
+    requiredForAdmins: env.USERS_MFA_REQUIRED_FOR_ADMINS,
+    challengeTtlMs: durationMs(env.USERS_MFA_CHALLENGE_DURATION),
+    verifyRate: parseRate(env.USERS_MFA_VERIFY_RATE) as Rate,
+  };
+});
+
+export type MfaConfig = ReturnType<typeof mfaConfig>;

@@ -1,0 +1,42 @@
+import { AppError } from '../common/errors/app-error';
+import { User } from '../users/entities/user.entity';
+import { MfaPolicy } from './mfa-policy.service';
+
+const WINDOW_MS = 10 * 60_000;
+const policy = (requiredForAdmins = false) =>
+  new MfaPolicy({ totpIssuer: 'Users', reauthWindowMs: WINDOW_MS, requiredForAdmins, challengeTtlMs: 300_000, verifyRate: { count: 5, windowMs: 300_000 } });
+const user = (mfaEnabled: boolean, role: User['role'] = 'user') => Object.assign(new User(), { id: 'u', role, mfaEnabled });
+const secondsAgo = (seconds: number) => Math.floor(Date.now() / 1000) - seconds;
+const codeOf = (run: () => void) => {
+  try {
+    run();
+    return 'allowed';
+  } catch (error) {
+    return (error as AppError).code;
+  }
+};
+
+describe('MfaPolicy', () => {
+  it('asks nothing more of a user without a verified factor', () => {
+    expect(codeOf(() => policy().assertRecentSecondFactor(user(false), { aal: 'aal1', amr: [] }))).toBe('allowed');
+  });
+
+  it('needs aal2 whose second factor is within USERS_MFA_REAUTH_WINDOW from a user with a factor', () => {
+    const p = policy();
+    const mfa = user(true);
+    expect(codeOf(() => p.assertRecentSecondFactor(mfa, { aal: 'aal1', amr: [{ method: 'password', timestamp: secondsAgo(1) }] }))).toBe('AAL2_REQUIRED');
+    expect(codeOf(() => p.assertRecentSecondFactor(mfa, { aal: 'aal2', amr: [{ method: 'password', timestamp: secondsAgo(1) }, { method: 'totp', timestamp: secondsAgo(5) }] }))).toBe('allowed');
+    expect(codeOf(() => p.assertRecentSecondFactor(mfa, { aal: 'aal2', amr: [{ method: 'recovery', timestamp: secondsAgo(599) }] }))).toBe('allowed');
+    // aal2, but the second factor is older than the window (a long-refreshed session).
+    expect(codeOf(() => p.assertRecentSecondFactor(mfa, { aal: 'aal2', amr: [{ method: 'password', timestamp: secondsAgo(1) }, { method: 'totp', timestamp: secondsAgo(601) }] }))).toBe('AAL2_REQUIRED');
+    // aal2 claimed without a second-factor method: not enough.
+    expect(codeOf(() => p.assertRecentSecondFactor(mfa, { aal: 'aal2', amr: [{ method: 'password', timestamp: secondsAgo(1) }] }))).toBe('AAL2_REQUIRED');
+  });
+
+  it('USERS_MFA_REQUIRED_FOR_ADMINS refuses an admin without a factor on admin routes', () => {
+    expect(codeOf(() => policy(true).assertAdminAssurance(user(false, 'admin'), { aal: 'aal1', amr: [] }))).toBe('MFA_ENROLLMENT_REQUIRED');
+    expect(codeOf(() => policy(false).assertAdminAssurance(user(false, 'admin'), { aal: 'aal1', amr: [] }))).toBe('allowed');
+    expect(codeOf(() => policy(true).assertAdminAssurance(user(true, 'admin'), { aal: 'aal1', amr: [] }))).toBe('AAL2_REQUIRED');
+    expect(codeOf(() => policy(true).assertAdminAssurance(user(true, 'admin'), { aal: 'aal2', amr: [{ method: 'totp', timestamp: secondsAgo(1) }] }))).toBe('allowed');
+  });
+});
