@@ -169,7 +169,7 @@ describe('OAuth sign-in', () => {
     const { rows } = await t.db.query(`SELECT operation, data FROM outbox_events WHERE user_id = $1 ORDER BY seq LIMIT 3`, [profile.body.id]);
     expect(rows.map((row) => row.operation)).toEqual(['user.create', 'user.oauth_login', 'user.issue_token']);
     expect(rows[1].data).toEqual({ provider: 'oidc', outcome: 'created' });
-    expect(rows[2].data).toEqual({ session_id: expect.any(String), client: 'oauth:oidc' });
+    expect(rows[2].data).toEqual({ session_id: expect.any(String), client: 'oauth:oidc', aal: 'aal1' });
     const validate = asyncApiValidators().get('user.oauth_login')!;
     const { rows: [event] } = await t.db.query(`SELECT id, operation, created_at, actor_id, request_id, user_id, data FROM outbox_events WHERE user_id = $1 AND operation = 'user.oauth_login'`, [profile.body.id]);
     expect(validate({ event_id: event.id, operation: event.operation, occurred_at: event.created_at.toISOString(), actor_id: event.actor_id, request_id: event.request_id, user_id: event.user_id, ...event.data })).toBe(true);

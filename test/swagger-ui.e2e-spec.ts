@@ -80,6 +80,7 @@ describe('Swagger UI in Chromium', () => {
     expect(await page.locator('.opblock-tag').allInnerTexts()).toEqual([
       expect.stringMatching(/^users/),
       expect.stringMatching(/^tokens/),
+      expect.stringMatching(/^mfa/),
       expect.stringMatching(/^e-mail/),
       expect.stringMatching(/^oauth/),
       expect.stringMatching(/^gotrue/),
