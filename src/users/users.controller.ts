@@ -69,7 +69,7 @@ export class UsersController {
   @RateLimit('email', 'email-account')
   @HttpCode(HttpStatus.OK)
   @AllowUnverified()
-  @ApiErrors(...AUTH_ERRORS, 'ALREADY_VERIFIED', 'TOO_MANY_REQUESTS', 'RATE_LIMITED')
+  @ApiErrors(...AUTH_ERRORS, 'AAL2_REQUIRED', 'ALREADY_VERIFIED', 'TOO_MANY_REQUESTS', 'RATE_LIMITED')
   sendVerification(@CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<MessageDto> {
     return this.verification.resend(actor, audit);
   }
@@ -141,13 +141,14 @@ export class UsersController {
   /**
    * View a user
    *
-   * @remarks The whole user for themself and for admins, the public view for anyone else.
+   * @remarks The whole user for themself and for admins, the public view for anyone else. Another user's needs an aal2 session
+   * from a user with a second factor (403 AAL2_REQUIRED).
    */
   @Get(':id')
   @ApiExtraModels(UserDto, PublicUserDto)
   // anyOf, not oneOf: the public view's fields are a subset of the whole user's.
   @ApiOkResponse({ schema: { anyOf: [{ $ref: getSchemaPath(UserDto) }, { $ref: getSchemaPath(PublicUserDto) }] } })
-  @ApiErrors('VALIDATION_FAILED', 'INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'USER_NOT_FOUND')
+  @ApiErrors('VALIDATION_FAILED', 'INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'AAL2_REQUIRED', 'USER_NOT_FOUND')
   getUser(@IdParam() id: string, @CurrentUser() actor: User): Promise<UserDto | PublicUserDto> {
     return this.users.view(actor, id);
   }
