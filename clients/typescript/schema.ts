@@ -453,7 +453,9 @@ export interface paths {
          * @description Where the provider sends the browser back. Checks the state against this browser's cookie, exchanges the code (with the PKCE verifier), and
          *     signs the person in: the user linked to this identity, or the user with the same e-mail address
          *     when the provider verified it, or a new user. The session goes to the UI as the HttpOnly cookies
-         *     `access_token` and `refresh_token`, with a 302 to `redirect_to` or OAUTH_UI_REDIRECT_URL.
+         *     `access_token` and `refresh_token`, with a 302 to `redirect_to` or OAUTH_UI_REDIRECT_URL. A user with a verified second factor
+         *     gets no cookies but `?mfa_required=1` and the MFA challenge in the fragment (`#mfa_token=…&expires_in=…`): POST /users/tokens/mfa
+         *     completes it with a code.
          */
         get: operations["oauthCallback"];
         put?: never;
@@ -940,7 +942,8 @@ export interface paths {
         };
         /**
          * View a user
-         * @description The whole user for themself and for admins, the public view for anyone else.
+         * @description The whole user for themself and for admins, the public view for anyone else. Another user's needs an aal2 session
+         *     from a user with a second factor (403 AAL2_REQUIRED).
          */
         get: operations["getUser"];
         put?: never;
@@ -3710,7 +3713,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Signed in: to the UI, with the session cookies set */
+            /** @description Signed in: to the UI, with the session cookies set (or, for a user with a second factor, `?mfa_required=1` and `#mfa_token=…`) */
             302: {
                 headers: {
                     [name: string]: unknown;
@@ -4689,6 +4692,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description Error codes: AAL2_REQUIRED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description Error codes: MFA_FACTOR_NOT_FOUND */
             404: {
                 headers: {
@@ -5042,6 +5054,15 @@ export interface operations {
             };
             /** @description Error codes: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED, TOKEN_REVOKED, ACCOUNT_DISABLED */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: AAL2_REQUIRED */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5638,6 +5659,15 @@ export interface operations {
             };
             /** @description Error codes: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED, TOKEN_REVOKED, ACCOUNT_DISABLED, EMAIL_NOT_VERIFIED */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: AAL2_REQUIRED */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
