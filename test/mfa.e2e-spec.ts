@@ -10,7 +10,7 @@ import { MACHINE_NATS, deleteStream, expectOutboxRowsMatchAsyncApi, isolatedStre
 import { TestApp, startTestApp } from './support/test-app';
 import { expectEventually } from './support/eventually';
 import { Authenticator, claimsOf } from './support/totp';
-import { PASSWORD, TestUser, bearer, createUser, loginAdmin } from './support/users';
+import { PASSWORD, TestUser, bearer, createUser, loginAdmin, newUserBody } from './support/users';
 
 describe('MFA: TOTP factors, recovery codes and assurance levels (native API)', () => {
   const { env, api, stream } = isolatedStream();
@@ -293,6 +293,10 @@ describe('MFA: TOTP factors, recovery codes and assurance levels (native API)', 
     expect((await t.http.patch(`/users/${other.id}`).set(bearer(aal1)).send({ first_name: 'Grace' }).expect(403)).body.code).toBe('AAL2_REQUIRED');
     await t.http.patch(`/users/${second.user.id}`).set(bearer(aal2)).send({ first_name: 'Grace' }).expect(200);
     await t.http.patch(`/users/${other.id}`).set(bearer(aal2)).send({ first_name: 'Grace' }).expect(200);
+    // Creating a user with an admin's token (POST /users, @OptionalAuth(): it may set role) is an admin action as well.
+    const newcomer = newUserBody({ role: 'admin' });
+    expect((await t.http.post('/users').set(bearer(aal1)).send(newcomer).expect(403)).body.code).toBe('AAL2_REQUIRED');
+    await t.http.post('/users').set(bearer(aal2)).send(newcomer).expect(201);
     // The bootstrap admin, without a factor, is not affected (USERS_MFA_REQUIRED_FOR_ADMINS is off).
     await t.http.get('/users').set(bearer(admin)).expect(200);
   });

@@ -4,7 +4,7 @@ import { RequestMethod } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { ModulesContainer } from '@nestjs/core';
 import { AUTH_ERRORS, BODY_ERRORS } from '../src/common/decorators/api-errors.decorator';
-import { ALLOW_AAL1, IS_PUBLIC, OPTIONAL_AUTH, ROLES } from '../src/common/decorators/auth.decorators';
+import { ALLOW_AAL1, IS_PUBLIC, ROLES } from '../src/common/decorators/auth.decorators';
 import { ERRORS, ErrorCode } from '../src/common/errors/error-codes';
 import { sortKeysDeep } from '../src/common/utils/sort-keys';
 import { TestApp, startTestApp } from './support/test-app';
@@ -113,8 +113,6 @@ interface NestRoute {
   key: string;
   isPublic: boolean;
   roles: string[] | undefined;
-  /** @OptionalAuth(): the guard stops at the token (no role, verification or assurance rule). */
-  optional: boolean;
   /** @AllowAal1(): an aal1 session of a user with a second factor may use it (#16). */
   allowAal1: boolean;
 }
@@ -143,7 +141,6 @@ function nestRoutes(t: TestApp): NestRoute[] {
               key: routeKey(RequestMethod[method], `${b}/${p}`),
               isPublic: read<boolean>(IS_PUBLIC) === true,
               roles: read<string[]>(ROLES),
-              optional: read<boolean>(OPTIONAL_AUTH) === true,
               allowAal1: read<boolean>(ALLOW_AAL1) === true,
             });
           }
@@ -418,7 +415,7 @@ describe('OpenAPI contract', () => {
 
   it('documents 403 AAL2_REQUIRED on every route an aal1 session of a user with a second factor is refused (MfaPolicy)', () => {
     // Refused: any method but GET/HEAD, and a GET/HEAD of a user's `{id}` (someone else's), unless @AllowAal1().
-    const refusable = handlers.filter(({ key, isPublic, optional, allowAal1 }) => !isPublic && !optional && !allowAal1 && (!/^(GET|HEAD) /.test(key) || key.includes('{id}')));
+    const refusable = handlers.filter(({ key, isPublic, allowAal1 }) => !isPublic && !allowAal1 && (!/^(GET|HEAD) /.test(key) || key.includes('{id}')));
     expect(refusable.length).toBeGreaterThan(10);
     const byKey = new Map(operations(doc));
     const documented = (key: string) => (isGoTrue(key) ? Boolean(byKey.get(key)?.responses['403']) : listedCodes(byKey.get(key)?.responses['403']?.description).includes('AAL2_REQUIRED'));

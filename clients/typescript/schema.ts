@@ -593,7 +593,7 @@ export interface paths {
         /**
          * Register a user
          * @description Open to anyone while USERS_ALLOW_SELF_REGISTER is true (no token needed), otherwise admins
-         *     only. Only an admin may set `role` or `status`. A verification link is mailed to the address; the
+         *     only. Only an admin may set `role` or `status`; an admin with a second factor needs a recent aal2 (as on admin routes). A verification link is mailed to the address; the
          *     answer's `Location` is the new user's URL. With the `validate` webhook on (WEBHOOK_URL), a
          *     self-registration is refused when the receiver answers other than 2xx (SIGNUP_REFUSED_BY_HOOK, with
          *     its message) or not within WEBHOOK_TIMEOUT_SEC (SIGNUP_HOOK_UNAVAILABLE); nothing is written then.
@@ -4196,7 +4196,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Error codes: FORBIDDEN */
+            /** @description Error codes: FORBIDDEN, AAL2_REQUIRED, MFA_ENROLLMENT_REQUIRED */
             403: {
                 headers: {
                     [name: string]: unknown;

@@ -42,7 +42,7 @@ export class UsersController {
    * Register a user
    *
    * @remarks Open to anyone while USERS_ALLOW_SELF_REGISTER is true (no token needed), otherwise admins
-   * only. Only an admin may set `role` or `status`. A verification link is mailed to the address; the
+   * only. Only an admin may set `role` or `status`; an admin with a second factor needs a recent aal2 (as on admin routes). A verification link is mailed to the address; the
    * answer's `Location` is the new user's URL. With the `validate` webhook on (WEBHOOK_URL), a
    * self-registration is refused when the receiver answers other than 2xx (SIGNUP_REFUSED_BY_HOOK, with
    * its message) or not within WEBHOOK_TIMEOUT_SEC (SIGNUP_HOOK_UNAVAILABLE); nothing is written then.
@@ -52,7 +52,7 @@ export class UsersController {
   @RateLimit('signup')
   @HashesPassword()
   @ApiTokenOptional()
-  @ApiErrors(...BODY_ERRORS, ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', 'EMAIL_TAKEN', 'USERNAME_TAKEN', 'SIGNUP_REFUSED_BY_HOOK', 'RATE_LIMITED', 'SIGNUP_HOOK_UNAVAILABLE', 'SERVER_BUSY')
+  @ApiErrors(...BODY_ERRORS, ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', ...ADMIN_MFA_ERRORS, 'EMAIL_TAKEN', 'USERNAME_TAKEN', 'SIGNUP_REFUSED_BY_HOOK', 'RATE_LIMITED', 'SIGNUP_HOOK_UNAVAILABLE', 'SERVER_BUSY')
   async createUser(@UserObjectBody() dto: CreateUserDto, @CurrentUser() actor: User | undefined, @RequestAudit() audit: Audit, @Res({ passthrough: true }) reply: FastifyReply): Promise<UserDto> {
     const user = await this.users.register(dto, actor, audit);
     reply.header('Location', `/users/${user.id}`);

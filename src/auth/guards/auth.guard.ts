@@ -13,11 +13,11 @@ import { ACCESS_TOKEN_STRATEGY } from '../strategies/access-token.strategy';
 
 /**
  * The global guard (APP_GUARD): every HTTP route needs a valid access token (the passport-jwt strategy
- * of accessTokenAuthenticator) unless it is @Public(); then @Roles(), the e-mail verification rule
+ * of accessTokenAuthenticator) unless it is @Public() or @OptionalAuth() without one; then @Roles(), the e-mail verification rule
  * (UsersService.mustVerifyFirst: USERS_ALLOW_UNVERIFIED_USER) and the assurance rules of MfaPolicy (#16): on
  * admin routes, on an admin's changes to another user's account and on @SensitiveOperation() routes a recent
  * aal2, and for a user with a verified factor an aal2 session on anything but reading their own resources
- * and the @AllowAal1() routes.
+ * and the @AllowAal1() routes (on @OptionalAuth() routes with a token, the assurance rules only).
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
@@ -39,14 +39,15 @@ export class AuthGuard implements CanActivate {
 
     const user = await this.authenticate(request);
     Object.assign(request, { user });
-    if (optional) return true;
-
     const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES, targets);
-    if (roles && !roles.includes(user.role)) throw new AppError('FORBIDDEN', `requires role ${roles.join(' or ')}`);
-    if (!this.reflector.getAllAndOverride<boolean>(ALLOW_UNVERIFIED, targets)) this.users.assertMayActUnverified(user);
+    if (!optional) {
+      if (roles && !roles.includes(user.role)) throw new AppError('FORBIDDEN', `requires role ${roles.join(' or ')}`);
+      if (!this.reflector.getAllAndOverride<boolean>(ALLOW_UNVERIFIED, targets)) this.users.assertMayActUnverified(user);
+    }
     this.mfa.assertRequestAssurance(user, assuranceOf((request as unknown as Record<string, AccessTokenClaims | undefined>)[ACCESS_TOKEN_CLAIMS]), {
       method: request.method,
-      admin: !!roles?.includes('admin') || this.actsOnAnotherAccount(request, user),
+      // An admin's token on an @OptionalAuth() route (POST /users, which may then set role and status) is an admin action.
+      admin: optional ? user.role === 'admin' : !!roles?.includes('admin') || this.actsOnAnotherAccount(request, user),
       sensitive: !!this.reflector.getAllAndOverride<boolean>(SENSITIVE, targets),
       allowAal1: !!this.reflector.getAllAndOverride<boolean>(ALLOW_AAL1, targets),
       targetId: idParam(request),
