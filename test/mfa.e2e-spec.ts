@@ -10,7 +10,7 @@ import { MACHINE_NATS, deleteStream, expectOutboxRowsMatchAsyncApi, isolatedStre
 import { TestApp, startTestApp } from './support/test-app';
 import { expectEventually } from './support/eventually';
 import { Authenticator, claimsOf } from './support/totp';
-import { PASSWORD, TestUser, bearer, createUser, loginAdmin } from './support/users';
+import { PASSWORD, TestUser, bearer, createUser, loginAdmin, newUserBody } from './support/users';
 
 describe('MFA: TOTP factors, recovery codes and assurance levels (native API)', () => {
   const { env, api, stream } = isolatedStream();
@@ -190,8 +190,8 @@ describe('MFA: TOTP factors, recovery codes and assurance levels (native API)', 
     expect((await t.http.patch(`/users/${user.id}/email`).set(bearer(aal1)).send({ email: `new.${user.email}`, password: PASSWORD }).expect(403)).body.code).toBe('AAL2_REQUIRED');
     expect((await t.http.delete(`/users/mfa/factors/${factorId}`).set(bearer(aal1)).expect(403)).body.code).toBe('AAL2_REQUIRED');
     expect((await t.http.post('/users/mfa/factors').set(bearer(aal1)).send({ friendly_name: 'Second' }).expect(403)).body.code).toBe('AAL2_REQUIRED');
-    // Not sensitive: reading and ordinary changes.
-    await t.http.patch(`/users/${user.id}`).set(bearer(aal1)).send({ first_name: 'Grace' }).expect(200);
+    // Ordinary changes need aal2 too, of any age (see the next test); reading does not.
+    await t.http.patch(`/users/${user.id}`).set(bearer(aal2)).send({ first_name: 'Grace' }).expect(200);
 
     await t.http.patch(`/users/${user.id}/email`).set(bearer(aal2)).send({ email: `new.${user.email}` }).expect(200);
     await t.db.query('UPDATE users SET verified_at = now() WHERE id = $1', [user.id]); // (the new address is unverified until its link is followed)
@@ -203,6 +203,57 @@ describe('MFA: TOTP factors, recovery codes and assurance levels (native API)', 
     // Without a factor, a password login is one step again.
     const login = await t.http.post('/users/tokens/issue').send({ identity: `new.${user.email}`, secret: PASSWORD }).expect(201);
     expect(login.body.access_token).toEqual(expect.any(String));
+  });
+
+  it('an aal1 session of a user with a factor is read-only until stepped up: 403 AAL2_REQUIRED on any change', async () => {
+    const { user, factorId, app } = await withMfa();
+    const other = await createUser(t);
+    const aal1 = await aal1Session(user);
+    // Reading their own resources works.
+    expect((await t.http.get('/users/profile').set(bearer(aal1)).expect(200)).body).toMatchObject({ id: user.id, mfa: true });
+    await t.http.get(`/users/${user.id}`).set(bearer(aal1)).expect(200);
+    await t.http.get('/users/mfa/factors').set(bearer(aal1)).expect(200);
+    await t.http.get('/users/tokens/refresh-tokens').set(bearer(aal1)).expect(200);
+    // A stolen password alone changes nothing, and reads no one else's account.
+    const refusals = [
+      t.http.patch(`/users/${user.id}`).set(bearer(aal1)).send({ first_name: 'Mallory' }),
+      t.http.patch(`/users/${user.id}`).set(bearer(aal1)).send({ metadata: { owned: true } }),
+      t.http.patch(`/users/${user.id}/username`).set(bearer(aal1)).send({ username: `mallory${Date.now()}` }),
+      t.http.patch(`/users/${user.id}/tags`).set(bearer(aal1)).send({ tags: ['x'] }),
+      t.http.patch(`/users/mfa/factors/${factorId}`).set(bearer(aal1)).send({ friendly_name: 'Mine now' }),
+      t.http.delete(`/users/${user.id}`).set(bearer(aal1)),
+      t.http.get(`/users/${other.id}`).set(bearer(aal1)),
+    ];
+    for (const refused of await Promise.all(refusals)) expect([refused.status, refused.body.code]).toEqual([403, 'AAL2_REQUIRED']);
+    const profile = await t.http.get('/users/profile').set(bearer(aal1)).expect(200);
+    expect(profile.body).toMatchObject({ status: 'enabled', metadata: {} });
+    expect(profile.body.first_name).not.toBe('Mallory');
+
+    // Stepping up is allowed, and the aal2 session it answers changes the profile.
+    const stepped = await t.http.post('/users/tokens/step-up').set(bearer(aal1)).send({ factor_id: factorId, code: await app.code() }).expect(201);
+    expect(claimsOf(stepped.body.access_token).aal).toBe('aal2');
+    await t.http.patch(`/users/${user.id}`).set(bearer(stepped.body.access_token)).send({ first_name: 'Grace' }).expect(200);
+    await t.http.get(`/users/${other.id}`).set(bearer(stepped.body.access_token)).expect(200);
+
+    // Ending a session is allowed too: revoking one, and logging out everywhere.
+    const another = await aal1Session(user);
+    const sessions = await t.http.get('/users/tokens/refresh-tokens').set(bearer(another)).expect(200);
+    const anotherSid = claimsOf(another).sid;
+    expect(sessions.body.refresh_tokens).toEqual(expect.arrayContaining([expect.objectContaining({ id: anotherSid })]));
+    await t.http.post('/users/tokens/revoke').set(bearer(another)).send({ token_id: anotherSid }).expect(204);
+    await t.http.get('/users/profile').set(bearer(another)).expect(401);
+    await t.http.post('/users/logout').set(bearer(await aal1Session(user))).expect(204);
+    await t.http.get('/users/profile').set(bearer(stepped.body.access_token)).expect(401);
+  });
+
+  it('a session from before the first factor was verified is aal1, so read-only once it is', async () => {
+    const { user, factorId, app } = await enrolled();
+    // A second session of the same user, started before the factor is activated.
+    const older = (await t.http.post('/users/tokens/issue').send({ identity: user.email, secret: PASSWORD }).expect(201)).body.access_token as string;
+    await t.http.patch(`/users/${user.id}`).set(bearer(older)).send({ first_name: 'Before' }).expect(200);
+    await t.http.post('/users/tokens/step-up').set(bearer(user.accessToken)).send({ factor_id: factorId, code: await app.code() }).expect(201);
+    expect((await t.http.patch(`/users/${user.id}`).set(bearer(older)).send({ first_name: 'After' }).expect(403)).body.code).toBe('AAL2_REQUIRED');
+    await t.http.get('/users/profile').set(bearer(older)).expect(200);
   });
 
   it('admins list and remove a user\'s factors (audited), see `mfa` in the user view and filter the listing by it', async () => {
@@ -237,11 +288,15 @@ describe('MFA: TOTP factors, recovery codes and assurance levels (native API)', 
     expect((await t.http.get('/users').set(bearer(aal1)).expect(403)).body.code).toBe('AAL2_REQUIRED');
     const aal2 = (await t.http.post('/users/tokens/mfa').send({ mfa_token: await challenge(second.user), code: await second.app.code() }).expect(201)).body.access_token;
     await t.http.get('/users').set(bearer(aal2)).expect(200);
-    // Changing another user's account is an admin action too; their own account is not.
+    // Changing another user's account is an admin action too (an aal1 session changes nothing anyway).
     const other = await createUser(t);
     expect((await t.http.patch(`/users/${other.id}`).set(bearer(aal1)).send({ first_name: 'Grace' }).expect(403)).body.code).toBe('AAL2_REQUIRED');
-    await t.http.patch(`/users/${second.user.id}`).set(bearer(aal1)).send({ first_name: 'Grace' }).expect(200);
+    await t.http.patch(`/users/${second.user.id}`).set(bearer(aal2)).send({ first_name: 'Grace' }).expect(200);
     await t.http.patch(`/users/${other.id}`).set(bearer(aal2)).send({ first_name: 'Grace' }).expect(200);
+    // Creating a user with an admin's token (POST /users, @OptionalAuth(): it may set role) is an admin action as well.
+    const newcomer = newUserBody({ role: 'admin' });
+    expect((await t.http.post('/users').set(bearer(aal1)).send(newcomer).expect(403)).body.code).toBe('AAL2_REQUIRED');
+    await t.http.post('/users').set(bearer(aal2)).send(newcomer).expect(201);
     // The bootstrap admin, without a factor, is not affected (USERS_MFA_REQUIRED_FOR_ADMINS is off).
     await t.http.get('/users').set(bearer(admin)).expect(200);
   });

@@ -9,6 +9,7 @@ import { STATE_TTL_MS } from '../src/oauth/state-store';
 import { GithubDouble, OidcProvider } from './support/oauth-providers';
 import { asyncApiValidators } from './support/nats';
 import { TestApp, startTestApp } from './support/test-app';
+import { Authenticator, claimsOf } from './support/totp';
 import { PASSWORD, bearer, createUser, login, loginAdmin } from './support/users';
 
 const UI = 'http://127.0.0.1:9095';
@@ -199,6 +200,29 @@ describe('OAuth sign-in', () => {
     expect(await lastOauthLogin(user.id)).toEqual({ provider: 'oidc', outcome: 'linked' });
     await login(t, user.email, PASSWORD);
     await t.http.post('/users/tokens/refresh').send({ refresh_token: user.refreshToken }).expect(201);
+  });
+
+  it('a user with a verified second factor gets no cookie session but the MFA challenge in the redirect; its code completes it (aal2, amr oauth + totp)', async () => {
+    const user = await createUser(t);
+    const enrolment = await t.http.post('/users/mfa/factors').set(bearer(user.accessToken)).send({ friendly_name: 'Phone' }).expect(201);
+    const app = new Authenticator(enrolment.body.totp.secret);
+    await t.http.post('/users/tokens/step-up').set(bearer(user.accessToken)).send({ factor_id: enrolment.body.factor.id, code: await app.code() }).expect(201);
+    const account = newLogin('mfa');
+    await provider.setAccount(account, { email: user.email, email_verified: true });
+    const response = await signIn('oidc', account, `?redirect_to=${encodeURIComponent('https://app.example.com/welcome?tab=1')}`);
+    expect(response.status).toBe(302);
+    const location = new URL(response.headers.location);
+    expect(`${location.origin}${location.pathname}`).toBe('https://app.example.com/welcome');
+    expect(Object.fromEntries(location.searchParams)).toEqual({ tab: '1', mfa_required: '1' });
+    const fragment = new URLSearchParams(location.hash.slice(1));
+    expect(fragment.get('expires_in')).toBe('300');
+    expect(cookiesOf(response).access_token).toBeUndefined();
+    expect(cookiesOf(response).refresh_token).toBeUndefined();
+    expect(await lastOauthLogin(user.id)).toEqual({ provider: 'oidc', outcome: 'linked' });
+
+    const completed = await t.http.post('/users/tokens/mfa').send({ mfa_token: fragment.get('mfa_token'), code: await app.code() }).expect(201);
+    expect(claimsOf(completed.body.access_token)).toMatchObject({ sub: user.id, aal: 'aal2', amr: [{ method: 'oauth' }, { method: 'totp' }] });
+    await t.http.patch(`/users/${user.id}`).set(bearer(completed.body.access_token)).send({ first_name: 'Grace' }).expect(200);
   });
 
   describe('an unverified account with the address is taken over by its provider-verified owner (#8 finding 1)', () => {

@@ -4,7 +4,7 @@ import { RequestMethod } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { ModulesContainer } from '@nestjs/core';
 import { AUTH_ERRORS, BODY_ERRORS } from '../src/common/decorators/api-errors.decorator';
-import { IS_PUBLIC, ROLES } from '../src/common/decorators/auth.decorators';
+import { ALLOW_AAL1, IS_PUBLIC, ROLES } from '../src/common/decorators/auth.decorators';
 import { ERRORS, ErrorCode } from '../src/common/errors/error-codes';
 import { sortKeysDeep } from '../src/common/utils/sort-keys';
 import { TestApp, startTestApp } from './support/test-app';
@@ -113,6 +113,8 @@ interface NestRoute {
   key: string;
   isPublic: boolean;
   roles: string[] | undefined;
+  /** @AllowAal1(): an aal1 session of a user with a second factor may use it (#16). */
+  allowAal1: boolean;
 }
 
 /** Every handler of every controller, with the metadata the global guard reads. */
@@ -135,7 +137,12 @@ function nestRoutes(t: TestApp): NestRoute[] {
         const read = <T>(key: string): T | undefined => Reflect.getMetadata(key, handler) ?? Reflect.getMetadata(key, controller);
         for (const b of [base].flat()) {
           for (const p of [path].flat()) {
-            routes.push({ key: routeKey(RequestMethod[method], `${b}/${p}`), isPublic: read<boolean>(IS_PUBLIC) === true, roles: read<string[]>(ROLES) });
+            routes.push({
+              key: routeKey(RequestMethod[method], `${b}/${p}`),
+              isPublic: read<boolean>(IS_PUBLIC) === true,
+              roles: read<string[]>(ROLES),
+              allowAal1: read<boolean>(ALLOW_AAL1) === true,
+            });
           }
         }
       }
@@ -404,6 +411,15 @@ describe('OpenAPI contract', () => {
     const forbidden = (key: string) => (isGoTrue(key) ? Boolean(byKey.get(key)?.responses['403']) : listedCodes(byKey.get(key)?.responses['403']?.description).includes('FORBIDDEN'));
     const missing = restricted.filter(({ key }) => !forbidden(key)).map(({ key }) => key);
     expect(missing).toEqual([]);
+  });
+
+  it('documents 403 AAL2_REQUIRED on every route an aal1 session of a user with a second factor is refused (MfaPolicy)', () => {
+    // Refused: any method but GET/HEAD, and a GET/HEAD of a user's `{id}` (someone else's), unless @AllowAal1().
+    const refusable = handlers.filter(({ key, isPublic, allowAal1 }) => !isPublic && !allowAal1 && (!/^(GET|HEAD) /.test(key) || key.includes('{id}')));
+    expect(refusable.length).toBeGreaterThan(10);
+    const byKey = new Map(operations(doc));
+    const documented = (key: string) => (isGoTrue(key) ? Boolean(byKey.get(key)?.responses['403']) : listedCodes(byKey.get(key)?.responses['403']?.description).includes('AAL2_REQUIRED'));
+    expect(refusable.filter(({ key }) => !documented(key)).map(({ key }) => key)).toEqual([]);
   });
 
   it('gives every request body a JSON schema that exists in components', () => {

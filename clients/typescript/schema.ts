@@ -453,7 +453,9 @@ export interface paths {
          * @description Where the provider sends the browser back. Checks the state against this browser's cookie, exchanges the code (with the PKCE verifier), and
          *     signs the person in: the user linked to this identity, or the user with the same e-mail address
          *     when the provider verified it, or a new user. The session goes to the UI as the HttpOnly cookies
-         *     `access_token` and `refresh_token`, with a 302 to `redirect_to` or OAUTH_UI_REDIRECT_URL.
+         *     `access_token` and `refresh_token`, with a 302 to `redirect_to` or OAUTH_UI_REDIRECT_URL. A user with a verified second factor
+         *     gets no cookies but `?mfa_required=1` and the MFA challenge in the fragment (`#mfa_token=…&expires_in=…`): POST /users/tokens/mfa
+         *     completes it with a code.
          */
         get: operations["oauthCallback"];
         put?: never;
@@ -591,7 +593,7 @@ export interface paths {
         /**
          * Register a user
          * @description Open to anyone while USERS_ALLOW_SELF_REGISTER is true (no token needed), otherwise admins
-         *     only. Only an admin may set `role` or `status`. A verification link is mailed to the address; the
+         *     only. Only an admin may set `role` or `status`; an admin with a second factor needs a recent aal2 (as on admin routes). A verification link is mailed to the address; the
          *     answer's `Location` is the new user's URL. With the `validate` webhook on (WEBHOOK_URL), a
          *     self-registration is refused when the receiver answers other than 2xx (SIGNUP_REFUSED_BY_HOOK, with
          *     its message) or not within WEBHOOK_TIMEOUT_SEC (SIGNUP_HOOK_UNAVAILABLE); nothing is written then.
@@ -940,7 +942,8 @@ export interface paths {
         };
         /**
          * View a user
-         * @description The whole user for themself and for admins, the public view for anyone else.
+         * @description The whole user for themself and for admins, the public view for anyone else. Another user's needs an aal2 session
+         *     from a user with a second factor (403 AAL2_REQUIRED).
          */
         get: operations["getUser"];
         put?: never;
@@ -3710,7 +3713,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Signed in: to the UI, with the session cookies set */
+            /** @description Signed in: to the UI, with the session cookies set (or, for a user with a second factor, `?mfa_required=1` and `#mfa_token=…`) */
             302: {
                 headers: {
                     [name: string]: unknown;
@@ -4193,7 +4196,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Error codes: FORBIDDEN */
+            /** @description Error codes: FORBIDDEN, AAL2_REQUIRED, MFA_ENROLLMENT_REQUIRED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4689,6 +4692,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description Error codes: AAL2_REQUIRED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description Error codes: MFA_FACTOR_NOT_FOUND */
             404: {
                 headers: {
@@ -5042,6 +5054,15 @@ export interface operations {
             };
             /** @description Error codes: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED, TOKEN_REVOKED, ACCOUNT_DISABLED */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: AAL2_REQUIRED */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5638,6 +5659,15 @@ export interface operations {
             };
             /** @description Error codes: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED, TOKEN_REVOKED, ACCOUNT_DISABLED, EMAIL_NOT_VERIFIED */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: AAL2_REQUIRED */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

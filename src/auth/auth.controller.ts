@@ -3,7 +3,7 @@ import { ApiBody, ApiCreatedResponse, ApiExtraModels, ApiTags, getSchemaPath } f
 import { AUTH_ERRORS, ApiErrors, BODY_ERRORS } from '../common/decorators/api-errors.decorator';
 import { ApiAccessToken, ApiRefreshToken, ApiTokenOptional } from '../common/decorators/api-security.decorator';
 import { Audit, RequestAudit } from '../common/decorators/audit.decorator';
-import { AllowUnverified, CurrentUser, Public, SensitiveOperation } from '../common/decorators/auth.decorators';
+import { AllowAal1, AllowUnverified, CurrentUser, Public, SensitiveOperation } from '../common/decorators/auth.decorators';
 import { CompleteMfaLoginDto, MfaChallengeDto, SecondFactorDto } from '../mfa/dto/mfa.dto';
 import { AccessTokenClaims } from './access-token';
 import { CountOutcomes } from '../metrics/count-outcomes';
@@ -67,6 +67,7 @@ export class AuthController {
    */
   @Post('tokens/step-up')
   @AllowUnverified()
+  @AllowAal1()
   @ApiAccessToken()
   @ApiErrors(...BODY_ERRORS, ...AUTH_ERRORS, 'MFA_CODE_INVALID', 'MFA_FACTOR_NOT_FOUND', 'MFA_NOT_ENABLED', 'RATE_LIMITED')
   stepUp(
@@ -112,6 +113,7 @@ export class AuthController {
   @Post('tokens/revoke')
   @HttpCode(HttpStatus.NO_CONTENT)
   @AllowUnverified()
+  @AllowAal1()
   @ApiAccessToken()
   @ApiErrors(...BODY_ERRORS, ...AUTH_ERRORS, 'TOKEN_NOT_FOUND')
   async revokeRefreshToken(@Body() dto: RevokeTokenDto, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<void> {
@@ -140,6 +142,7 @@ export class AuthController {
   @Post('logout')
   @HttpCode(HttpStatus.NO_CONTENT)
   @AllowUnverified()
+  @AllowAal1()
   @ApiAccessToken()
   @ApiErrors(...AUTH_ERRORS)
   async logout(@CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<void> {

@@ -54,8 +54,9 @@ export class AuthService {
   }
 
   /**
-   * The second step of a password login with MFA: the challenge's `mfa_token` and a factor's code (or
-   * a recovery code) start an `aal2` session, whose amr is the password and then the second factor.
+   * The second step of a login with MFA (a password's, or a native OAuth sign-in's): the challenge's
+   * `mfa_token` and a factor's code (or a recovery code) start an `aal2` session, whose amr is the first
+   * factor and then the second.
    */
   async completeMfaLogin(dto: CompleteMfaLoginDto, client: string, audit: Audit): Promise<TokenPairDto> {
     const challenge = this.mfa.openLoginChallenge(dto.mfa_token);
@@ -63,7 +64,7 @@ export class AuthService {
     if (!user || user.status === 'deleted') throw new AppError('MFA_CHALLENGE_INVALID');
     if (user.status === 'disabled') throw new AppError('ACCOUNT_DISABLED');
     const factor = await this.mfa.verifySecondFactor(user, dto, { ...audit, actorId: user.id }, { verifiedOnly: true });
-    const assurance: Assurance = { aal: 'aal2', amr: [{ method: 'password', timestamp: challenge.passwordAt }, { method: factor.method, timestamp: now() }] };
+    const assurance: Assurance = { aal: 'aal2', amr: [{ method: challenge.method, timestamp: challenge.passwordAt }, { method: factor.method, timestamp: now() }] };
     return this.tokens.issue(tokenSubject(user), client.slice(0, 255), { ...audit, actorId: user.id }, undefined, assurance);
   }
 

@@ -8,7 +8,7 @@ import { CurrentClaims, CurrentSessionId } from '../auth/current-session.decorat
 import { UuidParam } from '../common/decorators/id-param.decorator';
 import { ApiAccessToken } from '../common/decorators/api-security.decorator';
 import { Audit, RequestAudit } from '../common/decorators/audit.decorator';
-import { AllowUnverified, CurrentUser, Public, Roles } from '../common/decorators/auth.decorators';
+import { AllowAal1, AllowUnverified, CurrentUser, Public, Roles } from '../common/decorators/auth.decorators';
 import { RateLimitName } from '../config/rate-limit.config';
 import { ChoosingRequest } from '../rate-limit/rate-limit.guard';
 import { RateLimit, RateLimitPer } from '../rate-limit/rate-limit.decorator';
@@ -156,6 +156,7 @@ export class GoTrueController {
    */
   @Get('user')
   @AllowUnverified()
+  @AllowAal1()
   @ApiAccessToken()
   @ApiOkResponse({ type: GoTrueUserDto })
   @ApiGoTrueErrors(401, 403)
@@ -209,6 +210,7 @@ export class GoTrueController {
    */
   @Post('factors/:factorId/challenge')
   @HttpCode(HttpStatus.OK)
+  @AllowAal1()
   @ApiAccessToken()
   @ApiOkResponse({ type: GoTrueChallengeAnswerDto })
   @ApiGoTrueErrors(400, 401, 403, 404, 413, 415)
@@ -225,6 +227,7 @@ export class GoTrueController {
    */
   @Post('factors/:factorId/verify')
   @HttpCode(HttpStatus.OK)
+  @AllowAal1()
   @ApiAccessToken()
   @ApiOkResponse({ type: GoTrueSessionDto })
   @ApiGoTrueErrors(400, 401, 403, 404, 422, 429, 413, 415)
@@ -261,6 +264,7 @@ export class GoTrueController {
   @Post('logout')
   @HttpCode(HttpStatus.NO_CONTENT)
   @AllowUnverified()
+  @AllowAal1()
   @ApiAccessToken()
   @ApiNoContentResponse({ description: 'Signed out' })
   @ApiGoTrueErrors(400, 401, 403)

@@ -1,6 +1,6 @@
 import { AppError } from '../common/errors/app-error';
 import { User } from '../users/entities/user.entity';
-import { MfaPolicy } from './mfa-policy.service';
+import { GuardedRequest, MfaPolicy } from './mfa-policy.service';
 
 const WINDOW_MS = 10 * 60_000;
 const policy = (requiredForAdmins = false) =>
@@ -38,5 +38,32 @@ describe('MfaPolicy', () => {
     expect(codeOf(() => policy(false).assertAdminAssurance(user(false, 'admin'), { aal: 'aal1', amr: [] }))).toBe('allowed');
     expect(codeOf(() => policy(true).assertAdminAssurance(user(true, 'admin'), { aal: 'aal1', amr: [] }))).toBe('AAL2_REQUIRED');
     expect(codeOf(() => policy(true).assertAdminAssurance(user(true, 'admin'), { aal: 'aal2', amr: [{ method: 'totp', timestamp: secondsAgo(1) }] }))).toBe('allowed');
+  });
+
+  describe('assertRequestAssurance: an aal1 session of a user with a factor is read-only', () => {
+    const p = policy();
+    const aal1 = { aal: 'aal1' as const, amr: [{ method: 'password', timestamp: secondsAgo(1) }] };
+    const staleAal2 = { aal: 'aal2' as const, amr: [{ method: 'password', timestamp: secondsAgo(3600) }, { method: 'totp', timestamp: secondsAgo(3600) }] };
+    const route = (method: string, extra: Partial<GuardedRequest> = {}): GuardedRequest => ({ method, admin: false, sensitive: false, allowAal1: false, ...extra });
+
+    it('lets it read its own resources and use the @AllowAal1() routes, and refuses every other request', () => {
+      expect(codeOf(() => p.assertRequestAssurance(user(true), aal1, route('GET')))).toBe('allowed');
+      expect(codeOf(() => p.assertRequestAssurance(user(true), aal1, route('HEAD', { targetId: 'u' })))).toBe('allowed');
+      expect(codeOf(() => p.assertRequestAssurance(user(true), aal1, route('POST', { allowAal1: true })))).toBe('allowed');
+      for (const method of ['POST', 'PUT', 'PATCH', 'DELETE']) expect(codeOf(() => p.assertRequestAssurance(user(true), aal1, route(method, { targetId: 'u' })))).toBe('AAL2_REQUIRED');
+      // Another user's resource, even to read.
+      expect(codeOf(() => p.assertRequestAssurance(user(true), aal1, route('GET', { targetId: 'other' })))).toBe('AAL2_REQUIRED');
+      // A token from before #16 (no claims) counts as aal1.
+      expect(codeOf(() => p.assertRequestAssurance(user(true), { aal: 'aal1', amr: [] }, route('PATCH')))).toBe('AAL2_REQUIRED');
+    });
+
+    it('asks nothing of a user without a factor, and only aal2 (however old) on ordinary routes', () => {
+      expect(codeOf(() => p.assertRequestAssurance(user(false), aal1, route('PATCH', { targetId: 'u' })))).toBe('allowed');
+      expect(codeOf(() => p.assertRequestAssurance(user(true), staleAal2, route('PATCH', { targetId: 'u' })))).toBe('allowed');
+      // Sensitive and admin routes keep their recent-second-factor rule, @AllowAal1() or not.
+      expect(codeOf(() => p.assertRequestAssurance(user(true), staleAal2, route('PATCH', { sensitive: true, allowAal1: true })))).toBe('AAL2_REQUIRED');
+      expect(codeOf(() => p.assertRequestAssurance(user(true, 'admin'), aal1, route('GET', { admin: true })))).toBe('AAL2_REQUIRED');
+      expect(codeOf(() => policy(true).assertRequestAssurance(user(false, 'admin'), aal1, route('GET', { admin: true })))).toBe('MFA_ENROLLMENT_REQUIRED');
+    });
   });
 });

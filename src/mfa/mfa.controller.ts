@@ -49,7 +49,7 @@ export class MfaController {
    * @remarks The name tells the factors apart in an MFA challenge's list; unique per user (409 MFA_FACTOR_NAME_TAKEN).
    */
   @Patch('mfa/factors/:factorId')
-  @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'MFA_FACTOR_NOT_FOUND', 'MFA_FACTOR_NAME_TAKEN')
+  @ApiErrors(...BODY_ERRORS, 'INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'AAL2_REQUIRED', 'MFA_FACTOR_NOT_FOUND', 'MFA_FACTOR_NAME_TAKEN')
   renameFactor(@UuidParam('factorId') factorId: string, @Body() dto: RenameFactorDto, @CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<FactorDto> {
     return this.mfa.rename(actor, factorId, dto.friendly_name, audit);
   }

@@ -48,12 +48,14 @@ export interface SecondFactorInput {
   recovery_code?: string;
 }
 
-/** A password login's pending second step (sealed in `mfa_token`). */
+/** A login's pending second step (sealed in `mfa_token`): after a password, or a native OAuth sign-in. */
 interface SealedLoginChallenge {
   kind: 'login';
   userId: string;
-  /** When the password was checked (seconds): the `password` entry of the session's amr. */
+  /** When the first factor was given (seconds): the first entry of the session's amr. */
   passwordAt: number;
+  /** The first factor: `password` (also when absent: a challenge from before OAuth sign-ins had one) or `oauth`. */
+  method?: string;
   expiresAt: number;
 }
 
@@ -211,9 +213,9 @@ export class MfaService {
   }
 
   /** A password login's MFA challenge: an `mfa_token` (sealed, short-lived) and the factors to answer it with. */
-  async loginChallenge(user: User): Promise<MfaChallengeDto> {
+  async loginChallenge(user: User, firstFactor = 'password'): Promise<MfaChallengeDto> {
     const verified = (await this.factors.listFactors(user.id)).filter(({ status }) => status === 'verified');
-    const sealed: SealedLoginChallenge = { kind: 'login', userId: user.id, passwordAt: Math.floor(Date.now() / 1000), expiresAt: Date.now() + this.config.challengeTtlMs };
+    const sealed: SealedLoginChallenge = { kind: 'login', userId: user.id, passwordAt: Math.floor(Date.now() / 1000), method: firstFactor, expiresAt: Date.now() + this.config.challengeTtlMs };
     return {
       mfa_required: true,
       mfa_token: this.challenges.seal(JSON.stringify(sealed)).toString('base64url'),
@@ -222,10 +224,10 @@ export class MfaService {
     };
   }
 
-  /** The user and password time of an unexpired login challenge. */
-  openLoginChallenge(mfaToken: string): { userId: string; passwordAt: number } {
+  /** The user, first factor and its time of an unexpired login challenge. */
+  openLoginChallenge(mfaToken: string): { userId: string; passwordAt: number; method: string } {
     const sealed = this.openChallenge<SealedLoginChallenge>(mfaToken, 'login');
-    return { userId: sealed.userId, passwordAt: sealed.passwordAt };
+    return { userId: sealed.userId, passwordAt: sealed.passwordAt, method: sealed.method ?? 'password' };
   }
 
   /** GoTrue's POST /factors/{id}/challenge: a challenge of one of the user's factors, for this session. */

@@ -11,6 +11,8 @@ import { TokenPairDto } from '../auth/dto/token-pair.dto';
 import { RefreshTokensRepository } from '../auth/refresh-tokens.repository';
 import { TokensService, tokenSubject } from '../auth/tokens.service';
 import { LinkTokensService } from '../mail/link-tokens.service';
+import { MfaChallengeDto } from '../mfa/dto/mfa.dto';
+import { MfaService } from '../mfa/mfa.service';
 import { User } from '../users/entities/user.entity';
 import { UsersRepository } from '../users/users.repository';
 import { toUser } from '../users/users.mapper';
@@ -56,15 +58,23 @@ export class OAuthAccountsService {
     private readonly linkTokens: LinkTokensService,
     private readonly events: EventsService,
     private readonly signupHook: SignupHook,
+    private readonly mfa: MfaService,
     @Inject(authConfig.KEY) private readonly auth: ConfigType<typeof authConfig>,
   ) {}
 
-  async signIn(profile: OAuthProfile, audit: Audit): Promise<{ user: User; outcome: SignInOutcome; tokens: TokenPairDto }> {
+  /**
+   * Signs the person in: an `aal1` session (the provider is one factor), or with `secondFactor:
+   * 'challenge'` (the native cookie sign-in) for a user with a verified factor, no session yet but the
+   * MFA challenge that POST /users/tokens/mfa completes (#16). The GoTrue API asks for the session, as
+   * Supabase answers one: its client steps up, and until then the session is read-only (MfaPolicy).
+   */
+  async signIn(profile: OAuthProfile, audit: Audit, secondFactor: 'session' | 'challenge' = 'session'): Promise<{ user: User; outcome: SignInOutcome; session: TokenPairDto | MfaChallengeDto }> {
     const { user, outcome } = await this.dataSource.transaction((manager) => this.resolve(manager, profile, audit));
+    if (secondFactor === 'challenge' && user.mfaEnabled) return { user, outcome, session: await this.mfa.loginChallenge(user, 'oauth') };
     // After the commit: a takeover refuses every token issued up to its transaction's instant
     // (tokens_revoked_at), and the new session must be younger than that.
-    const tokens = await this.tokens.issue(tokenSubject(user), `oauth:${profile.provider}`, { ...audit, actorId: user.id }, undefined, firstFactor('oauth'));
-    return { user, outcome, tokens };
+    const session = await this.tokens.issue(tokenSubject(user), `oauth:${profile.provider}`, { ...audit, actorId: user.id }, undefined, firstFactor('oauth'));
+    return { user, outcome, session };
   }
 
   /** Finds, links, takes over or creates the user, with the events; in the caller's transaction. */

@@ -60,11 +60,13 @@ export class OAuthController {
    * @remarks Where the provider sends the browser back. Checks the state against this browser's cookie, exchanges the code (with the PKCE verifier), and
    * signs the person in: the user linked to this identity, or the user with the same e-mail address
    * when the provider verified it, or a new user. The session goes to the UI as the HttpOnly cookies
-   * `access_token` and `refresh_token`, with a 302 to `redirect_to` or OAUTH_UI_REDIRECT_URL.
+   * `access_token` and `refresh_token`, with a 302 to `redirect_to` or OAUTH_UI_REDIRECT_URL. A user with a verified second factor
+   * gets no cookies but `?mfa_required=1` and the MFA challenge in the fragment (`#mfa_token=…&expires_in=…`): POST /users/tokens/mfa
+   * completes it with a code.
    */
   @Get('callback/:provider')
   @ApiParam({ name: 'provider', enum: OAUTH_PROVIDERS })
-  @ApiFoundResponse({ description: 'Signed in: to the UI, with the session cookies set' })
+  @ApiFoundResponse({ description: 'Signed in: to the UI, with the session cookies set (or, for a user with a second factor, `?mfa_required=1` and `#mfa_token=…`)' })
   @ApiSeeOtherResponse({ description: FAILURES })
   @ApiErrors('VALIDATION_FAILED')
   async oauthCallback(@Param('provider') provider: string, @Req() request: OAuthRequest, @RequestAudit() audit: Audit, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> {

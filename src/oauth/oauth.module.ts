@@ -7,6 +7,7 @@ import { authConfig } from '../config/auth.config';
 import { oauthConfig } from '../config/oauth.config';
 import { EventsModule } from '../events/events.module';
 import { MailModule } from '../mail/mail.module';
+import { MfaModule } from '../mfa/mfa.module';
 import { UsersModule } from '../users/users.module';
 import { WebhooksModule } from '../webhooks/webhooks.module';
 import { OAuthAccountsService } from './oauth-accounts.service';
@@ -16,7 +17,7 @@ import { CookieStateStore } from './state-store';
 import { OAUTH_ENABLED_PROVIDERS, createStrategies } from './strategies';
 
 @Module({
-  imports: [UsersModule, AuthModule, EventsModule, MailModule, WebhooksModule],
+  imports: [UsersModule, AuthModule, EventsModule, MailModule, MfaModule, WebhooksModule],
   controllers: [OAuthController],
   exports: [OAuthService],
   providers: [

@@ -6,6 +6,7 @@ import { ACCESS_COOKIE, CookieToSet, REFRESH_COOKIE } from '../common/session-co
 import { authConfig } from '../config/auth.config';
 import { OAuthProviderName, oauthConfig } from '../config/oauth.config';
 import { TokenPairDto } from '../auth/dto/token-pair.dto';
+import { MfaChallengeDto } from '../mfa/dto/mfa.dto';
 import { OAuthSettingsDto } from './dto/oauth.dto';
 import { OAuthAccountsService } from './oauth-accounts.service';
 import { OAuthFailure, OAuthFailureCode, OAuthProfile } from './oauth-profile';
@@ -112,9 +113,10 @@ export class OAuthService {
       const { redirectTo, handoff } = ((outcome.info as { state?: { redirectTo?: string; handoff?: OAuthHandoff } }).state ?? {}) as { redirectTo?: string; handoff?: OAuthHandoff };
       const handler = handoff && this.handoffs.get(handoff.kind);
       if (handoff && handler && redirectTo) handedOff = { redirectTo, handoff, handler };
-      const { tokens } = await this.accounts.signIn(outcome.user as OAuthProfile, audit);
-      if (handedOff) return { status: 302, location: handedOff.handler.signedIn(tokens, handedOff.redirectTo, handedOff.handoff), cookies: [clearState] };
-      return { status: 302, location: redirectTo ?? this.oauth.uiRedirectUrl, cookies: [clearState, ...this.sessionCookies(tokens)] };
+      const { session } = await this.accounts.signIn(outcome.user as OAuthProfile, audit, handedOff ? 'session' : 'challenge');
+      if ('mfa_required' in session) return { status: 302, location: this.mfaRedirect(redirectTo ?? this.oauth.uiRedirectUrl, session), cookies: [clearState] };
+      if (handedOff) return { status: 302, location: handedOff.handler.signedIn(session, handedOff.redirectTo, handedOff.handoff), cookies: [clearState] };
+      return { status: 302, location: redirectTo ?? this.oauth.uiRedirectUrl, cookies: [clearState, ...this.sessionCookies(session)] };
     } catch (error) {
       const answer = this.failed(error);
       const failure = error instanceof OAuthFailure ? error : new OAuthFailure('INTERNAL');
@@ -132,6 +134,18 @@ export class OAuthService {
       { name: ACCESS_COOKIE, value: tokens.access_token, options: this.cookieOptions('/', tokens.expires_in * 1000) },
       { name: REFRESH_COOKIE, value: tokens.refresh_token, options: this.cookieOptions(SESSION_PATH, this.auth.refreshTokenTtlMs) },
     ];
+  }
+
+  /**
+   * A user with a verified second factor gets no cookie session from a provider alone (#16): the UI
+   * learns it from `?mfa_required=1`, and finds the challenge in the fragment (`#mfa_token=…&expires_in=…`,
+   * which never reaches a server's logs or a Referer), to complete with a code at POST /users/tokens/mfa.
+   */
+  private mfaRedirect(location: string, challenge: MfaChallengeDto): string {
+    const url = new URL(location);
+    url.searchParams.set('mfa_required', '1');
+    url.hash = new URLSearchParams({ mfa_token: challenge.mfa_token, expires_in: String(challenge.expires_in) }).toString();
+    return url.toString();
   }
 
   clearedSessionCookies(): OAuthAnswer['cookies'] {

@@ -42,7 +42,7 @@ export class UsersController {
    * Register a user
    *
    * @remarks Open to anyone while USERS_ALLOW_SELF_REGISTER is true (no token needed), otherwise admins
-   * only. Only an admin may set `role` or `status`. A verification link is mailed to the address; the
+   * only. Only an admin may set `role` or `status`; an admin with a second factor needs a recent aal2 (as on admin routes). A verification link is mailed to the address; the
    * answer's `Location` is the new user's URL. With the `validate` webhook on (WEBHOOK_URL), a
    * self-registration is refused when the receiver answers other than 2xx (SIGNUP_REFUSED_BY_HOOK, with
    * its message) or not within WEBHOOK_TIMEOUT_SEC (SIGNUP_HOOK_UNAVAILABLE); nothing is written then.
@@ -52,7 +52,7 @@ export class UsersController {
   @RateLimit('signup')
   @HashesPassword()
   @ApiTokenOptional()
-  @ApiErrors(...BODY_ERRORS, ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', 'EMAIL_TAKEN', 'USERNAME_TAKEN', 'SIGNUP_REFUSED_BY_HOOK', 'RATE_LIMITED', 'SIGNUP_HOOK_UNAVAILABLE', 'SERVER_BUSY')
+  @ApiErrors(...BODY_ERRORS, ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'FORBIDDEN', ...ADMIN_MFA_ERRORS, 'EMAIL_TAKEN', 'USERNAME_TAKEN', 'SIGNUP_REFUSED_BY_HOOK', 'RATE_LIMITED', 'SIGNUP_HOOK_UNAVAILABLE', 'SERVER_BUSY')
   async createUser(@UserObjectBody() dto: CreateUserDto, @CurrentUser() actor: User | undefined, @RequestAudit() audit: Audit, @Res({ passthrough: true }) reply: FastifyReply): Promise<UserDto> {
     const user = await this.users.register(dto, actor, audit);
     reply.header('Location', `/users/${user.id}`);
@@ -69,7 +69,7 @@ export class UsersController {
   @RateLimit('email', 'email-account')
   @HttpCode(HttpStatus.OK)
   @AllowUnverified()
-  @ApiErrors(...AUTH_ERRORS, 'ALREADY_VERIFIED', 'TOO_MANY_REQUESTS', 'RATE_LIMITED')
+  @ApiErrors(...AUTH_ERRORS, 'AAL2_REQUIRED', 'ALREADY_VERIFIED', 'TOO_MANY_REQUESTS', 'RATE_LIMITED')
   sendVerification(@CurrentUser() actor: User, @RequestAudit() audit: Audit): Promise<MessageDto> {
     return this.verification.resend(actor, audit);
   }
@@ -141,13 +141,14 @@ export class UsersController {
   /**
    * View a user
    *
-   * @remarks The whole user for themself and for admins, the public view for anyone else.
+   * @remarks The whole user for themself and for admins, the public view for anyone else. Another user's needs an aal2 session
+   * from a user with a second factor (403 AAL2_REQUIRED).
    */
   @Get(':id')
   @ApiExtraModels(UserDto, PublicUserDto)
   // anyOf, not oneOf: the public view's fields are a subset of the whole user's.
   @ApiOkResponse({ schema: { anyOf: [{ $ref: getSchemaPath(UserDto) }, { $ref: getSchemaPath(PublicUserDto) }] } })
-  @ApiErrors('VALIDATION_FAILED', 'INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'USER_NOT_FOUND')
+  @ApiErrors('VALIDATION_FAILED', 'INVALID_ID', ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'AAL2_REQUIRED', 'USER_NOT_FOUND')
   getUser(@IdParam() id: string, @CurrentUser() actor: User): Promise<UserDto | PublicUserDto> {
     return this.users.view(actor, id);
   }

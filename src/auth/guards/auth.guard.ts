@@ -2,7 +2,7 @@ import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/commo
 import { Reflector } from '@nestjs/core';
 import { FastifyRequest } from 'fastify';
 import type passport from 'passport';
-import { ALLOW_UNVERIFIED, IS_PUBLIC, OPTIONAL_AUTH, ROLES, Role, SENSITIVE } from '../../common/decorators/auth.decorators';
+import { ALLOW_AAL1, ALLOW_UNVERIFIED, IS_PUBLIC, OPTIONAL_AUTH, ROLES, Role, SENSITIVE } from '../../common/decorators/auth.decorators';
 import { AppError } from '../../common/errors/app-error';
 import { runPassport } from '../../common/passport/passport-runner';
 import { User } from '../../users/entities/user.entity';
@@ -13,9 +13,11 @@ import { ACCESS_TOKEN_STRATEGY } from '../strategies/access-token.strategy';
 
 /**
  * The global guard (APP_GUARD): every HTTP route needs a valid access token (the passport-jwt strategy
- * of accessTokenAuthenticator) unless it is @Public(); then @Roles(), the e-mail verification rule
- * (UsersService.mustVerifyFirst: USERS_ALLOW_UNVERIFIED_USER) and, on admin routes, on an admin's changes
- * to another user's account and on @SensitiveOperation() routes, the assurance rules of MfaPolicy (#16) are applied.
+ * of accessTokenAuthenticator) unless it is @Public() or @OptionalAuth() without one; then @Roles(), the e-mail verification rule
+ * (UsersService.mustVerifyFirst: USERS_ALLOW_UNVERIFIED_USER) and the assurance rules of MfaPolicy (#16): on
+ * admin routes, on an admin's changes to another user's account and on @SensitiveOperation() routes a recent
+ * aal2, and for a user with a verified factor an aal2 session on anything but reading their own resources
+ * and the @AllowAal1() routes (on @OptionalAuth() routes with a token, the assurance rules only).
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
@@ -37,21 +39,26 @@ export class AuthGuard implements CanActivate {
 
     const user = await this.authenticate(request);
     Object.assign(request, { user });
-    if (optional) return true;
-
     const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES, targets);
-    if (roles && !roles.includes(user.role)) throw new AppError('FORBIDDEN', `requires role ${roles.join(' or ')}`);
-    if (!this.reflector.getAllAndOverride<boolean>(ALLOW_UNVERIFIED, targets)) this.users.assertMayActUnverified(user);
-    const assurance = () => assuranceOf((request as unknown as Record<string, AccessTokenClaims | undefined>)[ACCESS_TOKEN_CLAIMS]);
-    if (roles?.includes('admin') || this.actsOnAnotherAccount(request, user)) this.mfa.assertAdminAssurance(user, assurance());
-    else if (this.reflector.getAllAndOverride<boolean>(SENSITIVE, targets)) this.mfa.assertRecentSecondFactor(user, assurance());
+    if (!optional) {
+      if (roles && !roles.includes(user.role)) throw new AppError('FORBIDDEN', `requires role ${roles.join(' or ')}`);
+      if (!this.reflector.getAllAndOverride<boolean>(ALLOW_UNVERIFIED, targets)) this.users.assertMayActUnverified(user);
+    }
+    this.mfa.assertRequestAssurance(user, assuranceOf((request as unknown as Record<string, AccessTokenClaims | undefined>)[ACCESS_TOKEN_CLAIMS]), {
+      method: request.method,
+      // An admin's token on an @OptionalAuth() route (POST /users, which may then set role and status) is an admin action.
+      admin: optional ? user.role === 'admin' : !!roles?.includes('admin') || this.actsOnAnotherAccount(request, user),
+      sensitive: !!this.reflector.getAllAndOverride<boolean>(SENSITIVE, targets),
+      allowAal1: !!this.reflector.getAllAndOverride<boolean>(ALLOW_AAL1, targets),
+      targetId: idParam(request),
+    });
     return true;
   }
 
   /** An admin changing another user's account through a self-or-admin route (`:id` not their own): an admin action. */
   private actsOnAnotherAccount(request: FastifyRequest, user: User): boolean {
-    const id = (request.params as { id?: unknown } | undefined)?.id;
-    return user.role === 'admin' && request.method !== 'GET' && request.method !== 'HEAD' && typeof id === 'string' && id !== user.id;
+    const id = idParam(request);
+    return user.role === 'admin' && request.method !== 'GET' && request.method !== 'HEAD' && id !== undefined && id !== user.id;
   }
 
   /** The user of the request's access token, or why not: the verifier's refusal, or no token at all. */
@@ -62,4 +69,10 @@ export class AuthGuard implements CanActivate {
     if (refusal instanceof AppError || outcome.kind === 'error') throw refusal;
     throw new AppError('TOKEN_MISSING'); // (passport-jwt's "No auth token")
   }
+}
+
+/** The route's `:id` (a user's id on the self-or-admin routes), when it has one. */
+function idParam(request: FastifyRequest): string | undefined {
+  const id = (request.params as { id?: unknown } | undefined)?.id;
+  return typeof id === 'string' ? id : undefined;
 }

@@ -5,6 +5,7 @@ export const OPTIONAL_AUTH = 'auth:optional';
 export const ROLES = 'auth:roles';
 export const ALLOW_UNVERIFIED = 'auth:allow-unverified';
 export const SENSITIVE = 'auth:sensitive';
+export const ALLOW_AAL1 = 'auth:allow-aal1';
 
 export type Role = 'user' | 'admin';
 
@@ -26,6 +27,13 @@ export const AllowUnverified = () => SetMetadata(ALLOW_UNVERIFIED, true);
  * Admin routes (@Roles('admin')) are sensitive without saying so.
  */
 export const SensitiveOperation = () => SetMetadata(SENSITIVE, true);
+
+/**
+ * A route an `aal1` session of a user with a verified second factor may use although it changes
+ * something (#16): stepping up to `aal2` and ending a session. Any other such request is refused with
+ * 403 AAL2_REQUIRED unless it only reads the user's own resources (GET/HEAD; see MfaPolicy).
+ */
+export const AllowAal1 = () => SetMetadata(ALLOW_AAL1, true);
 
 /** The authenticated caller, as loaded by the auth guard (undefined on anonymous requests). */
 export const CurrentUser = createParamDecorator((_: unknown, context: ExecutionContext) => context.switchToHttp().getRequest().user);
