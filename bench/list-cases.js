@@ -11,8 +11,13 @@ const lib = require('./lib');
 const EXACT_TOTAL_LIMIT = 10000;
 
 /** [name, query string, WHERE clause (u = users), ORDER BY] */
-function cases() {
-  const at = (minutesAgo) => new Date(Date.now() - minutesAgo * 60 * 1000).toISOString();
+function cases(users) {
+  // bench/seed.js dates user i at i minutes ago: the created ranges are fractions of the seeded span, from its middle back.
+  const at = (minutesAgo) => new Date(Date.now() - Math.round(minutesAgo) * 60 * 1000).toISOString();
+  const created = (name, fraction) => {
+    const [from, to] = [at(users / 2 + users * fraction), at(users / 2)];
+    return list(name, `created_from=${from}&created_to=${to}`, `created_at >= '${from}' AND created_at <= '${to}'`);
+  };
   const list = (name, qs, where, order = 'created_at DESC, id DESC') => ({ name, path: `/users?${qs}`, where: `status = 'enabled' AND ${where}`, order });
   return [
     list('no filter', 'limit=10', 'true'),
@@ -37,9 +42,9 @@ function cases() {
     list('user_type selective (partner)', 'user_type=partner', `user_type = 'partner'`),
     list('user_type medium (reseller)', 'user_type=reseller', `user_type = 'reseller'`),
     list('user_type broad (customer)', 'user_type=customer', `user_type = 'customer'`),
-    list('created selective (100 min)', `created_from=${at(500100)}&created_to=${at(500000)}`, `created_at >= '${at(500100)}' AND created_at <= '${at(500000)}'`),
-    list('created medium (20,000 min)', `created_from=${at(520000)}&created_to=${at(500000)}`, `created_at >= '${at(520000)}' AND created_at <= '${at(500000)}'`),
-    list('created broad (half)', `created_from=${at(1000000)}&created_to=${at(500000)}`, `created_at >= '${at(1000000)}' AND created_at <= '${at(500000)}'`),
+    created('created selective (0.01 %)', 0.0001),
+    created('created medium (2 %)', 0.02),
+    created('created broad (half)', 0.5),
     list('name medium, order first_name asc', 'name=ann&order=first_name&dir=asc', `(first_name ILIKE '%ann%' OR last_name ILIKE '%ann%')`, 'first_name ASC, id ASC'),
     list('name broad, order email asc', 'name=a&order=email&dir=asc', `(first_name ILIKE '%a%' OR last_name ILIKE '%a%')`, 'email ASC, id ASC'),
     list('no filter, order username desc', 'order=username&dir=desc', 'true', 'username DESC, id DESC'),
@@ -60,10 +65,10 @@ async function measure(port, requests, connections, duration) {
   return { p50: figures.latencyMs.p50, p99: figures.latencyMs.p99, rps: Math.round(figures.rps), errors: figures.requests - Math.round(figures.rps * duration) };
 }
 
-async function runListCases({ port, adminToken, db, duration, log }) {
+async function runListCases({ port, adminToken, db, users, duration, log }) {
   const headers = { authorization: `Bearer ${adminToken}` };
   const results = [];
-  const all = cases();
+  const all = cases(users);
   // Deep pages: offset 100,000 against the cursor of the same page.
   const deep = await lib.request(port, 'GET', '/users?offset=99990&limit=10', { headers });
   if (deep.status !== 200 || !deep.body.next_cursor) throw new Error(`GET /users?offset=99990 answered ${deep.status}`);
@@ -101,4 +106,4 @@ function printListCases(results) {
   }
 }
 
-module.exports = { runListCases, printListCases };
+module.exports = { cases, runListCases, printListCases };
