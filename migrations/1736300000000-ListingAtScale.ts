@@ -13,9 +13,13 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  *   was estimated at 5,000 (so the planner walked 110,000 rows of the `created_at` index for a page of
  *   ten), and a substring of the usernames of 1 % of them at 100 or 10,000 depending on the sample.
  *   Larger samples on the filtered columns (below) give estimates within a few percent.
+ * - A page at `offset=100000` read 100,000 table rows to skip them (their status was only in the table).
+ *   The `created_at` index (the default order) now carries `status`, so that the ids of such a page are
+ *   found in that index alone (an index-only scan: about 600 pages read instead of 5,800) and only the
+ *   page's own rows are read from the table (UsersRepository.rows()).
  *
  * Plain CREATE INDEX, not CONCURRENTLY: the migrations run in one transaction (src/database/migrate.ts)
- * and on PGlite. It blocks writes to users while it reads the table once (about a second at 1M users).
+ * and on PGlite. They block writes to users while they read the table (a few seconds at 1M users).
  */
 export class ListingAtScale1736300000000 implements MigrationInterface {
   name = 'ListingAtScale1736300000000';
@@ -37,12 +41,16 @@ export class ListingAtScale1736300000000 implements MigrationInterface {
 
   async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`CREATE INDEX users_not_enabled_created_at_id ON users (status, created_at, id) WHERE status <> 'enabled'`);
+    await queryRunner.query(`DROP INDEX users_created_at_id`);
+    await queryRunner.query(`CREATE INDEX users_created_at_id ON users (created_at, id) INCLUDE (status)`);
     for (const [column, target] of this.statistics) await queryRunner.query(`ALTER TABLE users ALTER COLUMN ${column} SET STATISTICS ${target}`);
     await queryRunner.query(`ANALYZE users`);
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
     for (const [column] of this.statistics) await queryRunner.query(`ALTER TABLE users ALTER COLUMN ${column} SET STATISTICS -1`);
+    await queryRunner.query(`DROP INDEX users_created_at_id`);
+    await queryRunner.query(`CREATE INDEX users_created_at_id ON users (created_at, id)`);
     await queryRunner.query(`DROP INDEX users_not_enabled_created_at_id`);
   }
 }

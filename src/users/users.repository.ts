@@ -33,6 +33,9 @@ const ORDER_TYPES: Record<UserOrder, string> = {
   email: 'text',
 };
 
+/** From this offset on, a page by offset is found as ids first (see rows()). */
+const DEFERRED_OFFSET = 1000;
+
 /** Sort keys a user may lack: PostgreSQL sorts NULL last ascending and first descending. */
 const NULLABLE_ORDERS = new Set<UserOrder>(['username']);
 
@@ -297,7 +300,7 @@ export class UsersRepository {
 
   /**
    * Up to limit + 1 rows (the one past the page says whether another follows), each with its sort key as
-   * PostgreSQL's text for the next cursor. By offset: one query. After a cursor: the rows past
+   * PostgreSQL's text for the next cursor. By offset: one query (two from DEFERRED_OFFSET on). After a cursor: the rows past
    * (key, id) in the order, as a row comparison that the (key, id) B-tree answers by a range scan; for
    * a nullable key the order is two runs (non-NULL keys, then the NULLs ascending; the reverse
    * descending), each asked for in turn until the page is full.
@@ -314,7 +317,14 @@ export class UsersRepository {
       const { raw, entities } = await q.limit(take).getRawAndEntities<{ cursor_key: string | null }>();
       return entities.map((user, i) => ({ user, key: raw[i].cursor_key }));
     };
-    if (after === undefined) return fetch(ordered().offset(request.offset), limit + 1);
+    if (after === undefined && request.offset < DEFERRED_OFFSET) return fetch(ordered().offset(request.offset), limit + 1);
+    if (after === undefined) {
+      // A deep offset: the ids of the page first, skipping the offset's rows by the sort key's index
+      // alone where it covers the filters (created_at's carries status: no table row is read for a
+      // skipped user), then only those rows.
+      const ids = (await qb.clone().select('u.id', 'id').orderBy(`u.${ORDER_PROPERTIES[order]}`, direction).addOrderBy('u.id', direction).offset(request.offset).limit(limit + 1).getRawMany<{ id: string }>()).map((row) => row.id);
+      return ids.length === 0 ? [] : fetch(ordered((q) => q.andWhere('u.id IN (:...pageIds)', { pageIds: ids })), limit + 1);
+    }
 
     const comparison = dir === 'asc' ? '>' : '<';
     if (!NULLABLE_ORDERS.has(order)) {
