@@ -36,6 +36,8 @@
  *   BENCH_ARGON2_CONCURRENCY the app's USERS_ARGON2_CONCURRENCY (default: the app's, cpus - 1)
  *   BENCH_USERS=100000       seeded users
  *   BENCH_DB=users_bench     database (dropped and recreated at start, dropped at the end)
+ *   BENCH_KEEP_DB=1          leave the seeded database in place at the end (to look at plans with psql;
+ *                            drop it yourself)
  *   BENCH_LIST_NAME=ann      substring for the list scenario's name filter
  *   BENCH_LIST_ONLY=1        only the list scenarios and the list cases (bench/list-cases.js), one algorithm, no baselines
  *   BENCH_LIST_DURATION=3    seconds per list case and connection count
@@ -80,6 +82,7 @@ function readConfig() {
     listConnections: lib.envInt('BENCH_LIST_CONNECTIONS', Math.min(connections, 2 * CPUS)),
     users: lib.envInt('BENCH_USERS', 100000),
     db: process.env.BENCH_DB || 'users_bench',
+    keepDb: process.env.BENCH_KEEP_DB === '1',
     listName: process.env.BENCH_LIST_NAME || 'ann',
     listOnly: process.env.BENCH_LIST_ONLY === '1',
     listDuration: lib.envInt('BENCH_LIST_DURATION', 3),
@@ -701,7 +704,7 @@ async function main() {
     lib.stopCurrentLoad();
     await lib.stopAllChildren();
     if (app) trimLog(app.logFile);
-    await lib.dropDatabase(cfg.db).catch((err) => console.error(`could not drop database ${cfg.db}: ${err.message}`));
+    if (!cfg.keepDb) await lib.dropDatabase(cfg.db).catch((err) => console.error(`could not drop database ${cfg.db}: ${err.message}`));
   });
   process.on('unhandledRejection', (err) => {
     console.error('unhandled rejection:', err);
@@ -761,7 +764,7 @@ async function main() {
       // (BENCH_ONLY picks scenarios: the list cases run with all of them, or alone with BENCH_LIST_ONLY)
       if (cfg.listOnly || !cfg.only) {
         try {
-          results.listCases = await runListCases({ port: app.port, adminToken: shared.adminToken, db: cfg.db, duration: cfg.listDuration, log });
+          results.listCases = await runListCases({ port: app.port, adminToken: shared.adminToken, db: cfg.db, users: cfg.users, duration: cfg.listDuration, log });
         } catch (err) {
           results.errors.push(`list cases: ${err.message}`);
         }

@@ -204,4 +204,47 @@ describe('GET /users and /users/search: cursors and total (e2e)', () => {
       }
     }
   });
+
+  describe('a deep offset (from 1,000 on the page is found as ids first, then their rows)', () => {
+    const DEEP = 1200;
+
+    beforeAll(async () => {
+      // One tag for these users only; instants in runs of three, a few names and every fifth username missing.
+      await t.db.query(
+        `INSERT INTO users (first_name, last_name, email, username, tags, status, created_at)
+         SELECT (ARRAY['ann', 'bob', 'cy'])[1 + i % 3], 'deep', 'deep' || i || '@cursor.test', CASE WHEN i % 5 = 0 THEN NULL ELSE 'deep' || i END,
+                '{deep}', CASE WHEN i % 10 = 9 THEN 'disabled' ELSE 'enabled' END,
+                timestamptz '2024-03-01 00:00:00+00' + make_interval(secs => (i / 3) * 0.000001)
+         FROM generate_series(1, $1::int) AS i`,
+        [DEEP],
+      );
+    });
+
+    async function expected(order: string, dir: string, status: string, offset: number, limit: number): Promise<string[]> {
+      const { rows } = await t.db.query(
+        `SELECT id FROM users WHERE tags @> '{deep}' AND ($1 = 'all' OR status = $1) ORDER BY ${order} ${dir}, id ${dir} OFFSET $2 LIMIT $3`,
+        [status, offset, limit],
+      );
+      return rows.map((row: { id: string }) => row.id);
+    }
+
+    it.each(['created_at', 'first_name', 'username'].flatMap((order) => ['asc', 'desc'].map((dir) => [order, dir])))('order=%s dir=%s: the same rows as PostgreSQL skips to, and the cursor goes on from there', async (order, dir) => {
+      for (const status of ['enabled', 'all']) {
+        const page = (await get('/users', { tags: 'deep', status, order, dir, offset: 1000, limit: 7 }).expect(200)).body;
+        expect(page.users).toHaveLength(7);
+        expect(page.users.map((user: { id: string }) => user.id)).toEqual(await expected(order, dir, status, 1000, 7));
+        const next = (await get('/users', { tags: 'deep', status, order, dir, cursor: page.next_cursor, limit: 7 }).expect(200)).body;
+        expect(next.users.map((user: { id: string }) => user.id)).toEqual(await expected(order, dir, status, 1007, 7));
+      }
+    });
+
+    it('the last page has the rows left and no next_cursor; past the end, none', async () => {
+      const last = (await get('/users', { tags: 'deep', status: 'all', offset: DEEP - 3, limit: 10 }).expect(200)).body;
+      expect(last).toMatchObject({ offset: DEEP - 3, limit: 10, next_cursor: null });
+      expect(last.users.map((user: { id: string }) => user.id)).toEqual(await expected('created_at', 'desc', 'all', DEEP - 3, 10));
+      expect(last.users).toHaveLength(3);
+      const past = (await get('/users', { tags: 'deep', status: 'all', offset: DEEP, limit: 10 }).expect(200)).body;
+      expect(past).toMatchObject({ users: [], next_cursor: null });
+    });
+  });
 });

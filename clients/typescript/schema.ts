@@ -585,7 +585,8 @@ export interface paths {
          *     paginated by `offset`/`limit`, or by keyset: send a page's `next_cursor` as `cursor` (same
          *     `order`/`dir`, offset 0) for the page after it, which costs the same at any depth; `next_cursor` is
          *     null on the last page. `total` counts all matches exactly up to USERS_DB_EXACT_TOTAL_LIMIT (10,000);
-         *     past that it is PostgreSQL's estimate and `total_exact` is false. A cursor that this service did not
+         *     past that, or when PostgreSQL's planner expects more, it is the planner's estimate and `total_exact`
+         *     is false. A cursor that this service did not
          *     issue, or issued for another order or listing, is a 400.
          */
         get: operations["listUsers"];
@@ -1807,13 +1808,14 @@ export interface components {
             /** @example 0 */
             offset: number;
             /**
-             * @description The number of matches (offset and cursor alike). Exact up to USERS_DB_EXACT_TOTAL_LIMIT (10,000)
-             *     matches; past that, PostgreSQL's estimate of the number (never less than the limit + 1), and
-             *     `total_exact` is false.
+             * @description The number of matches (offset and cursor alike). When PostgreSQL's planner expects more than
+             *     USERS_DB_EXACT_TOTAL_LIMIT (10,000) matches, its estimate, not counted; otherwise counted up to the
+             *     limit + 1: exact at or below the limit, else the limit + 1. `total_exact` says which: a total over
+             *     the limit is never exact.
              * @example 1
              */
             total: number;
-            /** @description Whether `total` is an exact count (true) or the planner's estimate for more than USERS_DB_EXACT_TOTAL_LIMIT matches (false). */
+            /** @description Whether `total` is an exact count (true), or an estimate or a bound for more than USERS_DB_EXACT_TOTAL_LIMIT matches (false). */
             total_exact: boolean;
             users: components["schemas"]["PublicUserDto"][];
         };
@@ -2020,13 +2022,14 @@ export interface components {
             /** @example 0 */
             offset: number;
             /**
-             * @description The number of matches (offset and cursor alike). Exact up to USERS_DB_EXACT_TOTAL_LIMIT (10,000)
-             *     matches; past that, PostgreSQL's estimate of the number (never less than the limit + 1), and
-             *     `total_exact` is false.
+             * @description The number of matches (offset and cursor alike). When PostgreSQL's planner expects more than
+             *     USERS_DB_EXACT_TOTAL_LIMIT (10,000) matches, its estimate, not counted; otherwise counted up to the
+             *     limit + 1: exact at or below the limit, else the limit + 1. `total_exact` says which: a total over
+             *     the limit is never exact.
              * @example 1
              */
             total: number;
-            /** @description Whether `total` is an exact count (true) or the planner's estimate for more than USERS_DB_EXACT_TOTAL_LIMIT matches (false). */
+            /** @description Whether `total` is an exact count (true), or an estimate or a bound for more than USERS_DB_EXACT_TOTAL_LIMIT matches (false). */
             total_exact: boolean;
             users: components["schemas"]["UserDto"][];
         };

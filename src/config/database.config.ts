@@ -54,8 +54,8 @@ class DatabaseEnv {
   USERS_DB_CONNECT_RETRY_DELAY = '3s';
 
   /**
-   * GET /users and /users/search count matches exactly up to this many; past it `total` is the
-   * planner's estimate and `total_exact` is false. Counting is what a broad filter costs at scale (a
+   * GET /users and /users/search count matches exactly up to this many; past it, or when the planner
+   * expects more, `total` is the planner's estimate and `total_exact` is false. Counting is what a broad filter costs at scale (a
    * page of ten takes about a millisecond, an exact count of 500,000 matches hundreds), and 10,000 is
    * far more than anyone pages through by offset while still a count of a few milliseconds.
    */

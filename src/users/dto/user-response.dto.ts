@@ -48,13 +48,14 @@ export class UserDto extends PublicUserDto {
 /** The paging fields of GET /users and GET /users/search. */
 export class PageFieldsDto {
   /**
-   * The number of matches (offset and cursor alike). Exact up to USERS_DB_EXACT_TOTAL_LIMIT (10,000)
-   * matches; past that, PostgreSQL's estimate of the number (never less than the limit + 1), and
-   * `total_exact` is false.
+   * The number of matches (offset and cursor alike). When PostgreSQL's planner expects more than
+   * USERS_DB_EXACT_TOTAL_LIMIT (10,000) matches, its estimate, not counted; otherwise counted up to the
+   * limit + 1: exact at or below the limit, else the limit + 1. `total_exact` says which: a total over
+   * the limit is never exact.
    * @example 1
    */
   total: number;
-  /** Whether `total` is an exact count (true) or the planner's estimate for more than USERS_DB_EXACT_TOTAL_LIMIT matches (false). */
+  /** Whether `total` is an exact count (true), or an estimate or a bound for more than USERS_DB_EXACT_TOTAL_LIMIT matches (false). */
   total_exact: boolean;
   /** @example 0 */
   offset: number;
