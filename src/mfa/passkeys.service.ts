@@ -88,10 +88,7 @@ export class PasskeysService {
     try {
       const verification = await verifyRegistrationResponse({
         response,
-        expectedChallenge: challenge,
-        expectedOrigin: this.config.webauthn.origins,
-        expectedRPID: this.config.webauthn.rpId,
-        requireUserVerification: true,
+        ...this.expectations(challenge),
       });
       info = verification.verified ? verification.registrationInfo : undefined;
     } catch (error) {
@@ -144,10 +141,7 @@ export class PasskeysService {
     try {
       const verification = await verifyAuthenticationResponse({
         response,
-        expectedChallenge: challenge,
-        expectedOrigin: this.config.webauthn.origins,
-        expectedRPID: this.config.webauthn.rpId,
-        requireUserVerification: true,
+        ...this.expectations(challenge),
         // The counter is checked below, where a counter that went backwards is evented.
         credential: { id: passkey.credential_id.toString('base64url'), publicKey: Uint8Array.from(passkey.public_key), counter: 0 },
       });
@@ -162,6 +156,11 @@ export class PasskeysService {
       throw new AppError('PASSKEY_INVALID', "the authenticator's signature counter did not go up: this passkey may have been copied; it is refused");
     }
     return passkey;
+  }
+
+  /** What every response must show: this challenge, one of our origins, our RP id, and a verified user. */
+  private expectations(challenge: string) {
+    return { expectedChallenge: challenge, expectedOrigin: this.config.webauthn.origins, expectedRPID: this.config.webauthn.rpId, requireUserVerification: true };
   }
 
   /** Takes (spends) a challenge: 401 PASSKEY_CHALLENGE_INVALID when unknown, spent, expired, or not for this purpose, user and session. */
