@@ -182,6 +182,8 @@ describe('passkeys in Chromium with a virtual authenticator', () => {
     await cdp.send('WebAuthn.removeCredential', { authenticatorId, credentialId: copy.credentialId });
     await cdp.send('WebAuthn.addCredential', { authenticatorId, credential: { ...copy, signCount: Number(stored.sign_count) + 10 } });
     const session = await passkeySession();
+    const renamed = await t.http.patch(`/users/mfa/factors/${factor.id}`).set(bearer(session)).send({ friendly_name: 'Old laptop' }).expect(200);
+    expect(renamed.body).toMatchObject({ factor_type: 'webauthn', friendly_name: 'Old laptop' });
     await t.http.delete(`/users/mfa/factors/${factor.id}`).set(bearer(session)).expect(204);
     expect((await t.http.get('/users/profile').set(bearer(session)).expect(200)).body.email).toBe(user.email);
     const { challenge_id, options } = await signInOptions();
@@ -189,7 +191,7 @@ describe('passkeys in Chromium with a virtual authenticator', () => {
 
     const { rows: events } = await t.db.query(`SELECT * FROM outbox_events WHERE user_id = $1 ORDER BY seq`, [user.id]);
     const operations = events.map((row: { operation: string }) => row.operation);
-    expect(operations).toEqual(expect.arrayContaining(['user.mfa_enroll', 'user.mfa_recovery_codes_regenerate', 'user.passkey_login', 'user.passkey_counter_anomaly', 'user.mfa_remove']));
+    expect(operations).toEqual(expect.arrayContaining(['user.mfa_enroll', 'user.mfa_recovery_codes_regenerate', 'user.passkey_login', 'user.passkey_counter_anomaly', 'user.mfa_rename', 'user.mfa_remove']));
     expect(events.find((row: { operation: string }) => row.operation === 'user.mfa_enroll').data).toMatchObject({ factor_type: 'webauthn', friendly_name: 'Laptop', status: 'verified' });
     expect(events.find((row: { operation: string }) => row.operation === 'user.mfa_remove').data).toMatchObject({ factor_type: 'webauthn', mfa: false });
     expectOutboxRowsMatchAsyncApi(events);

@@ -3,7 +3,7 @@ import { Transform } from 'class-transformer';
 import { IsBoolean, IsOptional, IsString, Length, Matches } from 'class-validator';
 import { PublicUrlEnv } from './public-url';
 import { Rate, parseRate } from './rate';
-import { IsDuration, IsRate, durationMs, toBoolean, validateConfig } from './validate-config';
+import { ConfigError, IsDuration, IsRate, durationMs, toBoolean, validateConfig } from './validate-config';
 
 class MfaEnv extends PublicUrlEnv {
   /** The issuer an authenticator app shows beside a TOTP factor (the `issuer` of its otpauth:// URI), unless the enrolment names one. */
@@ -50,8 +50,20 @@ class MfaEnv extends PublicUrlEnv {
    * an assertion made on any other origin is refused. Default: the origin of USERS_PUBLIC_URL.
    */
   @IsOptional()
-  @Matches(/^\s*https?:\/\/[^\s,/]+\s*(,\s*https?:\/\/[^\s,/]+\s*)*$/, { message: 'USERS_WEBAUTHN_ORIGINS must be comma-separated origins such as https://app.example.com' })
+  @Matches(/^\s*https?:\/\/[^\s,/]+\/?\s*(,\s*https?:\/\/[^\s,/]+\/?\s*)*$/, { message: 'USERS_WEBAUTHN_ORIGINS must be comma-separated origins such as https://app.example.com' })
   USERS_WEBAUTHN_ORIGINS?: string;
+}
+
+/** The RP id and origins of passkeys: every origin's host must be the RP id or under it, else no browser would use them. */
+function webauthnSettings(env: MfaEnv) {
+  const rpId = env.USERS_WEBAUTHN_RP_ID ?? new URL(env.USERS_PUBLIC_URL).hostname;
+  const origins = env.USERS_WEBAUTHN_ORIGINS ? env.USERS_WEBAUTHN_ORIGINS.split(',').map((origin) => new URL(origin.trim()).origin) : [new URL(env.USERS_PUBLIC_URL).origin];
+  const outside = origins.filter((origin) => {
+    const host = new URL(origin).hostname;
+    return host !== rpId && !host.endsWith(`.${rpId}`);
+  });
+  if (outside.length > 0) throw new ConfigError([`USERS_WEBAUTHN_ORIGINS: ${outside.join(', ')} not on USERS_WEBAUTHN_RP_ID ${rpId} or a subdomain of it`]);
+  return { rpId, rpName: env.USERS_WEBAUTHN_RP_NAME, origins };
 }
 
 export const mfaConfig = registerAs('mfa', () => {
@@ -62,11 +74,7 @@ export const mfaConfig = registerAs('mfa', () => {
     requiredForAdmins: env.USERS_MFA_REQUIRED_FOR_ADMINS,
     challengeTtlMs: durationMs(env.USERS_MFA_CHALLENGE_DURATION),
     verifyRate: parseRate(env.USERS_MFA_VERIFY_RATE) as Rate,
-    webauthn: {
-      rpId: env.USERS_WEBAUTHN_RP_ID ?? new URL(env.USERS_PUBLIC_URL).hostname,
-      rpName: env.USERS_WEBAUTHN_RP_NAME,
-      origins: env.USERS_WEBAUTHN_ORIGINS ? env.USERS_WEBAUTHN_ORIGINS.split(',').map((origin) => new URL(origin.trim()).origin) : [new URL(env.USERS_PUBLIC_URL).origin],
-    },
+    webauthn: webauthnSettings(env),
   };
 });
 
