@@ -71,7 +71,7 @@ describe('MFA: TOTP factors, recovery codes and assurance levels (native API)', 
 
   it('enrols a TOTP factor: secret, otpauth:// URI and an SVG QR code; unverified, so logins stay one-step', async () => {
     const { user, factorId, enrolment } = await enrolled();
-    expect(enrolment.factor).toEqual({ id: factorId, factor_type: 'totp', friendly_name: 'Phone', status: 'unverified', created_at: expect.any(String), updated_at: expect.any(String), verified_at: null });
+    expect(enrolment.factor).toEqual({ id: factorId, factor_type: 'totp', friendly_name: 'Phone', status: 'unverified', created_at: expect.any(String), updated_at: expect.any(String), verified_at: null, last_used_at: null });
     expect(enrolment.totp.secret).toMatch(/^[A-Z2-7]{32}$/);
     const uri = new URL(enrolment.totp.uri);
     expect(uri.protocol).toBe('otpauth:');

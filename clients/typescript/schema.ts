@@ -699,6 +699,51 @@ export interface paths {
         patch: operations["renameFactor"];
         trace?: never;
     };
+    "/users/mfa/passkeys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Register a passkey
+         * @description Verifies the new credential's attestation (challenge, origin in USERS_WEBAUTHN_ORIGINS, RP id, user verification) and
+         *     stores it as a verified `webauthn` factor: it signs in without a password (POST /users/tokens/passkey), answers MFA challenges
+         *     and steps sessions up. The user's first factor also answers their ten `recovery_codes`, shown this once. List, rename and
+         *     remove passkeys as any factor (/users/mfa/factors).
+         */
+        post: operations["registerPasskey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/mfa/passkeys/options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Passkey registration options
+         * @description WebAuthn creation options for a discoverable credential (a passkey) with user verification, bound to the caller's
+         *     session; their passkeys are excluded. Give `options` to navigator.credentials.create() and its credential, as JSON, with
+         *     `challenge_id` to POST /users/mfa/passkeys. A user who already has a verified factor needs a recent second factor (aal2).
+         */
+        post: operations["passkeyRegistrationOptions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/users/mfa/recovery-codes": {
         parameters: {
             query?: never;
@@ -839,10 +884,77 @@ export interface paths {
         /**
          * Complete an MFA login
          * @description The `mfa_token` of POST /users/tokens/issue's challenge and the current `code` of a factor (`factor_id` may be left
-         *     out with one factor), or a `recovery_code`: answers an `aal2` session. A code works once; wrong codes are counted per factor
+         *     out with one factor), a passkey's assertion (`webauthn` with the `challenge_id` of POST /users/tokens/mfa/passkey-options),
+         *     or a `recovery_code`: answers an `aal2` session. A code works once; wrong codes are counted per factor
          *     (USERS_MFA_VERIFY_RATE).
          */
         post: operations["completeMfaLogin"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/tokens/mfa/passkey-options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Passkey options for an MFA login
+         * @description To answer POST /users/tokens/issue's MFA challenge with a passkey: request options allowing the user's passkeys.
+         *     Send navigator.credentials.get()'s credential as `webauthn`, with `challenge_id` and the `mfa_token`, to POST /users/tokens/mfa.
+         */
+        post: operations["mfaPasskeyOptions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/tokens/passkey": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign in with a passkey
+         * @description The credential navigator.credentials.get() answered for POST /users/tokens/passkey/options, as JSON: a session at
+         *     `aal2` with amr `webauthn` (a passkey with user verification is two factors). A challenge works once, within
+         *     USERS_MFA_CHALLENGE_DURATION; an assertion from an origin outside USERS_WEBAUTHN_ORIGINS, or whose signature counter did not
+         *     go up, is refused (401 PASSKEY_INVALID; the latter is the event user.passkey_counter_anomaly).
+         */
+        post: operations["signInWithPasskey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/tokens/passkey/options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Passkey sign-in options
+         * @description The first step of a sign-in with a passkey (no password): WebAuthn request options without `allowCredentials`
+         *     (the browser offers the user's discoverable passkeys of this site) and user verification required. Give `options` to
+         *     navigator.credentials.get() and its credential, as JSON, with `challenge_id` to POST /users/tokens/passkey.
+         */
+        post: operations["passkeySignInOptions"];
         delete?: never;
         options?: never;
         head?: never;
@@ -924,10 +1036,32 @@ export interface paths {
         /**
          * Step up the session with a second factor
          * @description A factor's current `code` (an unverified factor's first code activates it, and the answer then carries the ten
-         *     `recovery_codes`, shown this once) or a `recovery_code`: answers a new `aal2` session in place of the caller's. Sensitive
+         *     `recovery_codes`, shown this once), a passkey's assertion (`webauthn` with the `challenge_id` of
+         *     POST /users/tokens/step-up/passkey-options; amr `webauthn`) or a `recovery_code`: answers a new `aal2` session in place of the caller's. Sensitive
          *     operations need one within USERS_MFA_REAUTH_WINDOW.
          */
         post: operations["stepUp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/tokens/step-up/passkey-options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Passkey options for a step-up
+         * @description Request options allowing the caller's passkeys, bound to this session: send navigator.credentials.get()'s
+         *     credential as `webauthn`, with `challenge_id`, to POST /users/tokens/step-up.
+         */
+        post: operations["stepUpPasskeyOptions"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1177,11 +1311,16 @@ export interface components {
     schemas: {
         ChallengeFactorDto: {
             /** @enum {string} */
-            factor_type: "totp";
+            factor_type: "totp" | "webauthn";
             friendly_name: string | null;
             id: string;
         };
         CompleteMfaLoginDto: {
+            /**
+             * Format: uuid
+             * @description With `webauthn`: the `challenge_id` of the passkey options (POST /users/tokens/mfa/passkey-options or /users/tokens/step-up/passkey-options).
+             */
+            challenge_id?: string;
             /**
              * @description The six-digit code the authenticator app shows now.
              * @example 123456
@@ -1199,6 +1338,10 @@ export interface components {
              * @example 3k9qf-7x2mz
              */
             recovery_code?: string;
+            /** @description Instead of `code`: a passkey's assertion, navigator.credentials.get()'s credential as JSON (PublicKeyCredential.toJSON()). */
+            webauthn?: {
+                [key: string]: unknown;
+            };
         };
         CreateUserDto: {
             credentials: components["schemas"]["CredentialsDto"];
@@ -1296,7 +1439,7 @@ export interface components {
              * @example EMAIL_TAKEN
              * @enum {string}
              */
-            code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "INVALID_ID" | "BAD_REQUEST" | "LINK_TOKEN_INVALID" | "LINK_TOKEN_EXPIRED" | "LINK_TOKEN_USED" | "LINK_TOKEN_WRONG_TYPE" | "TOKEN_MISSING" | "TOKEN_INVALID" | "TOKEN_EXPIRED" | "TOKEN_REVOKED" | "REAUTHENTICATION_REQUIRED" | "INVALID_CREDENTIALS" | "ACCOUNT_DISABLED" | "REFRESH_TOKEN_INVALID" | "REFRESH_TOKEN_REUSED" | "EMAIL_NOT_VERIFIED" | "FORBIDDEN" | "AAL2_REQUIRED" | "MFA_ENROLLMENT_REQUIRED" | "MFA_CHALLENGE_INVALID" | "WRONG_SECRET" | "USER_NOT_FOUND" | "TOKEN_NOT_FOUND" | "MFA_FACTOR_NOT_FOUND" | "ROUTE_NOT_FOUND" | "EMAIL_TAKEN" | "USERNAME_TAKEN" | "STATUS_ALREADY_SET" | "MFA_FACTOR_NAME_TAKEN" | "MFA_NOT_ENABLED" | "LAST_ADMIN" | "PAYLOAD_TOO_LARGE" | "REQUEST_TIMEOUT" | "HEADERS_TOO_LARGE" | "MFA_CODE_INVALID" | "MFA_FACTOR_LIMIT" | "ALREADY_VERIFIED" | "SIGNUP_REFUSED_BY_HOOK" | "TOO_MANY_REQUESTS" | "RATE_LIMITED" | "UNSUPPORTED_MEDIA_TYPE" | "INTERNAL" | "SERVICE_UNAVAILABLE" | "SIGNUP_HOOK_UNAVAILABLE" | "SERVER_BUSY";
+            code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "INVALID_ID" | "BAD_REQUEST" | "LINK_TOKEN_INVALID" | "LINK_TOKEN_EXPIRED" | "LINK_TOKEN_USED" | "LINK_TOKEN_WRONG_TYPE" | "TOKEN_MISSING" | "TOKEN_INVALID" | "TOKEN_EXPIRED" | "TOKEN_REVOKED" | "REAUTHENTICATION_REQUIRED" | "INVALID_CREDENTIALS" | "ACCOUNT_DISABLED" | "REFRESH_TOKEN_INVALID" | "REFRESH_TOKEN_REUSED" | "EMAIL_NOT_VERIFIED" | "FORBIDDEN" | "AAL2_REQUIRED" | "MFA_ENROLLMENT_REQUIRED" | "MFA_CHALLENGE_INVALID" | "PASSKEY_CHALLENGE_INVALID" | "PASSKEY_UNKNOWN" | "PASSKEY_INVALID" | "WRONG_SECRET" | "USER_NOT_FOUND" | "TOKEN_NOT_FOUND" | "MFA_FACTOR_NOT_FOUND" | "ROUTE_NOT_FOUND" | "EMAIL_TAKEN" | "USERNAME_TAKEN" | "STATUS_ALREADY_SET" | "MFA_FACTOR_NAME_TAKEN" | "PASSKEY_ALREADY_REGISTERED" | "MFA_NOT_ENABLED" | "LAST_ADMIN" | "PAYLOAD_TOO_LARGE" | "REQUEST_TIMEOUT" | "HEADERS_TOO_LARGE" | "MFA_CODE_INVALID" | "MFA_FACTOR_LIMIT" | "ALREADY_VERIFIED" | "SIGNUP_REFUSED_BY_HOOK" | "TOO_MANY_REQUESTS" | "RATE_LIMITED" | "UNSUPPORTED_MEDIA_TYPE" | "INTERNAL" | "SERVICE_UNAVAILABLE" | "SIGNUP_HOOK_UNAVAILABLE" | "SERVER_BUSY";
             /** @description Only for validation errors. */
             details?: components["schemas"]["ErrorDetailDto"][];
             /** @description The same in one line, as SuperMQ's SDKs decode it: the field problems of a validation error, else `message`. */
@@ -1307,12 +1450,17 @@ export interface components {
         };
         FactorDto: {
             created_at: string;
-            /** @enum {string} */
-            factor_type: "totp";
+            /**
+             * @description `totp` (an authenticator app's codes) or `webauthn` (a passkey).
+             * @enum {string}
+             */
+            factor_type: "totp" | "webauthn";
             /** @example Phone */
             friendly_name: string | null;
             /** @example 3f0e2f4c-1b6a-4c4e-9a51-2f1f0b6c8d10 */
             id: string;
+            /** @description When a passkey last signed in or answered a challenge; null for TOTP factors and unused passkeys. */
+            last_used_at: string | null;
             /**
              * @description `unverified` until its first code is verified (POST /users/tokens/step-up); only verified factors count for sign-in.
              * @enum {string}
@@ -1391,8 +1539,11 @@ export interface components {
         };
         GoTrueFactorDto: {
             created_at: string;
-            /** @enum {string} */
-            factor_type: "totp";
+            /**
+             * @description `webauthn`: a passkey (registered and used through /users/mfa/passkeys and /users/tokens/passkey).
+             * @enum {string}
+             */
+            factor_type: "totp" | "webauthn";
             friendly_name?: string;
             id: string;
             /** @enum {string} */
@@ -1738,6 +1889,9 @@ export interface components {
             /** @description Opaque and short-lived (USERS_MFA_CHALLENGE_DURATION): send it to POST /users/tokens/mfa with a code. */
             mfa_token: string;
         };
+        MfaPasskeyOptionsDto: {
+            mfa_token: string;
+        };
         OAuthProviderDto: {
             /**
              * @description Where a sign-in button sends the browser (add `?redirect_to=` to come back elsewhere).
@@ -1759,6 +1913,28 @@ export interface components {
             providers: components["schemas"]["OAuthProviderDto"][];
             /** @description Whether anyone may register (USERS_ALLOW_SELF_REGISTER); a first OAuth sign-in registers too. */
             self_register: boolean;
+        };
+        PasskeyOptionsDto: {
+            /** @description Send it back with the browser's answer; it works once, within USERS_MFA_CHALLENGE_DURATION. */
+            challenge_id: string;
+            /**
+             * @description The WebAuthn options as JSON (PublicKeyCredentialCreationOptionsJSON or PublicKeyCredentialRequestOptionsJSON):
+             *     give them to PublicKeyCredential.parseCreationOptionsFromJSON / parseRequestOptionsFromJSON (or @simplewebauthn/browser).
+             */
+            options: {
+                [key: string]: unknown;
+            };
+        };
+        PasskeySignInDto: {
+            /**
+             * Format: uuid
+             * @description The `challenge_id` of the options.
+             */
+            challenge_id: string;
+            /** @description The assertion as JSON (PublicKeyCredential.toJSON()). */
+            response: {
+                [key: string]: unknown;
+            };
         };
         PasswordResetDto: {
             /** @example n3w-Secret! */
@@ -1832,6 +2008,26 @@ export interface components {
             /** @description The refresh token, unless it is sent as `Authorization: Bearer …`. */
             refresh_token?: string;
         };
+        RegisterPasskeyDto: {
+            /**
+             * Format: uuid
+             * @description The `challenge_id` of the options.
+             */
+            challenge_id: string;
+            /**
+             * @description A name to tell the factors apart (unique per user).
+             * @example Laptop
+             */
+            friendly_name?: string;
+            /** @description The new credential as JSON (PublicKeyCredential.toJSON()). */
+            response: {
+                [key: string]: unknown;
+            };
+        };
+        RegisteredPasskeyDto: {
+            factor: components["schemas"]["FactorDto"];
+            recovery_codes?: string[];
+        };
         RenameFactorDto: {
             friendly_name: string;
         };
@@ -1843,6 +2039,11 @@ export interface components {
             token_id: string;
         };
         SecondFactorDto: {
+            /**
+             * Format: uuid
+             * @description With `webauthn`: the `challenge_id` of the passkey options (POST /users/tokens/mfa/passkey-options or /users/tokens/step-up/passkey-options).
+             */
+            challenge_id?: string;
             /**
              * @description The six-digit code the authenticator app shows now.
              * @example 123456
@@ -1858,6 +2059,10 @@ export interface components {
              * @example 3k9qf-7x2mz
              */
             recovery_code?: string;
+            /** @description Instead of `code`: a passkey's assertion, navigator.credentials.get()'s credential as JSON (PublicKeyCredential.toJSON()). */
+            webauthn?: {
+                [key: string]: unknown;
+            };
         };
         SessionDto: {
             created_at: string;
@@ -4760,6 +4965,165 @@ export interface operations {
             };
         };
     };
+    registerPasskey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RegisterPasskeyDto"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegisteredPasskeyDto"];
+                };
+            };
+            /** @description Error codes: VALIDATION_FAILED, MALFORMED_JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED, TOKEN_REVOKED, ACCOUNT_DISABLED, EMAIL_NOT_VERIFIED, PASSKEY_CHALLENGE_INVALID, PASSKEY_INVALID */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: AAL2_REQUIRED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: PASSKEY_ALREADY_REGISTERED, MFA_FACTOR_NAME_TAKEN */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: MFA_FACTOR_LIMIT */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    passkeyRegistrationOptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasskeyOptionsDto"];
+                };
+            };
+            /** @description Error codes: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED, TOKEN_REVOKED, ACCOUNT_DISABLED, EMAIL_NOT_VERIFIED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: AAL2_REQUIRED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
     regenerateRecoveryCodes: {
         parameters: {
             query?: never;
@@ -5228,7 +5592,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Error codes: MFA_CHALLENGE_INVALID, ACCOUNT_DISABLED */
+            /** @description Error codes: MFA_CHALLENGE_INVALID, PASSKEY_CHALLENGE_INVALID, PASSKEY_UNKNOWN, PASSKEY_INVALID, ACCOUNT_DISABLED */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5271,6 +5635,233 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    mfaPasskeyOptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MfaPasskeyOptionsDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasskeyOptionsDto"];
+                };
+            };
+            /** @description Error codes: VALIDATION_FAILED, MALFORMED_JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: MFA_CHALLENGE_INVALID */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: MFA_FACTOR_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    signInWithPasskey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasskeySignInDto"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenPairDto"];
+                };
+            };
+            /** @description Error codes: VALIDATION_FAILED, MALFORMED_JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: PASSKEY_CHALLENGE_INVALID, PASSKEY_UNKNOWN, PASSKEY_INVALID, ACCOUNT_DISABLED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: UNSUPPORTED_MEDIA_TYPE */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    passkeySignInOptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasskeyOptionsDto"];
                 };
             };
             /** @description Error codes: RATE_LIMITED */
@@ -5549,7 +6140,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Error codes: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED, TOKEN_REVOKED, ACCOUNT_DISABLED */
+            /** @description Error codes: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED, TOKEN_REVOKED, ACCOUNT_DISABLED, PASSKEY_CHALLENGE_INVALID, PASSKEY_UNKNOWN, PASSKEY_INVALID */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5605,6 +6196,61 @@ export interface operations {
             };
             /** @description Error codes: RATE_LIMITED */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: INTERNAL */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    stepUpPasskeyOptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasskeyOptionsDto"];
+                };
+            };
+            /** @description Error codes: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED, TOKEN_REVOKED, ACCOUNT_DISABLED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Error codes: MFA_FACTOR_NOT_FOUND */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

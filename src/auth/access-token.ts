@@ -2,7 +2,10 @@ import { UserRole } from '../users/entities/user.entity';
 
 export type AssuranceLevel = 'aal1' | 'aal2';
 
-/** One step of a sign-in: `password`, `oauth`, `otp` (a mailed link), `totp` or `recovery` (a recovery code); `timestamp` in seconds. */
+/**
+ * One step of a sign-in: `password`, `oauth`, `otp` (a mailed link), `totp`, `recovery` (a recovery
+ * code) or `webauthn` (a passkey with user verification); `timestamp` in seconds.
+ */
 export interface AuthenticationMethod {
   method: string;
   timestamp: number;
@@ -15,7 +18,15 @@ export interface Assurance {
 }
 
 /** The methods that are a second factor. */
-export const SECOND_FACTOR_METHODS = ['totp', 'recovery'];
+export const SECOND_FACTOR_METHODS = ['totp', 'recovery', 'webauthn'];
+
+/**
+ * A passkey sign-in (#16): a passkey whose authenticator verified the user (PIN or biometrics) is
+ * something they have and something they know or are, so the session is `aal2` from the start (as
+ * NIST SP 800-63B counts a multi-factor cryptographic authenticator, and as GitHub, Google and Okta treat
+ * passkeys); its amr is `webauthn`.
+ */
+export const passkeySignIn = (): Assurance => ({ aal: 'aal2', amr: [{ method: 'webauthn', timestamp: Math.floor(Date.now() / 1000) }] });
 
 /** A session started by one (first) factor. */
 export const firstFactor = (method: string): Assurance => ({ aal: 'aal1', amr: [{ method, timestamp: Math.floor(Date.now() / 1000) }] });

@@ -4,7 +4,7 @@ import { AUTH_ERRORS, ApiErrors, BODY_ERRORS } from '../common/decorators/api-er
 import { ApiAccessToken, ApiRefreshToken, ApiTokenOptional } from '../common/decorators/api-security.decorator';
 import { Audit, RequestAudit } from '../common/decorators/audit.decorator';
 import { AllowAal1, AllowUnverified, CurrentUser, Public, SensitiveOperation } from '../common/decorators/auth.decorators';
-import { CompleteMfaLoginDto, MfaChallengeDto, SecondFactorDto } from '../mfa/dto/mfa.dto';
+import { CompleteMfaLoginDto, MfaChallengeDto, MfaPasskeyOptionsDto, PasskeyOptionsDto, PasskeySignInDto, SecondFactorDto } from '../mfa/dto/mfa.dto';
 import { AccessTokenClaims } from './access-token';
 import { CountOutcomes } from '../metrics/count-outcomes';
 import { RateLimit } from '../rate-limit/rate-limit.decorator';
@@ -46,30 +46,96 @@ export class AuthController {
    * Complete an MFA login
    *
    * @remarks The `mfa_token` of POST /users/tokens/issue's challenge and the current `code` of a factor (`factor_id` may be left
-   * out with one factor), or a `recovery_code`: answers an `aal2` session. A code works once; wrong codes are counted per factor
+   * out with one factor), a passkey's assertion (`webauthn` with the `challenge_id` of POST /users/tokens/mfa/passkey-options),
+   * or a `recovery_code`: answers an `aal2` session. A code works once; wrong codes are counted per factor
    * (USERS_MFA_VERIFY_RATE).
    */
   @Post('tokens/mfa')
   @Public()
   @RateLimit('token')
   @CountOutcomes('logins')
-  @ApiErrors(...BODY_ERRORS, 'MFA_CHALLENGE_INVALID', 'MFA_CODE_INVALID', 'MFA_FACTOR_NOT_FOUND', 'ACCOUNT_DISABLED', 'RATE_LIMITED')
+  @ApiErrors(...BODY_ERRORS, 'MFA_CHALLENGE_INVALID', 'MFA_CODE_INVALID', 'MFA_FACTOR_NOT_FOUND', 'PASSKEY_CHALLENGE_INVALID', 'PASSKEY_UNKNOWN', 'PASSKEY_INVALID', 'ACCOUNT_DISABLED', 'RATE_LIMITED')
   completeMfaLogin(@Body() dto: CompleteMfaLoginDto, @Headers('user-agent') userAgent: string | undefined, @RequestAudit() audit: Audit): Promise<TokenPairDto> {
     return this.auth.completeMfaLogin(dto, userAgent ?? '', audit);
+  }
+
+  /**
+   * Passkey sign-in options
+   *
+   * @remarks The first step of a sign-in with a passkey (no password): WebAuthn request options without `allowCredentials`
+   * (the browser offers the user's discoverable passkeys of this site) and user verification required. Give `options` to
+   * navigator.credentials.get() and its credential, as JSON, with `challenge_id` to POST /users/tokens/passkey.
+   */
+  @Post('tokens/passkey/options')
+  @Public()
+  @HttpCode(HttpStatus.OK)
+  @RateLimit('token')
+  @ApiErrors('RATE_LIMITED')
+  passkeySignInOptions(): Promise<PasskeyOptionsDto> {
+    return this.auth.passkeySignInOptions();
+  }
+
+  /**
+   * Sign in with a passkey
+   *
+   * @remarks The credential navigator.credentials.get() answered for POST /users/tokens/passkey/options, as JSON: a session at
+   * `aal2` with amr `webauthn` (a passkey with user verification is two factors). A challenge works once, within
+   * USERS_MFA_CHALLENGE_DURATION; an assertion from an origin outside USERS_WEBAUTHN_ORIGINS, or whose signature counter did not
+   * go up, is refused (401 PASSKEY_INVALID; the latter is the event user.passkey_counter_anomaly).
+   */
+  @Post('tokens/passkey')
+  @Public()
+  @RateLimit('token')
+  @CountOutcomes('logins')
+  @ApiErrors(...BODY_ERRORS, 'PASSKEY_CHALLENGE_INVALID', 'PASSKEY_UNKNOWN', 'PASSKEY_INVALID', 'ACCOUNT_DISABLED', 'RATE_LIMITED')
+  signInWithPasskey(@Body() dto: PasskeySignInDto, @Headers('user-agent') userAgent: string | undefined, @RequestAudit() audit: Audit): Promise<TokenPairDto> {
+    return this.auth.signInWithPasskey(dto, userAgent ?? '', audit);
+  }
+
+  /**
+   * Passkey options for an MFA login
+   *
+   * @remarks To answer POST /users/tokens/issue's MFA challenge with a passkey: request options allowing the user's passkeys.
+   * Send navigator.credentials.get()'s credential as `webauthn`, with `challenge_id` and the `mfa_token`, to POST /users/tokens/mfa.
+   */
+  @Post('tokens/mfa/passkey-options')
+  @Public()
+  @HttpCode(HttpStatus.OK)
+  @RateLimit('token')
+  @ApiErrors(...BODY_ERRORS, 'MFA_CHALLENGE_INVALID', 'MFA_FACTOR_NOT_FOUND', 'RATE_LIMITED')
+  mfaPasskeyOptions(@Body() dto: MfaPasskeyOptionsDto): Promise<PasskeyOptionsDto> {
+    return this.auth.mfaPasskeyOptions(dto.mfa_token);
+  }
+
+  /**
+   * Passkey options for a step-up
+   *
+   * @remarks Request options allowing the caller's passkeys, bound to this session: send navigator.credentials.get()'s
+   * credential as `webauthn`, with `challenge_id`, to POST /users/tokens/step-up.
+   */
+  @Post('tokens/step-up/passkey-options')
+  @HttpCode(HttpStatus.OK)
+  @AllowUnverified()
+  @AllowAal1()
+  @ApiAccessToken()
+  @ApiErrors(...AUTH_ERRORS, 'MFA_FACTOR_NOT_FOUND')
+  stepUpPasskeyOptions(@CurrentUser() actor: User, @CurrentClaims() claims: AccessTokenClaims): Promise<PasskeyOptionsDto> {
+    return this.auth.stepUpPasskeyOptions(actor, claims);
   }
 
   /**
    * Step up the session with a second factor
    *
    * @remarks A factor's current `code` (an unverified factor's first code activates it, and the answer then carries the ten
-   * `recovery_codes`, shown this once) or a `recovery_code`: answers a new `aal2` session in place of the caller's. Sensitive
+   * `recovery_codes`, shown this once), a passkey's assertion (`webauthn` with the `challenge_id` of
+   * POST /users/tokens/step-up/passkey-options; amr `webauthn`) or a `recovery_code`: answers a new `aal2` session in place of the caller's. Sensitive
    * operations need one within USERS_MFA_REAUTH_WINDOW.
    */
   @Post('tokens/step-up')
   @AllowUnverified()
   @AllowAal1()
   @ApiAccessToken()
-  @ApiErrors(...BODY_ERRORS, ...AUTH_ERRORS, 'MFA_CODE_INVALID', 'MFA_FACTOR_NOT_FOUND', 'MFA_NOT_ENABLED', 'RATE_LIMITED')
+  @ApiErrors(...BODY_ERRORS, ...AUTH_ERRORS, 'MFA_CODE_INVALID', 'MFA_FACTOR_NOT_FOUND', 'MFA_NOT_ENABLED', 'PASSKEY_CHALLENGE_INVALID', 'PASSKEY_UNKNOWN', 'PASSKEY_INVALID', 'RATE_LIMITED')
   stepUp(
     @Body() dto: SecondFactorDto,
     @CurrentUser() actor: User,

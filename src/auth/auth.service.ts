@@ -10,9 +10,10 @@ import { UsersRepository } from '../users/users.repository';
 import { UsersService } from '../users/users.service';
 import { toUser } from '../users/users.mapper';
 import { UserDto } from '../users/dto/user-response.dto';
-import { CompleteMfaLoginDto, MfaChallengeDto, SecondFactorDto } from '../mfa/dto/mfa.dto';
+import { CompleteMfaLoginDto, MfaChallengeDto, PasskeyOptionsDto, PasskeySignInDto, SecondFactorDto } from '../mfa/dto/mfa.dto';
+import { PasskeysService } from '../mfa/passkeys.service';
 import { MfaService } from '../mfa/mfa.service';
-import { AccessTokenClaims, Assurance, assuranceOf } from './access-token';
+import { AccessTokenClaims, Assurance, assuranceOf, passkeySignIn } from './access-token';
 import { IssueTokenDto, SessionsDto, UpdateSecretDto } from './dto/auth.dto';
 import { StepUpDto, TokenPairDto } from './dto/token-pair.dto';
 import { RefreshTokensRepository } from './refresh-tokens.repository';
@@ -32,6 +33,7 @@ export class AuthService {
     private readonly lockout: LoginLockout,
     private readonly usersService: UsersService,
     private readonly mfa: MfaService,
+    private readonly passkeys: PasskeysService,
   ) {}
 
   /**
@@ -68,13 +70,46 @@ export class AuthService {
     return this.tokens.issue(tokenSubject(user), client.slice(0, 255), { ...audit, actorId: user.id }, undefined, assurance);
   }
 
+  /** Options to sign in with a passkey: no allowCredentials, the authenticator offers the user's discoverable credentials. */
+  passkeySignInOptions(): Promise<PasskeyOptionsDto> {
+    return this.passkeys.authenticationOptions();
+  }
+
+  /**
+   * Signs in with a passkey, no password: the assertion names the passkey, hence the user. The session
+   * is `aal2` with amr `webauthn` (see passkeySignIn); the event user.passkey_login says which passkey.
+   */
+  async signInWithPasskey(dto: PasskeySignInDto, client: string, audit: Audit): Promise<TokenPairDto> {
+    const passkey = await this.passkeys.verifyAssertion(dto.challenge_id, dto.response, { purpose: 'sign_in' }, audit);
+    const user = await this.users.findById(passkey.user_id);
+    if (!user || user.status === 'deleted') throw new AppError('PASSKEY_UNKNOWN');
+    if (user.status === 'disabled') throw new AppError('ACCOUNT_DISABLED');
+    const as = { ...audit, actorId: user.id };
+    return this.dataSource.transaction(async (manager) => {
+      const pair = await this.tokens.issue(tokenSubject(user), client.slice(0, 255), as, manager, passkeySignIn());
+      await this.events.record(manager, { operation: 'user.passkey_login', userId: user.id, audit: as, data: { factor_id: passkey.id, friendly_name: passkey.friendly_name } });
+      return pair;
+    });
+  }
+
+  /** Options to answer a password login's MFA challenge with one of the user's passkeys. */
+  async mfaPasskeyOptions(mfaToken: string): Promise<PasskeyOptionsDto> {
+    const challenge = this.mfa.openLoginChallenge(mfaToken);
+    return this.passkeys.authenticationOptions({ userId: challenge.userId });
+  }
+
+  /** Options to step the caller's session up with one of their passkeys (bound to this session). */
+  stepUpPasskeyOptions(actor: User, claims: AccessTokenClaims): Promise<PasskeyOptionsDto> {
+    return this.passkeys.authenticationOptions({ userId: actor.id, sessionId: claims.sid });
+  }
+
   /**
    * Steps the caller's session up to `aal2` with a second factor (a factor's code, which activates
    * an unverified factor, or a recovery code): a new session whose amr is the old one's plus the second
    * factor, in place of the caller's (revoked). Answers the recovery codes made by a first activation.
    */
   async stepUp(actor: User, claims: AccessTokenClaims, dto: SecondFactorDto, client: string, audit: Audit): Promise<StepUpDto> {
-    const factor = await this.mfa.verifySecondFactor(actor, dto, audit);
+    const factor = await this.mfa.verifySecondFactor(actor, dto, audit, { sessionId: claims.sid });
     const previous = assuranceOf(claims).amr.filter(({ method }) => method !== factor.method);
     const assurance: Assurance = { aal: 'aal2', amr: [...previous, { method: factor.method, timestamp: now() }] };
     const pair = await this.dataSource.transaction(async (manager) => {

@@ -29,6 +29,8 @@ export const EVENT_OPERATIONS = [
   'user.mfa_challenge_failed',
   'user.mfa_recovery_code_used',
   'user.mfa_recovery_codes_regenerate',
+  'user.passkey_login',
+  'user.passkey_counter_anomaly',
 ] as const;
 
 export type EventOperation = (typeof EVENT_OPERATIONS)[number];

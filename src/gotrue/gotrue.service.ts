@@ -153,6 +153,8 @@ export class GoTrueService {
 
   /** POST /factors/{id}/challenge: a challenge of the factor for this session (stateless: sealed). */
   async challengeFactor(actor: User, claims: AccessTokenClaims, factorId: string): Promise<GoTrueChallengeAnswerDto> {
+    const factor = (await this.mfa.list(actor.id)).find(({ id }) => id === factorId);
+    if (factor?.factor_type === 'webauthn') throw new GoTrueError(HttpStatus.UNPROCESSABLE_ENTITY, 'mfa_factor_type_not_supported', 'passkeys are challenged through POST /users/tokens/step-up/passkey-options, not here');
     const challenge = await this.mfa.factorChallenge(actor, factorId, claims.sid);
     return { id: challenge.id, type: 'totp', expires_at: challenge.expiresAt };
   }

@@ -4,7 +4,7 @@ import { GuardedRequest, MfaPolicy } from './mfa-policy.service';
 
 const WINDOW_MS = 10 * 60_000;
 const policy = (requiredForAdmins = false) =>
-  new MfaPolicy({ totpIssuer: 'Users', reauthWindowMs: WINDOW_MS, requiredForAdmins, challengeTtlMs: 300_000, verifyRate: { count: 5, windowMs: 300_000 } });
+  new MfaPolicy({ totpIssuer: 'Users', reauthWindowMs: WINDOW_MS, requiredForAdmins, challengeTtlMs: 300_000, verifyRate: { count: 5, windowMs: 300_000 }, webauthn: { rpId: 'localhost', rpName: 'Users', origins: ['http://localhost'] } });
 const user = (mfaEnabled: boolean, role: User['role'] = 'user') => Object.assign(new User(), { id: 'u', role, mfaEnabled });
 const secondsAgo = (seconds: number) => Math.floor(Date.now() / 1000) - seconds;
 const codeOf = (run: () => void) => {
@@ -29,6 +29,9 @@ describe('MfaPolicy', () => {
     expect(codeOf(() => p.assertRecentSecondFactor(mfa, { aal: 'aal2', amr: [{ method: 'recovery', timestamp: secondsAgo(599) }] }))).toBe('allowed');
     // aal2, but the second factor is older than the window (a long-refreshed session).
     expect(codeOf(() => p.assertRecentSecondFactor(mfa, { aal: 'aal2', amr: [{ method: 'password', timestamp: secondsAgo(1) }, { method: 'totp', timestamp: secondsAgo(601) }] }))).toBe('AAL2_REQUIRED');
+    // A passkey with user verification is both factors: a recent passkey sign-in or step-up counts.
+    expect(codeOf(() => p.assertRecentSecondFactor(mfa, { aal: 'aal2', amr: [{ method: 'webauthn', timestamp: secondsAgo(5) }] }))).toBe('allowed');
+    expect(codeOf(() => p.assertRecentSecondFactor(mfa, { aal: 'aal2', amr: [{ method: 'webauthn', timestamp: secondsAgo(601) }] }))).toBe('AAL2_REQUIRED');
     // aal2 claimed without a second-factor method: not enough.
     expect(codeOf(() => p.assertRecentSecondFactor(mfa, { aal: 'aal2', amr: [{ method: 'password', timestamp: secondsAgo(1) }] }))).toBe('AAL2_REQUIRED');
   });

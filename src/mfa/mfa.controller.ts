@@ -1,14 +1,14 @@
 import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Patch, Post } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { Assurance } from '../auth/access-token';
-import { CurrentAssurance } from '../auth/current-session.decorator';
+import { CurrentAssurance, CurrentSessionId } from '../auth/current-session.decorator';
 import { ADMIN_MFA_ERRORS, AUTH_ERRORS, ApiErrors, BODY_ERRORS } from '../common/decorators/api-errors.decorator';
 import { ApiAccessToken } from '../common/decorators/api-security.decorator';
 import { Audit, RequestAudit } from '../common/decorators/audit.decorator';
 import { CurrentUser, Roles } from '../common/decorators/auth.decorators';
 import { IdParam, UuidParam } from '../common/decorators/id-param.decorator';
 import { User } from '../users/entities/user.entity';
-import { EnrollFactorDto, EnrolledFactorDto, FactorDto, FactorsDto, RecoveryCodesDto, RenameFactorDto } from './dto/mfa.dto';
+import { EnrollFactorDto, EnrolledFactorDto, FactorDto, FactorsDto, PasskeyOptionsDto, RecoveryCodesDto, RegisterPasskeyDto, RegisteredPasskeyDto, RenameFactorDto } from './dto/mfa.dto';
 import { MfaService } from './mfa.service';
 
 
@@ -30,6 +30,40 @@ export class MfaController {
   @ApiErrors(...BODY_ERRORS, ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'AAL2_REQUIRED', 'MFA_FACTOR_NAME_TAKEN', 'MFA_FACTOR_LIMIT')
   enrollFactor(@Body() dto: EnrollFactorDto, @CurrentUser() actor: User, @CurrentAssurance() assurance: Assurance, @RequestAudit() audit: Audit): Promise<EnrolledFactorDto> {
     return this.mfa.enroll(actor, assurance, { friendlyName: dto.friendly_name, issuer: dto.issuer }, audit);
+  }
+
+  /**
+   * Passkey registration options
+   *
+   * @remarks WebAuthn creation options for a discoverable credential (a passkey) with user verification, bound to the caller's
+   * session; their passkeys are excluded. Give `options` to navigator.credentials.create() and its credential, as JSON, with
+   * `challenge_id` to POST /users/mfa/passkeys. A user who already has a verified factor needs a recent second factor (aal2).
+   */
+  @Post('mfa/passkeys/options')
+  @HttpCode(HttpStatus.OK)
+  @ApiErrors(...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'AAL2_REQUIRED')
+  passkeyRegistrationOptions(@CurrentUser() actor: User, @CurrentAssurance() assurance: Assurance, @CurrentSessionId() sessionId: string | undefined): Promise<PasskeyOptionsDto> {
+    return this.mfa.passkeyRegistrationOptions(actor, assurance, sessionId);
+  }
+
+  /**
+   * Register a passkey
+   *
+   * @remarks Verifies the new credential's attestation (challenge, origin in USERS_WEBAUTHN_ORIGINS, RP id, user verification) and
+   * stores it as a verified `webauthn` factor: it signs in without a password (POST /users/tokens/passkey), answers MFA challenges
+   * and steps sessions up. The user's first factor also answers their ten `recovery_codes`, shown this once. List, rename and
+   * remove passkeys as any factor (/users/mfa/factors).
+   */
+  @Post('mfa/passkeys')
+  @ApiErrors(...BODY_ERRORS, ...AUTH_ERRORS, 'EMAIL_NOT_VERIFIED', 'AAL2_REQUIRED', 'PASSKEY_CHALLENGE_INVALID', 'PASSKEY_INVALID', 'PASSKEY_ALREADY_REGISTERED', 'MFA_FACTOR_NAME_TAKEN', 'MFA_FACTOR_LIMIT')
+  registerPasskey(
+    @Body() dto: RegisterPasskeyDto,
+    @CurrentUser() actor: User,
+    @CurrentAssurance() assurance: Assurance,
+    @CurrentSessionId() sessionId: string | undefined,
+    @RequestAudit() audit: Audit,
+  ): Promise<RegisteredPasskeyDto> {
+    return this.mfa.registerPasskey(actor, assurance, sessionId, { challengeId: dto.challenge_id, response: dto.response, friendlyName: dto.friendly_name }, audit);
   }
 
   /**

@@ -5,20 +5,23 @@ import { DataSource, EntityManager } from 'typeorm';
 export interface FactorRow {
   id: string;
   user_id: string;
-  factor_type: 'totp';
+  factor_type: 'totp' | 'webauthn';
   friendly_name: string | null;
   status: 'unverified' | 'verified';
-  secret: Buffer;
+  /** A TOTP factor's sealed secret; null for a passkey (see PasskeysRepository). */
+  secret: Buffer | null;
   last_used_step: string | null;
   created_at: Date;
   updated_at: Date;
   verified_at: Date | null;
+  /** When a passkey was last used (null for TOTP factors). */
+  last_used_at: Date | null;
 }
 
 /** An enrolment not verified within a day is abandoned: the scheduler's cleanup removes it. */
 export const ABANDONED_ENROLMENT_MS = 24 * 60 * 60 * 1000;
 
-const FACTOR_COLUMNS = 'id, user_id, factor_type, friendly_name, status, secret, last_used_step, created_at, updated_at, verified_at';
+export const FACTOR_COLUMNS = 'id, user_id, factor_type, friendly_name, status, secret, last_used_step, created_at, updated_at, verified_at, last_used_at';
 
 /** The factors and recovery codes of users (#16), and the `users.mfa_enabled` flag that follows them. */
 @Injectable()

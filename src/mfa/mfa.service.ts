@@ -5,6 +5,7 @@ import { Secret, TOTP } from 'otpauth';
 import { toString as qrCode } from 'qrcode';
 import { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { DataSource, EntityManager } from 'typeorm';
+import type { AuthenticationResponseJSON, PublicKeyCredentialCreationOptionsJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import { Assurance } from '../auth/access-token';
 import { Audit } from '../common/decorators/audit.decorator';
 import { AppError } from '../common/errors/app-error';
@@ -12,13 +13,15 @@ import { SealedBox, UnopenableBoxError } from '../common/utils/sealed-box';
 import { authConfig } from '../config/auth.config';
 import { mfaConfig } from '../config/mfa.config';
 import { rateLimitConfig } from '../config/rate-limit.config';
-import { DomainEvent, EventsService } from '../events/events.service';
+import { EventsService } from '../events/events.service';
 import { RateLimitStore } from '../rate-limit/rate-limit-store.service';
 import { RateLimitedError } from '../rate-limit/rate-limit.guard';
 import { User } from '../users/entities/user.entity';
-import { EnrolledFactorDto, FactorDto, MfaChallengeDto, RecoveryCodesDto } from './dto/mfa.dto';
+import { EnrolledFactorDto, FactorDto, MfaChallengeDto, RecoveryCodesDto, RegisteredPasskeyDto } from './dto/mfa.dto';
+import { PasskeyOptions } from './passkeys.service';
 import { MfaPolicy } from './mfa-policy.service';
 import { FactorRow, MfaRepository } from './mfa.repository';
+import { PasskeysService } from './passkeys.service';
 import { RecoveryCodeHasher } from './recovery-codes';
 
 /** RFC 6238's parameters that every authenticator app supports: SHA-1, six digits, 30-second steps. */
@@ -32,20 +35,22 @@ const MAX_FACTORS = 10;
 const MFA_VERIFY_LIMIT = 'mfa-verify';
 
 /** How a second factor was given: the `amr` method. */
-export type SecondFactorMethod = 'totp' | 'recovery';
+export type SecondFactorMethod = 'totp' | 'recovery' | 'webauthn';
 
-/** What a second factor answers: `totp` or `recovery`, and the recovery codes made by a factor's first verification. */
+/** What a second factor answers: `totp`, `webauthn` or `recovery`, and the recovery codes made by a factor's first verification. */
 export interface SecondFactor {
   method: SecondFactorMethod;
   factorId?: string;
   recoveryCodes?: string[];
 }
 
-/** A second factor as a request gives it: a factor's code, or a recovery code. */
+/** A second factor as a request gives it: a factor's code, a passkey's assertion (with its challenge), or a recovery code. */
 export interface SecondFactorInput {
   factor_id?: string;
   code?: string;
   recovery_code?: string;
+  challenge_id?: string;
+  webauthn?: AuthenticationResponseJSON;
 }
 
 /** A login's pending second step (sealed in `mfa_token`): after a password, or a native OAuth sign-in. */
@@ -76,6 +81,7 @@ export const toFactor = (row: FactorRow): FactorDto => ({
   created_at: row.created_at.toISOString(),
   updated_at: row.updated_at.toISOString(),
   verified_at: row.verified_at ? row.verified_at.toISOString() : null,
+  last_used_at: row.last_used_at ? row.last_used_at.toISOString() : null,
 });
 
 /**
@@ -99,6 +105,7 @@ export class MfaService {
     private readonly events: EventsService,
     private readonly dataSource: DataSource,
     private readonly store: RateLimitStore,
+    private readonly passkeys: PasskeysService,
     @Inject(mfaConfig.KEY) private readonly config: ConfigType<typeof mfaConfig>,
     @Inject(authConfig.KEY) auth: ConfigType<typeof authConfig>,
     @Inject(rateLimitConfig.KEY) rateLimits: ConfigType<typeof rateLimitConfig>,
@@ -139,6 +146,42 @@ export class MfaService {
     });
     const uri = totp.toString();
     return { factor: toFactor(row), totp: { secret: secret.base32, uri, qr_code: await qrCode(uri, { type: 'svg', errorCorrectionLevel: 'M' }) } };
+  }
+
+  /**
+   * Options to register a passkey (navigator.credentials.create), bound to the caller's session. Like
+   * a TOTP enrolment, a user who already has a verified factor needs a recent second factor.
+   */
+  async passkeyRegistrationOptions(actor: User, assurance: Assurance, sessionId: string | undefined): Promise<PasskeyOptions<PublicKeyCredentialCreationOptionsJSON>> {
+    this.policy.assertRecentSecondFactor(actor, assurance);
+    return this.passkeys.registrationOptions(actor, sessionId);
+  }
+
+  /**
+   * Registers the passkey the browser made for the options' challenge: a verified factor at once (the
+   * attestation proved it), so the user now has MFA, and their recovery codes if they had none left
+   * (answered this once).
+   */
+  async registerPasskey(
+    actor: User,
+    assurance: Assurance,
+    sessionId: string | undefined,
+    input: { challengeId: string; response: RegistrationResponseJSON; friendlyName?: string },
+    audit: Audit,
+  ): Promise<RegisteredPasskeyDto> {
+    this.policy.assertRecentSecondFactor(actor, assurance);
+    const credential = await this.passkeys.verifyRegistration(actor, sessionId, input.challengeId, input.response);
+    return this.dataSource.transaction(async (manager) => {
+      await this.factors.lockUser(manager, actor.id);
+      const existing = await this.factors.listFactors(actor.id, manager);
+      if (existing.length >= MAX_FACTORS) throw new AppError('MFA_FACTOR_LIMIT', `at most ${MAX_FACTORS} factors: remove one first`);
+      this.assertFreeName(existing, input.friendlyName);
+      const row = await this.passkeys.insert(manager, { id: randomUUID(), userId: actor.id, friendlyName: input.friendlyName ?? null, ...credential });
+      if (!row) throw new AppError('PASSKEY_ALREADY_REGISTERED');
+      await this.events.record(manager, { operation: 'user.mfa_enroll', userId: actor.id, audit, data: this.factorData(row) });
+      const codes = await this.enableMfa(manager, actor, audit);
+      return { factor: toFactor(row), ...(codes ? { recovery_codes: codes } : {}) };
+    });
   }
 
   async rename(actor: User, factorId: string, friendlyName: string, audit: Audit): Promise<FactorDto> {
@@ -191,13 +234,18 @@ export class MfaService {
    * A wrong or replayed code is the event user.mfa_challenge_failed and 422 MFA_CODE_INVALID.
    * `verifiedOnly` (a login's challenge): an unverified factor does not count (404).
    */
-  async verifySecondFactor(user: User, input: SecondFactorInput, audit: Audit, { verifiedOnly = false } = {}): Promise<SecondFactor> {
+  async verifySecondFactor(user: User, input: SecondFactorInput, audit: Audit, { verifiedOnly = false, sessionId }: { verifiedOnly?: boolean; sessionId?: string } = {}): Promise<SecondFactor> {
+    if (input.webauthn !== undefined) {
+      if (input.challenge_id === undefined) throw new AppError('VALIDATION_FAILED', 'challenge_id is required with webauthn', [{ field: 'challenge_id', problem: 'is required' }]);
+      const passkey = await this.passkeys.verifyAssertion(input.challenge_id, input.webauthn, { purpose: 'second_factor', userId: user.id, sessionId }, audit);
+      return { method: 'webauthn', factorId: passkey.id };
+    }
     if (input.recovery_code !== undefined) {
       if (!user.mfaEnabled) throw new AppError('MFA_NOT_ENABLED');
       await this.countAttempt(`recovery:${user.id}`);
       return this.spendRecoveryCode(user, input.recovery_code, audit);
     }
-    if (input.code === undefined) throw new AppError('VALIDATION_FAILED', 'give code (with factor_id) or recovery_code', [{ field: 'code', problem: 'is required' }]);
+    if (input.code === undefined) throw new AppError('VALIDATION_FAILED', 'give code (with factor_id), webauthn (with challenge_id) or recovery_code', [{ field: 'code', problem: 'is required' }]);
     const factor = await this.factorToVerify(user, input.factor_id);
     if (verifiedOnly && factor.status !== 'verified') throw new AppError('MFA_FACTOR_NOT_FOUND', 'no verified factor of this id');
     const attempt = await this.countAttempt(`factor:${factor.id}`);
@@ -260,7 +308,7 @@ export class MfaService {
   }
 
   private openSecret(factor: FactorRow): string {
-    return this.secrets.open(factor.secret);
+    return this.secrets.open(factor.secret as Buffer);
   }
 
   /** The factor named, or the user's one verified factor when none is named. */
@@ -268,9 +316,10 @@ export class MfaService {
     if (factorId !== undefined) {
       const factor = await this.factors.findFactor(user.id, factorId);
       if (!factor) throw new AppError('MFA_FACTOR_NOT_FOUND');
+      if (factor.factor_type !== 'totp') throw new AppError('VALIDATION_FAILED', 'this factor is a passkey: answer with webauthn and challenge_id', [{ field: 'code', problem: 'is not for a passkey' }]);
       return factor;
     }
-    const verified = (await this.factors.listFactors(user.id)).filter(({ status }) => status === 'verified');
+    const verified = (await this.factors.listFactors(user.id)).filter(({ status, factor_type }) => status === 'verified' && factor_type === 'totp');
     if (verified.length !== 1) throw new AppError('VALIDATION_FAILED', 'factor_id is required', [{ field: 'factor_id', problem: 'is required' }]);
     return verified[0];
   }
@@ -279,15 +328,21 @@ export class MfaService {
   private async activated(user: User, factor: FactorRow, audit: Audit): Promise<string[] | undefined> {
     return this.dataSource.transaction(async (manager) => {
       await this.factors.lockUser(manager, user.id);
-      await this.factors.refreshFlag(manager, user.id);
-      user.mfaEnabled = true;
-      const codes = (await this.factors.unusedRecoveryCodes(user.id, manager)) === 0 ? RecoveryCodeHasher.generate() : undefined;
-      if (codes) await this.factors.replaceRecoveryCodes(manager, user.id, codes.map((code) => this.recoveryCodes.hash(code)));
-      const events: DomainEvent[] = [{ operation: 'user.mfa_activate', userId: user.id, audit, data: this.factorData({ ...factor, status: 'verified' }) }];
-      if (codes) events.push({ operation: 'user.mfa_recovery_codes_regenerate', userId: user.id, audit, data: { count: codes.length } });
-      await this.events.record(manager, ...events);
-      return codes;
+      await this.events.record(manager, { operation: 'user.mfa_activate', userId: user.id, audit, data: this.factorData({ ...factor, status: 'verified' }) });
+      return this.enableMfa(manager, user, audit);
     });
+  }
+
+  /** A verified factor now exists (in the caller's transaction, user locked): the flag, and recovery codes if none are left. */
+  private async enableMfa(manager: EntityManager, user: User, audit: Audit): Promise<string[] | undefined> {
+    await this.factors.refreshFlag(manager, user.id);
+    user.mfaEnabled = true;
+    const codes = (await this.factors.unusedRecoveryCodes(user.id, manager)) === 0 ? RecoveryCodeHasher.generate() : undefined;
+    if (codes) {
+      await this.factors.replaceRecoveryCodes(manager, user.id, codes.map((code) => this.recoveryCodes.hash(code)));
+      await this.events.record(manager, { operation: 'user.mfa_recovery_codes_regenerate', userId: user.id, audit, data: { count: codes.length } });
+    }
+    return codes;
   }
 
   private async spendRecoveryCode(user: User, code: string, audit: Audit): Promise<SecondFactor> {

@@ -343,8 +343,9 @@ export class GoTrueErrorDto {
 export class GoTrueFactorDto {
   id: string;
   friendly_name?: string;
-  @ApiProperty({ enum: ['totp'] })
-  factor_type: 'totp';
+  /** `webauthn`: a passkey (registered and used through /users/mfa/passkeys and /users/tokens/passkey). */
+  @ApiProperty({ enum: ['totp', 'webauthn'] })
+  factor_type: 'totp' | 'webauthn';
   @ApiProperty({ enum: ['unverified', 'verified'] })
   status: 'unverified' | 'verified';
   created_at: string;

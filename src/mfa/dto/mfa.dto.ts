@@ -1,12 +1,14 @@
-import { ApiProperty } from '@nestjs/swagger';
-import { IsOptional, IsString, IsUUID, Length, Matches, MaxLength } from 'class-validator';
+import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsObject, IsOptional, IsString, IsUUID, Length, Matches, MaxLength } from 'class-validator';
 
 /** A second factor of the user. */
 export class FactorDto {
   /** @example 3f0e2f4c-1b6a-4c4e-9a51-2f1f0b6c8d10 */
   id: string;
-  @ApiProperty({ enum: ['totp'] })
-  factor_type: 'totp';
+  /** `totp` (an authenticator app's codes) or `webauthn` (a passkey). */
+  @ApiProperty({ enum: ['totp', 'webauthn'] })
+  factor_type: 'totp' | 'webauthn';
   /** @example Phone */
   friendly_name: string | null;
   /** `unverified` until its first code is verified (POST /users/tokens/step-up); only verified factors count for sign-in. */
@@ -15,6 +17,8 @@ export class FactorDto {
   created_at: string;
   updated_at: string;
   verified_at: string | null;
+  /** When a passkey last signed in or answered a challenge; null for TOTP factors and unused passkeys. */
+  last_used_at: string | null;
 }
 
 export class FactorsDto {
@@ -83,6 +87,17 @@ export class SecondFactorDto {
   @IsString()
   @MaxLength(64)
   recovery_code?: string;
+
+  /** With `webauthn`: the `challenge_id` of the passkey options (POST /users/tokens/mfa/passkey-options or /users/tokens/step-up/passkey-options). */
+  @IsOptional()
+  @IsUUID()
+  challenge_id?: string;
+
+  /** Instead of `code`: a passkey's assertion, navigator.credentials.get()'s credential as JSON (PublicKeyCredential.toJSON()). */
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true })
+  @IsOptional()
+  @IsObject()
+  webauthn?: AuthenticationResponseJSON;
 }
 
 export class CompleteMfaLoginDto extends SecondFactorDto {
@@ -94,8 +109,8 @@ export class CompleteMfaLoginDto extends SecondFactorDto {
 
 export class ChallengeFactorDto {
   id: string;
-  @ApiProperty({ enum: ['totp'] })
-  factor_type: 'totp';
+  @ApiProperty({ enum: ['totp', 'webauthn'] })
+  factor_type: 'totp' | 'webauthn';
   friendly_name: string | null;
 }
 
@@ -109,4 +124,56 @@ export class MfaChallengeDto {
   expires_in: number;
   /** The verified factors whose code completes it (or use a recovery code). */
   factors: ChallengeFactorDto[];
+}
+
+/** Options for the browser's WebAuthn call, and the single-use challenge they carry. */
+export class PasskeyOptionsDto {
+  /** Send it back with the browser's answer; it works once, within USERS_MFA_CHALLENGE_DURATION. */
+  challenge_id: string;
+  /**
+   * The WebAuthn options as JSON (PublicKeyCredentialCreationOptionsJSON or PublicKeyCredentialRequestOptionsJSON):
+   * give them to PublicKeyCredential.parseCreationOptionsFromJSON / parseRequestOptionsFromJSON (or @simplewebauthn/browser).
+   */
+  @ApiProperty({ type: 'object', additionalProperties: true })
+  options: object;
+}
+
+/** The answer to a passkey challenge: navigator.credentials.create() or get()'s credential as JSON, with the challenge's id. */
+class PasskeyResponseDto {
+  /** The `challenge_id` of the options. */
+  @IsUUID()
+  challenge_id: string;
+}
+
+export class RegisterPasskeyDto extends PasskeyResponseDto {
+  /** The new credential as JSON (PublicKeyCredential.toJSON()). */
+  @ApiProperty({ type: 'object', additionalProperties: true })
+  @IsObject()
+  response: RegistrationResponseJSON;
+
+  /** A name to tell the factors apart (unique per user). @example Laptop */
+  @IsOptional()
+  @IsString()
+  @Length(1, 255)
+  friendly_name?: string;
+}
+
+export class PasskeySignInDto extends PasskeyResponseDto {
+  /** The assertion as JSON (PublicKeyCredential.toJSON()). */
+  @ApiProperty({ type: 'object', additionalProperties: true })
+  @IsObject()
+  response: AuthenticationResponseJSON;
+}
+
+/** The `mfa_token` of a password login's MFA challenge, to be answered with a passkey. */
+export class MfaPasskeyOptionsDto {
+  @IsString()
+  @MaxLength(2048)
+  mfa_token: string;
+}
+
+/** A registered passkey, and the recovery codes when it is the user's first factor: shown this once. */
+export class RegisteredPasskeyDto {
+  factor: FactorDto;
+  recovery_codes?: string[];
 }
