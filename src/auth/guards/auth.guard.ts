@@ -17,8 +17,20 @@ import { ACCESS_TOKEN_STRATEGY } from '../strategies/access-token.strategy';
  * (UsersService.mustVerifyFirst: USERS_ALLOW_UNVERIFIED_USER) and, on admin routes, on an admin's changes
  * to another user's account and on @SensitiveOperation() routes, the assurance rules of MfaPolicy (#16) are applied.
  */
+/** A route's auth metadata, read once per handler (the reflector's lookups cost every request otherwise). */
+interface RouteAuth {
+  isPublic: boolean;
+  optional: boolean;
+  roles: Role[] | undefined;
+  allowUnverified: boolean;
+  sensitive: boolean;
+}
+
 @Injectable()
 export class AuthGuard implements CanActivate {
+  /** By handler, then by controller class (a handler inherited by two controllers may differ by class). */
+  private readonly routes = new WeakMap<object, WeakMap<object, RouteAuth>>();
+
   constructor(
     private readonly reflector: Reflector,
     @Inject(ACCESS_TOKEN_AUTHENTICATOR) private readonly authenticator: passport.Authenticator,
@@ -28,24 +40,43 @@ export class AuthGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return true;
-    const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
+    const { isPublic, optional, roles, allowUnverified, sensitive } = this.routeAuth(context);
+    if (isPublic) return true;
 
     const request = context.switchToHttp().getRequest<FastifyRequest>();
-    const optional = this.reflector.getAllAndOverride<boolean>(OPTIONAL_AUTH, targets);
     if (optional && !request.headers.authorization) return true;
 
     const user = await this.authenticate(request);
     Object.assign(request, { user });
     if (optional) return true;
 
-    const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES, targets);
     if (roles && !roles.includes(user.role)) throw new AppError('FORBIDDEN', `requires role ${roles.join(' or ')}`);
-    if (!this.reflector.getAllAndOverride<boolean>(ALLOW_UNVERIFIED, targets)) this.users.assertMayActUnverified(user);
+    if (!allowUnverified) this.users.assertMayActUnverified(user);
     const assurance = () => assuranceOf((request as unknown as Record<string, AccessTokenClaims | undefined>)[ACCESS_TOKEN_CLAIMS]);
     if (roles?.includes('admin') || this.actsOnAnotherAccount(request, user)) this.mfa.assertAdminAssurance(user, assurance());
-    else if (this.reflector.getAllAndOverride<boolean>(SENSITIVE, targets)) this.mfa.assertRecentSecondFactor(user, assurance());
+    else if (sensitive) this.mfa.assertRecentSecondFactor(user, assurance());
     return true;
+  }
+
+  private routeAuth(context: ExecutionContext): RouteAuth {
+    const handler = context.getHandler();
+    const controller = context.getClass();
+    let byClass = this.routes.get(handler);
+    if (!byClass) this.routes.set(handler, (byClass = new WeakMap()));
+    let route = byClass.get(controller);
+    if (!route) {
+      const targets = [handler, controller];
+      const flag = (key: string) => this.reflector.getAllAndOverride<boolean>(key, targets) === true;
+      route = {
+        isPublic: flag(IS_PUBLIC),
+        optional: flag(OPTIONAL_AUTH),
+        roles: this.reflector.getAllAndOverride<Role[] | undefined>(ROLES, targets),
+        allowUnverified: flag(ALLOW_UNVERIFIED),
+        sensitive: flag(SENSITIVE),
+      };
+      byClass.set(controller, route);
+    }
+    return route;
   }
 
   /** An admin changing another user's account through a self-or-admin route (`:id` not their own): an admin action. */
