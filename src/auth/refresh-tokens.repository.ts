@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { Audit } from '../common/decorators/audit.decorator';
+import { PgNotifications } from '../database/pg-notifications';
 import { queryPrepared } from '../database/prepared';
 import { EVENT_ORDER_LOCK, OUTBOX_CHANNEL } from '../events/events.service';
 import { currentTraceparent } from '../tracing/trace-context';
@@ -33,7 +34,10 @@ export interface SessionRow {
  */
 @Injectable()
 export class RefreshTokensRepository {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly notifications: PgNotifications,
+  ) {}
 
   /**
    * Starts a session: its first refresh token. The user row is taken first (FOR SHARE, as rotate does),
@@ -61,7 +65,8 @@ export class RefreshTokensRepository {
    * either commits before a revocation (whose statement then sees the successor) or waits for it and
    * finds its token revoked, so no successor outlives "log out everywhere"; and no rotation holds a
    * token row while it waits for the user row (the deadlock with a password reset). The successor is
-   * dated by the clock under that lock, like `tokens_revoked_at` under the revocation's.
+   * dated by the clock under that lock, like `tokens_revoked_at` under the revocation's. The relay's
+   * NOTIFY follows the commit, coalesced with those of other rotations (PgNotifications.notifySoon).
    */
   async rotate(
     spent: { id: string; hash: Buffer },
@@ -89,13 +94,14 @@ export class RefreshTokensRepository {
          RETURNING family_id, expires_at
        ), event AS (
          INSERT INTO outbox_events (id, user_id, operation, actor_id, request_id, data, trace_context)
-         SELECT $6::uuid, user_id, 'user.refresh_token', user_id, $7, jsonb_build_object('session_id', family_id), $10
-         FROM spent, LATERAL (SELECT pg_advisory_xact_lock($8, hashtext(user_id::text)), pg_notify($9, '')) AS per_user_order
+         SELECT $6::uuid, user_id, 'user.refresh_token', user_id, $7, jsonb_build_object('session_id', family_id), $9
+         FROM spent, LATERAL (SELECT pg_advisory_xact_lock($8, hashtext(user_id::text))) AS per_user_order
        )
        SELECT successor.family_id, successor.expires_at, spent.user_id, spent.role, spent.verified, spent.email, spent.metadata, spent.auth_provider, spent.aal, spent.amr
        FROM successor JOIN spent USING (family_id)`,
-      [spent.id, spent.hash, successor.id, successor.hash, successor.ttlMs, event.id, event.audit.requestId, EVENT_ORDER_LOCK, OUTBOX_CHANNEL, currentTraceparent()],
+      [spent.id, spent.hash, successor.id, successor.hash, successor.ttlMs, event.id, event.audit.requestId, EVENT_ORDER_LOCK, currentTraceparent()],
     );
+    if (row) this.notifications.notifySoon(OUTBOX_CHANNEL);
     return (
       row && {
         familyId: row.family_id,

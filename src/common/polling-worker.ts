@@ -3,13 +3,25 @@ import { isDatabaseUnavailable, logFailure } from './database/database-unavailab
 import { recordDrained } from './logging/shutdown-report';
 
 /**
+ * Wake-ups closer together than this are batched into one run: the first wake-up after a quiet
+ * spell runs at once, the ones that follow within this time from its start run once, together, when
+ * it is over. Under a burst of commits that each NOTIFY (a login burst, a refresh storm) a worker then
+ * runs at most 1000 / WAKE_COALESCE_MS times a second instead of once per commit, and leaves the CPU
+ * to the requests (argon2 above all); a lone event is not delayed.
+ */
+export const WAKE_COALESCE_MS = 100;
+
+/**
  * Runs `work` until it reports that nothing is left, then sleeps until woken (`wake()`, e.g. by a
- * PostgreSQL NOTIFY) or until `intervalMs` passes, whichever comes first. One run at a time; a
+ * PostgreSQL NOTIFY; see WAKE_COALESCE_MS) or until `intervalMs` passes, whichever comes first. One run at a time; a
  * failed run is logged and retried after the interval; a database outage is logged once, when it
  * starts, and its end once more. `stop()` waits for the current run.
  */
 export class PollingWorker {
   private timer?: NodeJS.Timeout;
+  /** When the timer fires (Date.now() time). */
+  private dueAt = 0;
+  private lastStartedAt = -Infinity;
   private running?: Promise<void>;
   private rerun = false;
   private stopped = true;
@@ -35,7 +47,26 @@ export class PollingWorker {
       this.rerun = true;
       return;
     }
+    this.runAt(this.lastStartedAt + WAKE_COALESCE_MS);
+  }
+
+  /** Runs at `at` (at once when that is past), unless a run is already due sooner. */
+  private runAt(at: number): void {
+    if (this.timer && this.dueAt <= at) return;
     clearTimeout(this.timer);
+    this.timer = undefined;
+    const delay = at - Date.now();
+    if (delay <= 0) return this.run();
+    this.dueAt = at;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.run();
+    }, delay);
+  }
+
+  private run(): void {
+    if (this.stopped || this.running) return;
+    this.lastStartedAt = Date.now();
     this.running = this.drain().finally(() => {
       this.running = undefined;
       if (this.stopped) return;
@@ -43,7 +74,7 @@ export class PollingWorker {
         this.rerun = false;
         this.wake();
       } else {
-        this.timer = setTimeout(() => this.wake(), this.intervalMs);
+        this.runAt(Date.now() + this.intervalMs);
       }
     });
   }

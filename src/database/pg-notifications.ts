@@ -7,6 +7,8 @@ import { databaseErrorSummary } from '../common/database/database-unavailable';
 import { DatabaseConfig, databaseConfig } from '../config/database.config';
 
 const RECONNECT_DELAY_MS = 1000;
+/** notifySoon sends one NOTIFY per channel at most this often. */
+const NOTIFY_COALESCE_MS = 50;
 
 /**
  * PostgreSQL LISTEN on one connection of the pool, held for the process's life, so that the queue
@@ -23,6 +25,8 @@ export class PgNotifications implements OnModuleDestroy {
   private closed = false;
   /** Set while the LISTEN connection is lost: the loss is logged once, and its end. */
   private lostSince?: number;
+  /** notifySoon's state per channel: when the last NOTIFY went, and whether one waits for its turn. */
+  private readonly outgoing = new Map<string, { sentAt: number; pending: boolean }>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -36,6 +40,32 @@ export class PgNotifications implements OnModuleDestroy {
     this.channels.add(channel);
     await this.connect();
     await this.client?.query(`LISTEN ${channel}`).catch(() => undefined);
+  }
+
+  /**
+   * NOTIFY `channel` after the caller's commit, coalesced: at most one NOTIFY per channel every
+   * NOTIFY_COALESCE_MS (the first at once, the ones that follow within that time as one). For the
+   * hottest commit (the refresh rotation), instead of pg_notify in its transaction: a NOTIFY at commit
+   * takes a database-wide lock that serializes every notifying commit including its WAL flush, which
+   * forbids group commit. A NOTIFY lost with the process is found by the listeners' polling interval.
+   */
+  notifySoon(channel: string): void {
+    if (this.db.driver !== 'postgres' || this.closed) return;
+    let state = this.outgoing.get(channel);
+    if (!state) this.outgoing.set(channel, (state = { sentAt: -Infinity, pending: false }));
+    if (state.pending) return;
+    const delay = state.sentAt + NOTIFY_COALESCE_MS - Date.now();
+    state.pending = true;
+    const send = () => {
+      state.pending = false;
+      state.sentAt = Date.now();
+      if (this.closed) return;
+      ((this.dataSource.driver as PostgresDriver).master as Pool).query('SELECT pg_notify($1, $2)', [channel, '']).catch((error: unknown) => {
+        this.logger.debug({ error: databaseErrorSummary(error) }, `NOTIFY ${channel} failed; its listeners poll`);
+      });
+    };
+    if (delay <= 0) send();
+    else setTimeout(send, delay).unref();
   }
 
   /** Before TypeORM ends the pool at application shutdown, which would wait for this connection. */

@@ -11,6 +11,16 @@ import { MfaPolicy } from '../../mfa/mfa-policy.service';
 import { ACCESS_TOKEN_AUTHENTICATOR, ACCESS_TOKEN_CLAIMS, AccessTokenClaims, assuranceOf } from '../access-token';
 import { ACCESS_TOKEN_STRATEGY } from '../strategies/access-token.strategy';
 
+/** A route's auth metadata, read once per handler (the reflector's lookups cost every request otherwise). */
+interface RouteAuth {
+  isPublic: boolean;
+  optional: boolean;
+  roles: Role[] | undefined;
+  allowUnverified: boolean;
+  sensitive: boolean;
+  allowAal1: boolean;
+}
+
 /**
  * The global guard (APP_GUARD): every HTTP route needs a valid access token (the passport-jwt strategy
  * of accessTokenAuthenticator) unless it is @Public() or @OptionalAuth() without one; then @Roles(), the e-mail verification rule
@@ -21,6 +31,9 @@ import { ACCESS_TOKEN_STRATEGY } from '../strategies/access-token.strategy';
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
+  /** By handler, then by controller class (a handler inherited by two controllers may differ by class). */
+  private readonly routes = new WeakMap<object, WeakMap<object, RouteAuth>>();
+
   constructor(
     private readonly reflector: Reflector,
     @Inject(ACCESS_TOKEN_AUTHENTICATOR) private readonly authenticator: passport.Authenticator,
@@ -30,29 +43,49 @@ export class AuthGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return true;
-    const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
+    const { isPublic, optional, roles, allowUnverified, sensitive, allowAal1 } = this.routeAuth(context);
+    if (isPublic) return true;
 
     const request = context.switchToHttp().getRequest<FastifyRequest>();
-    const optional = this.reflector.getAllAndOverride<boolean>(OPTIONAL_AUTH, targets);
     if (optional && !request.headers.authorization) return true;
 
     const user = await this.authenticate(request);
     Object.assign(request, { user });
-    const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES, targets);
     if (!optional) {
       if (roles && !roles.includes(user.role)) throw new AppError('FORBIDDEN', `requires role ${roles.join(' or ')}`);
-      if (!this.reflector.getAllAndOverride<boolean>(ALLOW_UNVERIFIED, targets)) this.users.assertMayActUnverified(user);
+      if (!allowUnverified) this.users.assertMayActUnverified(user);
     }
     this.mfa.assertRequestAssurance(user, assuranceOf((request as unknown as Record<string, AccessTokenClaims | undefined>)[ACCESS_TOKEN_CLAIMS]), {
       method: request.method,
       // An admin's token on an @OptionalAuth() route (POST /users, which may then set role and status) is an admin action.
       admin: optional ? user.role === 'admin' : !!roles?.includes('admin') || this.actsOnAnotherAccount(request, user),
-      sensitive: !!this.reflector.getAllAndOverride<boolean>(SENSITIVE, targets),
-      allowAal1: !!this.reflector.getAllAndOverride<boolean>(ALLOW_AAL1, targets),
+      sensitive,
+      allowAal1,
       targetId: idParam(request),
     });
     return true;
+  }
+
+  private routeAuth(context: ExecutionContext): RouteAuth {
+    const handler = context.getHandler();
+    const controller = context.getClass();
+    let byClass = this.routes.get(handler);
+    if (!byClass) this.routes.set(handler, (byClass = new WeakMap()));
+    let route = byClass.get(controller);
+    if (!route) {
+      const targets = [handler, controller];
+      const flag = (key: string) => this.reflector.getAllAndOverride<boolean>(key, targets) === true;
+      route = {
+        isPublic: flag(IS_PUBLIC),
+        optional: flag(OPTIONAL_AUTH),
+        roles: this.reflector.getAllAndOverride<Role[] | undefined>(ROLES, targets),
+        allowUnverified: flag(ALLOW_UNVERIFIED),
+        sensitive: flag(SENSITIVE),
+        allowAal1: flag(ALLOW_AAL1),
+      };
+      byClass.set(controller, route);
+    }
+    return route;
   }
 
   /** An admin changing another user's account through a self-or-admin route (`:id` not their own): an admin action. */
