@@ -59,7 +59,7 @@ export class MfaPolicy {
   }
 
   /**
-   * A user with a verified factor needs `aal2` whose second factor (the latest `totp` or `recovery`
+   * A user with a verified factor needs `aal2` whose second factor (the latest `totp`, `webauthn` or `recovery`
    * of `amr`) is within USERS_MFA_REAUTH_WINDOW; a user without one needs nothing more.
    */
   assertRecentSecondFactor(user: User, assurance: Assurance): void {
