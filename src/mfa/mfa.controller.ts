@@ -11,7 +11,6 @@ import { User } from '../users/entities/user.entity';
 import { EnrollFactorDto, EnrolledFactorDto, FactorDto, FactorsDto, PasskeyOptionsDto, RecoveryCodesDto, RegisterPasskeyDto, RegisteredPasskeyDto, RenameFactorDto } from './dto/mfa.dto';
 import { MfaService } from './mfa.service';
 
-
 /** The caller's second factors and recovery codes, and an admin's view of anyone's factors (#16). */
 @ApiTags('mfa')
 @ApiAccessToken()
