@@ -10,6 +10,7 @@ import { inPublishSpan } from '../tracing/trace-context';
 import { OutboxEvent } from './entities/outbox-event.entity';
 import { OUTBOX_CHANNEL, eventPayload } from './events.service';
 import { NATS_CLIENT, natsFailure } from './nats-client';
+import { retryDelayMs } from '../common/retry-delay';
 
 const BATCH_SIZE = 256;
 /** The latency when no NOTIFY can wake the relay, and the pause after a failed run. */
@@ -222,7 +223,7 @@ export class EventsRelay implements OnApplicationBootstrap, OnModuleDestroy {
         );
         sent.push(event.seq);
       } catch (error) {
-        const delayMs = Math.min(RETRY_BASE_MS * 2 ** event.attempts, RETRY_MAX_MS);
+        const delayMs = retryDelayMs(event.attempts, RETRY_BASE_MS, RETRY_MAX_MS);
         await manager.query(
           `UPDATE outbox_events SET attempts = attempts + 1, available_at = now() + $2 * interval '1 millisecond', last_error = $3 WHERE seq = $1`,
           [event.seq, delayMs, String((error as Error).message ?? error).slice(0, 1000)],

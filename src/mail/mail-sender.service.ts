@@ -9,6 +9,7 @@ import { PgNotifications } from '../database/pg-notifications';
 import { Metrics } from '../metrics/metrics.service';
 import { QueuedMail } from './entities/queued-mail.entity';
 import { MAIL_CHANNEL, MailContext, MailQueue } from './mail-queue.service';
+import { retryDelayMs } from '../common/retry-delay';
 
 const BATCH_SIZE = 10;
 /** Also the latency of the queue when no NOTIFY can wake it (PGlite) and the pause after a failed run. */
@@ -119,7 +120,7 @@ export class MailSender implements OnApplicationBootstrap, OnModuleDestroy {
       this.metrics.mails.inc({ kind: mail.kind, result: 'sent' });
     } catch (error) {
       this.lastAttempt = { at: new Date(), error: String((error as Error).message ?? error).slice(0, 200) };
-      const delayMs = Math.min(this.mail.retryDelayMs * 2 ** mail.attempts, MAX_RETRY_DELAY_MS);
+      const delayMs = retryDelayMs(mail.attempts, this.mail.retryDelayMs, MAX_RETRY_DELAY_MS);
       await repository
         .createQueryBuilder()
         .update()

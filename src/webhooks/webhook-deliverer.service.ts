@@ -12,6 +12,7 @@ import { UsersRepository } from '../users/users.repository';
 import { toUser } from '../users/users.mapper';
 import { WebhookAnswer, WebhookClient } from './webhook-client.service';
 import { WEBHOOK_CHANNEL } from './webhook-outbox.service';
+import { retryDelayMs } from '../common/retry-delay';
 
 const BATCH_SIZE = 16;
 /** The latency when no NOTIFY can wake the deliverer (PGlite), and the pause after a failed run. */
@@ -127,7 +128,7 @@ export class WebhookDeliverer implements OnApplicationBootstrap, OnModuleDestroy
       await this.giveUp(manager, delivery, `refused ${refusals} time(s) (WEBHOOK_RETRIES=${this.config.retries}); last: ${error}`, refusals);
       return true;
     }
-    const delayMs = Math.min(RETRY_BASE_MS * 2 ** delivery.attempts, RETRY_MAX_MS);
+    const delayMs = retryDelayMs(delivery.attempts, RETRY_BASE_MS, RETRY_MAX_MS);
     await manager.query(
       `UPDATE webhook_deliveries SET attempts = attempts + 1, refusals = $2, available_at = now() + $3 * interval '1 millisecond', last_error = $4 WHERE seq = $1`,
       [delivery.seq, refusals, delayMs, error.slice(0, 1000)],
