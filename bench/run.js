@@ -38,6 +38,11 @@
  *   BENCH_DB=users_bench     database (dropped and recreated at start, dropped at the end)
  *   BENCH_KEEP_DB=1          leave the seeded database in place at the end (to look at plans with psql;
  *                            drop it yourself)
+ *   BENCH_REUSE_DB=1         with BENCH_KEEP_DB: reuse BENCH_DB when it already holds at least BENCH_USERS
+ *                            users (a kept database of an earlier run): no drop, no seed (the app applies
+ *                            any new migration at boot; the bench admin gets this run's password). Figures
+ *                            of scenarios that write (register, refresh) then run on a table they grew
+ *                            before.
  *   BENCH_LIST_NAME=ann      substring for the list scenario's name filter
  *   BENCH_LIST_ONLY=1        only the list scenarios and the list cases (bench/list-cases.js), one algorithm, no baselines
  *   BENCH_LIST_DURATION=3    seconds per list case and connection count
@@ -82,7 +87,8 @@ function readConfig() {
     listConnections: lib.envInt('BENCH_LIST_CONNECTIONS', Math.min(connections, 2 * CPUS)),
     users: lib.envInt('BENCH_USERS', 100000),
     db: process.env.BENCH_DB || 'users_bench',
-    keepDb: process.env.BENCH_KEEP_DB === '1',
+    keepDb: process.env.BENCH_KEEP_DB === '1' || process.env.BENCH_REUSE_DB === '1',
+    reuseDb: process.env.BENCH_REUSE_DB === '1',
     listName: process.env.BENCH_LIST_NAME || 'ann',
     listOnly: process.env.BENCH_LIST_ONLY === '1',
     listDuration: lib.envInt('BENCH_LIST_DURATION', 3),
@@ -204,6 +210,26 @@ async function ensureBuilt(cfg) {
   if (code !== 0) throw new Error(`npm run build failed (exit code ${code}); see bench/results/build.log`);
   if (!fs.existsSync(entry)) throw new Error(`npm run build succeeded but ${path.relative(ROOT, entry)} is still missing`);
   return `rebuilt (${reason})`;
+}
+
+/**
+ * BENCH_REUSE_DB: the kept database of an earlier run, if it holds exactly BENCH_USERS seeded users (they
+ * share one password hash; the oldest user is a seeded one, as bench/seed.js dates user i at i minutes
+ * ago). The bench admin, created by that run's app, gets this run's password. null: nothing to reuse.
+ */
+async function reusableDatabase(cfg, secrets) {
+  const { rows: databases } = await lib.withClient('postgres', (c) => c.query('SELECT 1 FROM pg_database WHERE datname = $1', [cfg.db]));
+  if (databases.length === 0) return null;
+  return lib.withClient(cfg.db, async (client) => {
+    if (!(await client.query(`SELECT to_regclass('users') AS t`)).rows[0].t) return null;
+    const { rows: [oldest] } = await client.query('SELECT password_hash FROM users ORDER BY created_at LIMIT 1');
+    if (!oldest) return null;
+    const { rows: [{ n }] } = await client.query('SELECT count(*)::int AS n FROM users WHERE password_hash = $1', [oldest.password_hash]);
+    if (n !== cfg.users) return null;
+    const adminHash = await argon2.hash(secrets.adminPassword, ARGON2_OPTIONS);
+    const admin = await client.query('UPDATE users SET password_hash = $1 WHERE email = $2', [adminHash, secrets.adminEmail]);
+    return admin.rowCount === 1 ? { users: n, passwordHash: oldest.password_hash } : null;
+  });
 }
 
 async function startApp(cfg, secrets, events, signing, logName = 'app') {
@@ -717,8 +743,14 @@ async function main() {
     const { hash: passwordHash, ...argonFigures } = results.argon2;
     results.argon2 = argonFigures;
 
-    log(`database ${cfg.db}: drop and create`);
-    await lib.recreateDatabase(cfg.db);
+    // A kept database of an earlier run with enough users: reused as it is (BENCH_REUSE_DB).
+    const reused = cfg.reuseDb && !cfg.baselinesOnly ? await reusableDatabase(cfg, secrets) : null;
+    if (reused) {
+      log(`database ${cfg.db}: reused (${fmt(reused.users)} users; BENCH_REUSE_DB=1)`);
+    } else {
+      log(`database ${cfg.db}: drop and create`);
+      await lib.recreateDatabase(cfg.db);
+    }
 
     if (cfg.baselinesOnly) {
       results.app.build = 'skipped (BENCH_BASELINES_ONLY=1)';
@@ -741,16 +773,17 @@ async function main() {
       await lib.applyMigrationsDirectly(cfg.db);
     }
 
-    log(`seeding ${fmt(cfg.users)} users`);
+    if (!reused) log(`seeding ${fmt(cfg.users)} users`);
     const seedStart = Date.now();
     const identities = await lib.withClient(cfg.db, async (client) => {
-      await seedUsers(client, { count: cfg.users, passwordHash, log });
+      if (!reused) await seedUsers(client, { count: cfg.users, passwordHash, log });
+      const seedHash = reused ? reused.passwordHash : passwordHash;
       const matches = await client.query(
         `SELECT count(*)::int AS n FROM users WHERE password_hash = $1 AND (first_name ILIKE $2 OR last_name ILIKE $2)`,
-        [passwordHash, `%${cfg.listName}%`],
+        [seedHash, `%${cfg.listName}%`],
       );
-      results.seed = { users: cfg.users, ms: Date.now() - seedStart, nameMatches: matches.rows[0].n };
-      const sample = await client.query(`SELECT id, email, username FROM users WHERE password_hash = $1 ORDER BY random() LIMIT 5000`, [passwordHash]);
+      results.seed = { users: cfg.users, ms: Date.now() - seedStart, nameMatches: matches.rows[0].n, ...(reused ? { reused: true } : {}) };
+      const sample = await client.query(`SELECT id, email, username FROM users WHERE password_hash = $1 ORDER BY random() LIMIT 5000`, [seedHash]);
       return sample.rows;
     });
 
