@@ -584,10 +584,10 @@ export interface paths {
          *     e-mail address, tags, metadata and creation time, sorted by `order`/`dir` (ties broken by id) and
          *     paginated by `offset`/`limit`, or by keyset: send a page's `next_cursor` as `cursor` (same
          *     `order`/`dir`, offset 0) for the page after it, which costs the same at any depth; `next_cursor` is
-         *     null on the last page. `total` counts all matches exactly up to USERS_DB_EXACT_TOTAL_LIMIT (10,000);
-         *     past that, or when PostgreSQL's planner expects more, it is the planner's estimate and `total_exact`
-         *     is false. A cursor that this service did not
-         *     issue, or issued for another order or listing, is a 400.
+         *     null on the last page. `total` counts all matches exactly up to USERS_DB_EXACT_TOTAL_LIMIT (default
+         *     1,000); past that, or when PostgreSQL's planner expects more, it is the planner's estimate and
+         *     `total_exact` is false. A cursor that this service did not issue, or issued for another order or
+         *     listing, is a 400.
          */
         get: operations["listUsers"];
         put?: never;
@@ -1985,8 +1985,8 @@ export interface components {
             offset: number;
             /**
              * @description The number of matches (offset and cursor alike). When PostgreSQL's planner expects more than
-             *     USERS_DB_EXACT_TOTAL_LIMIT (10,000) matches, its estimate, not counted; otherwise counted up to the
-             *     limit + 1: exact at or below the limit, else the limit + 1. `total_exact` says which: a total over
+             *     USERS_DB_EXACT_TOTAL_LIMIT (default 1,000) matches, its estimate, not counted; otherwise counted up to
+             *     the limit + 1: exact at or below the limit, else the limit + 1. `total_exact` says which: a total over
              *     the limit is never exact.
              * @example 1
              */
@@ -2228,8 +2228,8 @@ export interface components {
             offset: number;
             /**
              * @description The number of matches (offset and cursor alike). When PostgreSQL's planner expects more than
-             *     USERS_DB_EXACT_TOTAL_LIMIT (10,000) matches, its estimate, not counted; otherwise counted up to the
-             *     limit + 1: exact at or below the limit, else the limit + 1. `total_exact` says which: a total over
+             *     USERS_DB_EXACT_TOTAL_LIMIT (default 1,000) matches, its estimate, not counted; otherwise counted up to
+             *     the limit + 1: exact at or below the limit, else the limit + 1. `total_exact` says which: a total over
              *     the limit is never exact.
              * @example 1
              */

@@ -113,10 +113,10 @@ export class UsersController {
    * e-mail address, tags, metadata and creation time, sorted by `order`/`dir` (ties broken by id) and
    * paginated by `offset`/`limit`, or by keyset: send a page's `next_cursor` as `cursor` (same
    * `order`/`dir`, offset 0) for the page after it, which costs the same at any depth; `next_cursor` is
-   * null on the last page. `total` counts all matches exactly up to USERS_DB_EXACT_TOTAL_LIMIT (10,000);
-   * past that, or when PostgreSQL's planner expects more, it is the planner's estimate and `total_exact`
-   * is false. A cursor that this service did not
-   * issue, or issued for another order or listing, is a 400.
+   * null on the last page. `total` counts all matches exactly up to USERS_DB_EXACT_TOTAL_LIMIT (default
+   * 1,000); past that, or when PostgreSQL's planner expects more, it is the planner's estimate and
+   * `total_exact` is false. A cursor that this service did not issue, or issued for another order or
+   * listing, is a 400.
    */
   @Get()
   @Roles('admin')
