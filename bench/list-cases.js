@@ -77,7 +77,7 @@ async function measure(port, requests, connections, duration) {
   return { p50: figures.latencyMs.p50, p99: figures.latencyMs.p99, rps: Math.round(figures.rps), errors: figures.requests - Math.round(figures.rps * duration) };
 }
 
-async function runListCases({ port, adminToken, db, users, duration, log }) {
+async function runListCases({ port, adminToken, db, users, duration, only, log }) {
   const headers = { authorization: `Bearer ${adminToken}` };
   const results = [];
   const all = cases(users);
@@ -88,7 +88,7 @@ async function runListCases({ port, adminToken, db, users, duration, log }) {
   all.push({ name: 'deep page by cursor (after 100,000)', path: `/users?limit=10&cursor=${deep.body.next_cursor}`, where: `status = 'enabled' AND (created_at, id) < (now() - interval '100000 minutes', 'ffffffff-ffff-ffff-ffff-ffffffffffff')`, order: 'created_at DESC, id DESC' });
 
   await lib.withClient(db, async (client) => {
-    for (const c of all) {
+    for (const c of all.filter((c) => !only || only.test(c.name))) {
       const first = await lib.request(port, 'GET', c.path, { headers });
       if (first.status !== 200) throw new Error(`GET ${c.path} answered ${first.status} ${JSON.stringify(first.body).slice(0, 200)}`);
       // The app counts only when the planner expects at most the limit; past it the estimate is the total.

@@ -46,6 +46,7 @@
  *   BENCH_LIST_NAME=ann      substring for the list scenario's name filter
  *   BENCH_LIST_ONLY=1        only the list scenarios and the list cases (bench/list-cases.js), one algorithm, no baselines
  *   BENCH_LIST_DURATION=3    seconds per list case and connection count
+ *   BENCH_LIST_CASES=regex   only the list cases whose names match (case-insensitive), e.g. 'anna|offset'
  *   BENCH_APP_ENTRY          app entry file instead of dist/src/main.js (no build step then)
  *   BENCH_BASELINES_ONLY=1   skip the app: argon2 + baselines only (migrations applied directly)
  *   BENCH_PG_PORT=5432       PostgreSQL port on 127.0.0.1 (user postgres, no password)
@@ -92,6 +93,7 @@ function readConfig() {
     listName: process.env.BENCH_LIST_NAME || 'ann',
     listOnly: process.env.BENCH_LIST_ONLY === '1',
     listDuration: lib.envInt('BENCH_LIST_DURATION', 3),
+    listCases: process.env.BENCH_LIST_CASES ? new RegExp(process.env.BENCH_LIST_CASES, 'i') : undefined,
     appEntry: process.env.BENCH_APP_ENTRY ? path.resolve(process.env.BENCH_APP_ENTRY) : path.join(ROOT, 'dist/src/main.js'),
     buildIfNeeded: !process.env.BENCH_APP_ENTRY,
     baselinesOnly: process.env.BENCH_BASELINES_ONLY === '1',
@@ -797,7 +799,7 @@ async function main() {
       // (BENCH_ONLY picks scenarios: the list cases run with all of them, or alone with BENCH_LIST_ONLY)
       if (cfg.listOnly || !cfg.only) {
         try {
-          results.listCases = await runListCases({ port: app.port, adminToken: shared.adminToken, db: cfg.db, users: cfg.users, duration: cfg.listDuration, log });
+          results.listCases = await runListCases({ port: app.port, adminToken: shared.adminToken, db: cfg.db, users: cfg.users, duration: cfg.listDuration, only: cfg.listCases, log });
         } catch (err) {
           results.errors.push(`list cases: ${err.message}`);
         }
