@@ -38,11 +38,10 @@
  *   BENCH_DB=users_bench     database (dropped and recreated at start, dropped at the end)
  *   BENCH_KEEP_DB=1          leave the seeded database in place at the end (to look at plans with psql;
  *                            drop it yourself)
- *   BENCH_REUSE_DB=1         with BENCH_KEEP_DB: reuse BENCH_DB when it already holds at least BENCH_USERS
- *                            users (a kept database of an earlier run): no drop, no seed (the app applies
- *                            any new migration at boot; the bench admin gets this run's password). Figures
- *                            of scenarios that write (register, refresh) then run on a table they grew
- *                            before.
+ *   BENCH_REUSE_DB=1         reuse BENCH_DB (and keep it) when it holds exactly BENCH_USERS seeded users
+ *                            (a kept database of an earlier run): no drop, no seed (the app applies any new
+ *                            migration at boot; the bench admin gets this run's password). Scenarios that
+ *                            write (register, refresh) then run on a table they grew before.
  *   BENCH_LIST_NAME=ann      substring for the list scenario's name filter
  *   BENCH_LIST_ONLY=1        only the list scenarios and the list cases (bench/list-cases.js), one algorithm, no baselines
  *   BENCH_LIST_DURATION=3    seconds per list case and connection count

@@ -334,7 +334,7 @@ export class UsersRepository {
    * the page is full. The planner walks the index when it expects a match every so many entries, as if
    * the filter's matches were spread evenly along the order; under a name filter in a name's order they
    * are often bunched (usernames and e-mail addresses begin with the first name: at 1M users, the 10,000
-   * users called Anna sit after 50,000 others in the username order, a walk of 60,000 rows, 157 ms).
+   * users called Anna sit after 50,000 others in the username order: a walk of 50,011 rows, 157 ms).
    * PostgreSQL keeps no statistics of that, so when it expects few matches (SORTED_MATCHES_LIMIT), the
    * sort key is ordered as an expression (`key || ''`: the same values, the same order, the same NULLs)
    * that no index provides, and the planner fetches the matches (a bitmap of the trigram index) and
