@@ -63,7 +63,7 @@ async function explain(client, sql) {
 
 async function measure(port, requests, connections, duration) {
   const figures = await lib.runLoad({ port, requests, connections, duration, expectStatus: 200 });
-  return { p50: figures.latencyMs.p50, p99: figures.latencyMs.p99, rps: Math.round(figures.rps), errors: figures.requests - Math.round(figures.rps * duration) };
+  return { p50: figures.latencyMs.p50, p99: figures.latencyMs.p99, rps: Math.round(figures.rps * 10) / 10, errors: figures.requests - Math.round(figures.rps * duration) };
 }
 
 /** GET `path` once; its answer, which must be 200. */

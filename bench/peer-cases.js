@@ -98,6 +98,7 @@ async function runPeerCases({ port, adminToken, db, duration, logFile, log }) {
 
 function printPeerCases(results) {
   const ratio = (r) => (Number.isFinite(r) ? `${lib.fmt(r, 1)}x` : 'inf');
+  const rates = (m) => [m.one.rps, m.four.rps].map((rps) => lib.fmt(rps, rps < 10 ? 1 : 0)).join(' / ');
   console.log(`\nGET /users beside better-auth's admin list-users on the same users (goal: ours/peer >= ${GOAL} in req/s at 1 and at 4 connections):`);
   lib.printTable(
     ['case', 'matches ours / peer', 'ours p50 / p99 ms', 'ours req/s 1 / 4 conn', 'peer p50 / p99 ms', 'peer req/s 1 / 4 conn', 'ratio 1 / 4 conn', 'goal'],
@@ -105,9 +106,9 @@ function printPeerCases(results) {
       r.name,
       `${lib.fmt(r.ours.total)}${r.ours.totalExact ? '' : ' (est.)'} / ${lib.fmt(r.peer.total)}`,
       `${r.ours.one.p50} / ${r.ours.one.p99}`,
-      `${r.ours.one.rps} / ${r.ours.four.rps}`,
+      rates(r.ours),
       `${r.peer.one.p50} / ${r.peer.one.p99}`,
-      `${r.peer.one.rps} / ${r.peer.four.rps}`,
+      rates(r.peer),
       `${ratio(r.ratio.one)} / ${ratio(r.ratio.four)}`,
       r.met ? 'met' : 'missed',
     ]),
