@@ -4,8 +4,8 @@
  * on a pg Pool whose search_path is a schema of its own (PG_SCHEMA, the way better-auth documents a
  * non-public schema), its tables made by its own migrations (getMigrations from better-auth/db/migration),
  * served by better-auth/node's toNodeHandler on 127.0.0.1:PORT under /api/auth. Rate limits and telemetry
- * off, as the bench runs the app without rate limits. Env: PORT, PG_SCHEMA, PGHOST/PGPORT/PGUSER/PGDATABASE,
- * BETTER_AUTH_SECRET. Reports {ready, port} over IPC; exits when the parent goes away.
+ * off, as the bench runs the app without rate limits. Env: PORT, PG_SCHEMA, PGHOST/PGPORT/PGUSER/PGPASSWORD/
+ * PGDATABASE, BETTER_AUTH_SECRET. Reports {ready, port} over IPC; exits when the parent goes away.
  */
 const http = require('node:http');
 const { Pool } = require('pg');
@@ -18,14 +18,8 @@ async function main() {
     import('better-auth/db/migration'),
   ]);
   const port = Number(process.env.PORT);
-  const database = new Pool({
-    host: process.env.PGHOST || '127.0.0.1',
-    port: Number(process.env.PGPORT || 5432),
-    user: process.env.PGUSER || 'postgres',
-    password: process.env.PGPASSWORD || '',
-    database: process.env.PGDATABASE,
-    options: `-c search_path=${process.env.PG_SCHEMA}`,
-  });
+  // pg reads PGHOST, PGPORT, PGUSER, PGPASSWORD and PGDATABASE itself.
+  const database = new Pool({ options: `-c search_path=${process.env.PG_SCHEMA}` });
   const options = {
     database,
     baseURL: `http://127.0.0.1:${port}`,
