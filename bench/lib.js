@@ -156,7 +156,7 @@ function installCleanup(cleanup) {
 // ---------------------------------------------------------------------------------------------
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
-/** One JSON request to 127.0.0.1:port. Resolves {status, body} (body parsed when JSON). */
+/** One JSON request to 127.0.0.1:port. Resolves {status, body, headers} (body parsed when JSON). */
 function request(port, method, urlPath, { body, headers = {}, timeoutMs = 30000 } = {}) {
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
@@ -185,7 +185,7 @@ function request(port, method, urlPath, { body, headers = {}, timeoutMs = 30000 
           } catch {
             /* keep text */
           }
-          resolve({ status: res.statusCode, body: parsed });
+          resolve({ status: res.statusCode, body: parsed, headers: res.headers });
         });
       },
     );

@@ -74,7 +74,20 @@ async function explain(client, sql) {
 
 async function measure(port, requests, connections, duration) {
   const figures = await lib.runLoad({ port, requests, connections, duration, expectStatus: 200 });
-  return { p50: figures.latencyMs.p50, p99: figures.latencyMs.p99, rps: Math.round(figures.rps), errors: figures.requests - Math.round(figures.rps * duration) };
+  return { p50: figures.latencyMs.p50, p99: figures.latencyMs.p99, rps: Math.round(figures.rps * 10) / 10, errors: figures.requests - Math.round(figures.rps * duration) };
+}
+
+/** GET `path` once; its answer, which must be 200. */
+async function firstAnswer(port, path, headers) {
+  const res = await lib.request(port, 'GET', path, { headers });
+  if (res.status !== 200) throw new Error(`GET ${path} answered ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`);
+  return res.body;
+}
+
+/** GET `path` under load: p50/p99 and req/s with one connection, then with four. */
+async function measurePath(port, path, headers, duration) {
+  const requests = [{ method: 'GET', path, headers }];
+  return { one: await measure(port, requests, 1, duration), four: await measure(port, requests, 4, duration) };
 }
 
 async function runListCases({ port, adminToken, db, users, duration, only, log }) {
@@ -89,8 +102,7 @@ async function runListCases({ port, adminToken, db, users, duration, only, log }
 
   await lib.withClient(db, async (client) => {
     for (const c of all.filter((c) => !only || only.test(c.name))) {
-      const first = await lib.request(port, 'GET', c.path, { headers });
-      if (first.status !== 200) throw new Error(`GET ${c.path} answered ${first.status} ${JSON.stringify(first.body).slice(0, 200)}`);
+      const first = await firstAnswer(port, c.path, headers);
       // The app counts only when the planner expects at most the limit; past it the estimate is the total.
       const { rows: estimated } = await client.query(`EXPLAIN (FORMAT JSON) SELECT 1 FROM users u WHERE ${c.where}`);
       const estimate = Math.round(estimated[0]['QUERY PLAN'][0].Plan['Plan Rows']);
@@ -102,10 +114,8 @@ async function runListCases({ port, adminToken, db, users, duration, only, log }
       const countSql = `SELECT count(*) FROM (SELECT 1 FROM users u WHERE ${c.where} LIMIT ${EXACT_TOTAL_LIMIT + 1}) AS matches`;
       const pagePlan = await explain(client, pageSql);
       const countPlan = estimate > EXACT_TOTAL_LIMIT ? [`not counted: the planner expects ${estimate} matches`] : await explain(client, countSql);
-      const requests = [{ method: 'GET', path: c.path, headers }];
-      const one = await measure(port, requests, 1, duration);
-      const four = await measure(port, requests, 4, duration);
-      const result = { name: c.name, path: c.path, total: first.body.total, totalExact: first.body.total_exact, one, four, pagePlan, countPlan };
+      const { one, four } = await measurePath(port, c.path, headers, duration);
+      const result = { name: c.name, path: c.path, total: first.total, totalExact: first.total_exact, one, four, pagePlan, countPlan };
       results.push(result);
       log(`list case ${c.name}: total ${result.total}${result.totalExact ? '' : ' (estimate)'}, 1 conn p50 ${one.p50} ms p99 ${one.p99} ms ${one.rps} req/s; 4 conn ${four.rps} req/s p99 ${four.p99} ms`);
     }
@@ -125,4 +135,4 @@ function printListCases(results) {
   }
 }
 
-module.exports = { cases, runListCases, printListCases };
+module.exports = { cases, firstAnswer, measurePath, runListCases, printListCases };

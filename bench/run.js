@@ -15,6 +15,10 @@
  *     every 200 ms while under load.
  *     Then, for each further access-token algorithm (BENCH_JWT_ALGORITHMS), the app again with a
  *     signing key of that kind: bad token and profile only.
+ *     With the list cases (and with BENCH_LIST_ONLY), the peer (bench/peer-cases.js): better-auth as it
+ *     ships, its admin plugin on PostgreSQL, in a child process (bench/peer-better-auth.js) with schema
+ *     better_auth of the bench database filled with the seeded users; for each search both can do (same
+ *     matches), ours and its admin list-users under the list cases' load, and the ratio (goal >= 5).
  *  3. Baselines, each in its own child process: bare node:http hello world, and for each algorithm a
  *     no-framework profile (signature verified with node:crypto + one primary-key SELECT through pg + JSON).
  *  4. A table of every figure, the ratios against the targets (OK / BELOW), and
@@ -43,9 +47,11 @@
  *                            migration at boot; the bench admin gets this run's password). Scenarios that
  *                            write (register, refresh) then run on a table they grew before.
  *   BENCH_LIST_NAME=ann      substring for the list scenario's name filter
- *   BENCH_LIST_ONLY=1        only the list scenarios and the list cases (bench/list-cases.js), one algorithm, no baselines
- *   BENCH_LIST_DURATION=3    seconds per list case and connection count
+ *   BENCH_LIST_ONLY=1        only the list scenarios, the list cases (bench/list-cases.js) and the peers,
+ *                            one algorithm, no baselines
+ *   BENCH_LIST_DURATION=3    seconds per list case and connection count (and per peer case)
  *   BENCH_LIST_CASES=regex   only the list cases whose names match (case-insensitive), e.g. 'anna|offset'
+ *   BENCH_PEERS=better-auth  peers run beside the list cases; empty: none
  *   BENCH_APP_ENTRY          app entry file instead of dist/src/main.js (no build step then)
  *   BENCH_BASELINES_ONLY=1   skip the app: argon2 + baselines only (migrations applied directly)
  *   BENCH_PG_PORT=5432       PostgreSQL port on 127.0.0.1 (user postgres, no password)
@@ -64,6 +70,7 @@ const argon2 = require('argon2');
 const lib = require('./lib');
 const { seedUsers } = require('./seed');
 const { runListCases, printListCases } = require('./list-cases');
+const peerCases = require('./peer-cases');
 const benchEvents = require('./events');
 
 const { ROOT, fmt } = lib;
@@ -93,6 +100,7 @@ function readConfig() {
     listOnly: process.env.BENCH_LIST_ONLY === '1',
     listDuration: lib.envInt('BENCH_LIST_DURATION', 3),
     listCases: process.env.BENCH_LIST_CASES ? new RegExp(process.env.BENCH_LIST_CASES, 'i') : undefined,
+    peers: benchPeers(process.env.BENCH_PEERS ?? 'better-auth'),
     appEntry: process.env.BENCH_APP_ENTRY ? path.resolve(process.env.BENCH_APP_ENTRY) : path.join(ROOT, 'dist/src/main.js'),
     buildIfNeeded: !process.env.BENCH_APP_ENTRY,
     baselinesOnly: process.env.BENCH_BASELINES_ONLY === '1',
@@ -100,6 +108,12 @@ function readConfig() {
     drainEvents: lib.envInt('BENCH_DRAIN_EVENTS', 20000),
     algorithms: jwtAlgorithms(process.env.BENCH_JWT_ALGORITHMS || 'HS256,EdDSA,ES256'),
   };
+}
+
+function benchPeers(list) {
+  const peers = list.split(',').map((peer) => peer.trim()).filter(Boolean);
+  for (const peer of peers) if (peer !== 'better-auth') throw new Error(`BENCH_PEERS: ${peer} is not better-auth`);
+  return peers;
 }
 
 const KEY_TYPES = { EdDSA: ['ed25519', {}], ES256: ['ec', { namedCurve: 'P-256' }] };
@@ -606,6 +620,7 @@ function computeTargets(results) {
   atLeast('refresh / 1,500 per s', rps(a.refresh), 1500, 1, 'req/s');
   atMost('list p99 (1 conn) / 20 ms', a.listLatency && !a.listLatency.error ? a.listLatency.latencyMs.p99 : undefined, 20, 'ms');
   atMost('app peak RSS / 200 MB', results.app.peakRssMb || undefined, 200, 'MB');
+  for (const r of results.peerCases || []) atLeast(`list ${r.name} / better-auth, 4 conn`, r.ours.four.rps, r.peer.four.rps, peerCases.GOAL, 'req/s');
   return targets;
 }
 
@@ -802,6 +817,15 @@ async function main() {
         } catch (err) {
           results.errors.push(`list cases: ${err.message}`);
         }
+        if (cfg.peers.includes('better-auth')) {
+          try {
+            log('better-auth: its admin list-users beside ours (log in bench/results/peer-better-auth.log)');
+            const options = { port: app.port, adminToken: shared.adminToken, db: cfg.db, duration: cfg.listDuration, logFile: logFile('peer-better-auth'), log };
+            results.peerCases = await peerCases.runPeerCases(options);
+          } catch (err) {
+            results.errors.push(`better-auth peer: ${err.message}`);
+          }
+        }
       }
       results.signing[first].app = { profile: results.app.scenarios.profile, badToken: results.app.scenarios.badToken };
       await lib.stopChild(app);
@@ -882,6 +906,7 @@ async function main() {
   fs.writeFileSync(path.join(RESULTS_DIR, 'latest.json'), JSON.stringify(results, null, 2) + '\n');
   if (cfg.listOnly) printListCases(results.listCases || []);
   else printReport(cfg, results);
+  if (results.peerCases) peerCases.printPeerCases(results.peerCases);
   if (!complete) console.log(`\nIncomplete run: ${results.errors.length} part(s) could not be measured (exit code 1).`);
   return complete ? 0 : 1;
 }
