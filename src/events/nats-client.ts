@@ -26,8 +26,8 @@ function credentials(auth: NatsAuth): Record<string, unknown> {
  * Connection options shared by the relay's client and the NATS API server: the configured
  * credentials and TLS, keep reconnecting for ever (an outage must not end the connection for good),
  * and start even when NATS is down. No async traces: by default the client captures a stack (`new
- * Error()`) for every request and JetStream publish, to add to an error that may never come: on the
- * relay's one publish per event that was a tenth of the relay's CPU under a refresh load; a failed
+ * Error()`) twice for every request and JetStream publish, to add to an error that may never come: on
+ * the relay's one publish per event, about a seventh of the relay's CPU under a refresh load. A failed
  * publish still says what failed (code and message), and the relay logs it.
  */
 export function natsConnectionOptions(events: Pick<EventsConfig, 'servers' | 'auth' | 'tls'>): Required<NatsOptions>['options'] {
