@@ -17,13 +17,15 @@ RUN npm run build && npm prune --omit=dev && node -e "require('argon2')"
 FROM node:22-bookworm-slim
 ARG COMMIT=ffffffff
 ARG BUILD_TIME=1970-01-01_00:00:00
-# Memory: a 2 MiB young generation (V8's default of 16 MiB semi-spaces bought no throughput here, only
-# RSS), and a 160 MiB old generation: V8 otherwise lets garbage pile up far beyond the ~50 MiB that is
-# live before it collects (raise it with the container's memory limit); argon2's 19 MiB work areas
-# always mmap'ed so that they go back to the OS after each hash (glibc's dynamic threshold would
-# otherwise keep one per thread); two malloc arenas instead of one per thread. bench/ runs with these.
+# Memory: 4 MiB semi-spaces for the young generation (V8's default of 16 MiB puts the peak RSS of a
+# login flood past 200 MB; under the profile read the garbage collector took 21-32 % of the app's CPU at
+# 2 MiB, 16-20 % at 4 MiB, for 2-3 MB more RSS; see README "Hot paths"), and a 160 MiB old generation: V8
+# otherwise lets garbage pile up far beyond the ~50 MiB that is live before it collects (raise it with
+# the container's memory limit); argon2's 19 MiB work areas always mmap'ed so that they go back to the
+# OS after each hash (glibc's dynamic threshold would otherwise keep one per thread); two malloc arenas
+# instead of one per thread. bench/ runs with these.
 ENV NODE_ENV=production \
-    NODE_OPTIONS="--max-semi-space-size=2 --max-old-space-size=160" \
+    NODE_OPTIONS="--max-semi-space-size=4 --max-old-space-size=160" \
     MALLOC_MMAP_THRESHOLD_=131072 \
     MALLOC_ARENA_MAX=2 \
     USERS_BUILD_COMMIT=$COMMIT \

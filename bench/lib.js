@@ -336,6 +336,39 @@ function rssSampler(pid, intervalMs = 200) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// CPU time per request: on a shared machine req/s follow the other jobs' load, the CPU a request costs
+// much less. User + system time of a process from /proc/<pid>/stat (clock ticks, 10 ms), and of the
+// PostgreSQL backends serving one database (their pids from pg_stat_activity; the pool's connections
+// live through a run). Not counted: PostgreSQL's WAL writer and checkpointer, shared by all databases.
+// ---------------------------------------------------------------------------------------------
+const TICK_MS = 1000 / 100; // USER_HZ, 100 on Linux everywhere
+
+function cpuTimeMs(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // after "pid (comm) "
+    return (Number(fields[11]) + Number(fields[12])) * TICK_MS; // utime, stime (fields 14 and 15)
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU used so far by `pid` and by the PostgreSQL backends of `database` (not counting the one asking). */
+async function cpuSnapshot(pid, database) {
+  const backends = await withClient(database, (c) =>
+    c.query('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()'),
+  );
+  return { app: cpuTimeMs(pid), pg: Object.fromEntries(backends.rows.map((r) => [r.pid, cpuTimeMs(r.pid)])) };
+}
+
+/** Microseconds of CPU per request between two snapshots (pg: backends present in both). */
+function cpuPerRequest(before, after, requests) {
+  if (!requests) return undefined;
+  const pgMs = Object.entries(after.pg).reduce((sum, [pid, ms]) => sum + (pid in before.pg ? ms - before.pg[pid] : 0), 0);
+  return { appUs: ((after.app - before.app) * 1000) / requests, pgUs: (pgMs * 1000) / requests };
+}
+
+// ---------------------------------------------------------------------------------------------
 // Load generation (autocannon runs in this process; every server runs in its own child).
 // ---------------------------------------------------------------------------------------------
 let currentLoad = null;
@@ -455,6 +488,9 @@ module.exports = {
   recreateDatabase,
   applyMigrationsDirectly,
   rssSampler,
+  cpuTimeMs,
+  cpuSnapshot,
+  cpuPerRequest,
   runLoad,
   stopCurrentLoad,
   signJwt,

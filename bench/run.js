@@ -23,6 +23,9 @@
  *     no-framework profile (signature verified with node:crypto + one primary-key SELECT through pg + JSON).
  *  4. A table of every figure, the ratios against the targets (OK / BELOW), and
  *     bench/results/latest.json. Logs of the children go to bench/results/*.log.
+ *     Beside req/s, each scenario (not those beside a flood) and baseline reports the CPU time per answered
+ *     request of the server process and of the PostgreSQL backends of the bench's database
+ *     (lib.cpuSnapshot): on a shared machine the figure to compare builds by, req/s follow the load.
  *
  * Exit code: 0 when every figure was measured (whatever the figures are); 1 when something could
  * not be measured (app does not build or start, an endpoint does not answer as specified, ...).
@@ -53,7 +56,11 @@
  *   BENCH_LIST_CASES=regex   only the list cases whose names match (case-insensitive), e.g. 'anna|offset'
  *   BENCH_PEERS=better-auth  peers run beside the list cases; empty: none
  *   BENCH_APP_ENTRY          app entry file instead of dist/src/main.js (no build step then)
+ *   BENCH_APP_NODE_ARGS      node options for the app, after the Dockerfile's NODE_OPTIONS (they win), e.g.
+ *                            "--cpu-prof --cpu-prof-dir=bench/results/prof" (written when the app stops) or
+ *                            "--max-semi-space-size=8"
  *   BENCH_BASELINES_ONLY=1   skip the app: argon2 + baselines only (migrations applied directly)
+ *   BENCH_BASELINES=0        skip the baselines (the app's scenarios only)
  *   BENCH_PG_PORT=5432       PostgreSQL port on 127.0.0.1 (user postgres, no password)
  *   BENCH_NATS_URL=nats://127.0.0.1:4222  NATS (JetStream) the app publishes its events to, into a
  *                            stream of the bench's own; empty: no NATS, no event figures
@@ -103,7 +110,9 @@ function readConfig() {
     peers: benchPeers(process.env.BENCH_PEERS ?? 'better-auth'),
     appEntry: process.env.BENCH_APP_ENTRY ? path.resolve(process.env.BENCH_APP_ENTRY) : path.join(ROOT, 'dist/src/main.js'),
     buildIfNeeded: !process.env.BENCH_APP_ENTRY,
+    appNodeArgs: (process.env.BENCH_APP_NODE_ARGS || '').split(/\s+/).filter(Boolean),
     baselinesOnly: process.env.BENCH_BASELINES_ONLY === '1',
+    baselines: process.env.BENCH_BASELINES !== '0',
     natsUrl: process.env.BENCH_NATS_URL ?? 'nats://127.0.0.1:4222',
     drainEvents: lib.envInt('BENCH_DRAIN_EVENTS', 20000),
     algorithms: jwtAlgorithms(process.env.BENCH_JWT_ALGORITHMS || 'HS256,EdDSA,ES256'),
@@ -275,7 +284,7 @@ async function startApp(cfg, secrets, events, signing, logName = 'app') {
     // The runtime settings of the Dockerfile, so that memory is measured as production runs.
     ...lib.productionRuntimeEnv(),
   });
-  const app = lib.spawnChild(logName, process.execPath, [cfg.appEntry], { env, logFile: logFile(logName) });
+  const app = lib.spawnChild(logName, process.execPath, [...cfg.appNodeArgs, cfg.appEntry], { env, logFile: logFile(logName) });
   app.port = port;
   const started = Date.now();
   await lib.waitForHttp(port, '/health/ready', { timeoutMs: 120000, child: app });
@@ -511,6 +520,12 @@ async function runAppScenarios(cfg, app, identities, secrets, results, events, {
 
   try {
     await setup();
+    // The app's CPU with no request (timers, the relay's and mail sender's polls): a login's CPU per
+    // request includes a share of it, at a few logins per second a large one.
+    const idleBefore = await lib.cpuSnapshot(app.pid, cfg.db);
+    await lib.sleep(3000);
+    const idle = lib.cpuPerRequest(idleBefore, await lib.cpuSnapshot(app.pid, cfg.db), 3);
+    results.app.idleCpuMsPerS = { app: idle.appUs / 1000, pg: idle.pgUs / 1000 };
   } catch (err) {
     results.errors.push(`app setup (admin/user login): ${err.message}`);
     rss.stop();
@@ -529,7 +544,9 @@ async function runAppScenarios(cfg, app, identities, secrets, results, events, {
       const load = def.load('measured', prepared);
       const from = new Date();
       const beside = def.beside && lib.runLoad({ port, ...def.beside(), duration: cfg.duration });
+      const cpuBefore = !beside && (await lib.cpuSnapshot(app.pid, cfg.db));
       const figures = await lib.runLoad({ port, ...load, connections: def.connections, duration: cfg.duration, expectStatus: def.expectStatus });
+      if (cpuBefore) figures.cpu = lib.cpuPerRequest(cpuBefore, await lib.cpuSnapshot(app.pid, cfg.db), figures.requests);
       if (beside) figures.beside = await beside;
       figures.window = { from, to: new Date() };
       figures.peakRssMb = rss.takeWindowMb();
@@ -576,7 +593,9 @@ async function runBaseline(name, script, env, { path: urlPath, headers, expectSt
     const rss = lib.rssSampler(child.pid);
     if (cfg.warmup) await lib.runLoad({ port, path: urlPath, headers, connections: cfg.connections, duration: cfg.warmup, expectStatus });
     rss.takeWindowMb();
+    const cpuBefore = await lib.cpuSnapshot(child.pid, cfg.db);
     const figures = await lib.runLoad({ port, path: urlPath, headers, connections: cfg.connections, duration: cfg.duration, expectStatus });
+    figures.cpu = lib.cpuPerRequest(cpuBefore, await lib.cpuSnapshot(child.pid, cfg.db), figures.requests);
     figures.peakRssMb = rss.stop();
     return figures;
   } finally {
@@ -636,7 +655,7 @@ function printReport(cfg, results) {
   const rows = [];
   const add = (label, s) => {
     if (!s) return;
-    if (s.error) return rows.push([label, 'FAILED', '', '', '', '', '', '', s.error.slice(0, 80)]);
+    if (s.error) return rows.push([label, 'FAILED', '', '', '', '', '', '', '', '', s.error.slice(0, 80)]);
     const notes = [];
     if (s.errors || s.timeouts) notes.push(`${s.errors} errors, ${s.timeouts} timeouts`);
     if (s.unexpected) notes.push(`statuses ${JSON.stringify(s.statuses)}`);
@@ -651,6 +670,8 @@ function printReport(cfg, results) {
       fmt(s.latencyMs.p99),
       fmt(s.unexpected),
       fmt(s.peakRssMb, 1),
+      fmt(s.cpu?.appUs),
+      fmt(s.cpu?.pgUs),
       notes.join('; '),
     ]);
   };
@@ -666,8 +687,10 @@ function printReport(cfg, results) {
     add(`baseline profile, ${alg} (no framework)`, baseline);
     add(`app bad token (401), ${alg}`, app.badToken);
   }
-  lib.printTable(['scenario', 'req/s', 'conns', 'mean ms', 'p50 ms', 'p99 ms', 'non-expected', 'peak RSS MB', 'notes'], rows);
+  lib.printTable(['scenario', 'req/s', 'conns', 'mean ms', 'p50 ms', 'p99 ms', 'non-expected', 'peak RSS MB', 'CPU µs/req', 'pg CPU µs/req', 'notes'], rows);
   if (results.app.peakRssMb) console.log(`\napp peak RSS under load: ${fmt(results.app.peakRssMb, 1)} MB`);
+  const idle = results.app.idleCpuMsPerS;
+  if (idle) console.log(`app CPU when idle: ${fmt(idle.app, 1)} ms/s, its PostgreSQL backends ${fmt(idle.pg, 1)} ms/s (part of every CPU µs/req figure: subtract it for the slow scenarios)`);
   const ev = results.events;
   if (ev?.register) {
     console.log(
@@ -693,6 +716,7 @@ function printReport(cfg, results) {
   }
   if (ev?.drain) console.log(`events relay drain: ${fmt(ev.drain.events)} events committed at once, published in ${fmt(ev.drain.seconds, 2)} s = ${fmt(ev.drain.perSecond)} events/s (${fmt(ev.streamMessages)} messages in the stream)`);
   console.log('(req/s counts answers with the expected status: 201 login/register/refresh, 200 profile/list, 401 bad token; latency resolution 1 ms)');
+  console.log("(CPU µs/req: user + system time of the server process per answered request; pg: of the PostgreSQL backends of the bench's database; not beside a flood)");
 
   console.log('\n=== Targets (OK = met, BELOW = not met; the bench never fails on them) ===');
   lib.printTable(
@@ -849,7 +873,8 @@ async function main() {
       }
     }
 
-    if (cfg.listOnly) throw Object.assign(new Error('list only'), { listOnly: true });
+    if (cfg.listOnly) throw Object.assign(new Error('list only'), { skipRest: true });
+    if (!cfg.baselines) throw Object.assign(new Error('no baselines'), { skipRest: true });
     try {
       results.baselines.hello = await runBaseline('baseline-hello', 'baseline-hello.js', {}, { path: '/', expectStatus: 200 }, cfg);
     } catch (err) {
@@ -890,7 +915,7 @@ async function main() {
       }
     }
   } catch (err) {
-    if (!err.listOnly) {
+    if (!err.skipRest) {
       results.errors.push(`fatal: ${err.stack || err.message}`);
       results.fatal = true;
     }

@@ -54,7 +54,7 @@ describe('node dist/src/migrate.js from an image-like tree', () => {
     PATH: process.env.PATH ?? '',
     HOME: tree,
     NODE_ENV: 'production',
-    NODE_OPTIONS: `--max-semi-space-size=2 --max-old-space-size=160 --require ${join(tree, 'no-dev-dependencies.js')}`,
+    NODE_OPTIONS: `--max-semi-space-size=4 --max-old-space-size=160 --require ${join(tree, 'no-dev-dependencies.js')}`,
     ...databaseEnv(database),
   });
 

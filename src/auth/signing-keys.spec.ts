@@ -1,6 +1,6 @@
 import { createPublicKey, createSecretKey, generateKeyPairSync } from 'node:crypto';
 import { JwtService } from '@nestjs/jwt';
-import { SignJWT, UnsecuredJWT, decodeProtectedHeader } from 'jose';
+import { SignJWT, UnsecuredJWT, decodeProtectedHeader, jwtVerify } from 'jose';
 import { JwtKey } from '../config/auth.config';
 import { SigningKeys } from './signing-keys';
 
@@ -25,6 +25,19 @@ describe('SigningKeys', () => {
     const token = await signed(keys, { sub: 'u' });
     expect(decodeProtectedHeader(token)).toEqual({ alg, kid: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/), typ: 'JWT' });
     expect(await keys.verify(token, expected)).toMatchObject({ sub: 'u' });
+  });
+
+  it.each([
+    ['HS256', hs256('the-current-secret-key-0123456789abcdef')],
+    ['EdDSA', ed25519()],
+    ['ES256', p256()],
+  ])('%s: its tokens verify with another JWT library too (jose), claims as given', async (alg, signing) => {
+    const claims = { iss: expected.issuer, aud: expected.audience, sub: 'u', iat: 1_700_000_000, exp: Math.floor(Date.now() / 1000) + 60, amr: [{ method: 'password', timestamp: 1 }], name: 'Zoë' };
+    const token = await (await keysOf(signing)).sign(claims);
+    const verifying = signing.key.type === 'private' ? createPublicKey(signing.key) : signing.key;
+    const { payload, protectedHeader } = await jwtVerify(token, verifying, { algorithms: [alg], ...expected });
+    expect(payload).toEqual(claims);
+    expect(protectedHeader).toEqual({ alg, typ: 'JWT', kid: expect.any(String) });
   });
 
   it('publishes the public keys (never a private or secret part), the signing key first; none for HS256', async () => {

@@ -73,7 +73,7 @@ export class TokensService {
   async rotate(presented: string, audit: Audit): Promise<TokenPairDto> {
     const spent = this.parse(presented);
     const successor = newOpaqueToken();
-    const rotated = await this.refreshTokens.rotate(spent, { ...successor, ttlMs: this.auth.refreshTokenTtlMs }, { id: randomUUID(), audit });
+    const rotated = await this.refreshTokens.rotate(spent, { id: successor.id, hash: successor.hash, ttlMs: this.auth.refreshTokenTtlMs }, { id: randomUUID(), audit });
     if (rotated) {
       return this.pair(rotated.subject, rotated.familyId, successor.token, rotated.assurance);
     }
@@ -101,7 +101,8 @@ export class TokensService {
   private async pair(user: TokenSubject, sessionId: string, refreshToken: string, assurance: Assurance): Promise<TokenPairDto> {
     const expiresIn = Math.floor(this.auth.accessTokenTtlMs / 1000);
     const iat = Math.floor(Date.now() / 1000);
-    const claims: AccessTokenClaims = {
+    // (iss and aud in the literal, not `{ ...claims, iss, aud }`: see toUser on object spreads and Node 20)
+    const claims: AccessTokenClaims & { iss: string; aud: string } = {
       sub: user.id,
       role: user.role,
       verified: user.verified,
@@ -116,8 +117,10 @@ export class TokensService {
       user_metadata: user.metadata,
       aal: assurance.aal,
       amr: assurance.amr,
+      iss: this.auth.issuer,
+      aud: this.auth.audience,
     };
-    const accessToken = await this.keys.sign({ ...claims, iss: this.auth.issuer, aud: this.auth.audience });
+    const accessToken = await this.keys.sign(claims);
     return { access_token: accessToken, refresh_token: refreshToken, access_type: 'Bearer', expires_in: expiresIn };
   }
 
