@@ -1,6 +1,6 @@
-import { KeyObject, createHmac, createPublicKey, sign as cryptoSign } from 'node:crypto';
+import { KeyObject, createPublicKey } from 'node:crypto';
 import { JwtService, TokenExpiredError } from '@nestjs/jwt';
-import { JWK, calculateJwkThumbprint, decodeProtectedHeader, errors, exportJWK, jwtVerify } from 'jose';
+import { JWK, JWTPayload, SignJWT, calculateJwkThumbprint, decodeProtectedHeader, errors, exportJWK, jwtVerify } from 'jose';
 import { AppError } from '../common/errors/app-error';
 import { JwtAlgorithm, JwtKey } from '../config/auth.config';
 
@@ -26,16 +26,13 @@ export interface ExpectedClaims {
  * and use that key's algorithm: this excludes `none`, HS256 with a public key as its secret, and keys
  * that are not ours.
  *
- * Tokens are signed with node:crypto directly (RFC 7515's compact form: the header, fixed per key, is
- * encoded once): jsonwebtoken's option checks and copies cost more than the signature itself, on every
- * login and refresh. HS256 and ES256 tokens are verified by @nestjs/jwt (jsonwebtoken); EdDSA by jose,
- * because jsonwebtoken has no EdDSA (it refuses the algorithm's name; passport-jwt#236, #258).
+ * HS256 and ES256 tokens are signed and verified by @nestjs/jwt (jsonwebtoken); EdDSA by jose, because
+ * jsonwebtoken has no EdDSA (it refuses the algorithm's name; passport-jwt#236, #258).
  */
 export class SigningKeys {
   private constructor(
     private readonly jwt: JwtService,
-    /** The signing key, and the encoded header of its tokens (alg, typ, kid). */
-    private readonly signing: { alg: JwtAlgorithm; key: KeyObject; header: string },
+    private readonly signing: { kid: string; alg: JwtAlgorithm; key: KeyObject },
     private readonly byKid: ReadonlyMap<string, VerificationKey>,
     /** The public keys (none for HS256, whose key is a secret). */
     readonly jwks: { keys: PublicJwk[] },
@@ -45,16 +42,14 @@ export class SigningKeys {
     const verifying = await Promise.all([keys.signing, ...keys.previous].map(verificationKeyOf));
     const byKid = new Map(verifying.map((key) => [key.kid, key])); // (a key listed twice counts once)
     const published = await Promise.all([...byKid.values()].filter(({ alg }) => alg !== 'HS256').map(publicJwk));
-    const { alg, key } = keys.signing;
-    const header = Buffer.from(JSON.stringify({ alg, typ: 'JWT', kid: verifying[0].kid })).toString('base64url');
-    return new SigningKeys(jwt, { alg, key, header }, byKid, { keys: published });
+    return new SigningKeys(jwt, { ...keys.signing, kid: verifying[0].kid }, byKid, { keys: published });
   }
 
-  /** A JWT of these claims (as given: nothing added), signed with the signing key and naming it. */
-  async sign(claims: object): Promise<string> {
-    const { alg, key, header } = this.signing;
-    const input = `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
-    return `${input}.${signature(alg, key, input)}`;
+  /** A JWT of these claims, signed with the signing key and naming it. */
+  sign(claims: JWTPayload): Promise<string> {
+    const { alg, kid, key } = this.signing;
+    if (alg === 'EdDSA') return new SignJWT(claims).setProtectedHeader({ alg, kid, typ: 'JWT' }).sign(key);
+    return this.jwt.signAsync(claims, { algorithm: alg, keyid: kid, privateKey: key });
   }
 
   /**
@@ -80,13 +75,6 @@ export class SigningKeys {
     if (!key || key.alg !== header.alg) throw new AppError('TOKEN_INVALID', "the token names no key of this service, or another algorithm than its key's");
     return key;
   }
-}
-
-/** The JWS signature of `input` (RFC 7518): HMAC SHA-256, ECDSA P-256 SHA-256 as r || s (not DER), or Ed25519. */
-function signature(alg: JwtAlgorithm, key: KeyObject, input: string): string {
-  if (alg === 'HS256') return createHmac('sha256', key).update(input).digest('base64url');
-  if (alg === 'ES256') return cryptoSign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' }).toString('base64url');
-  return cryptoSign(null, Buffer.from(input), key).toString('base64url');
 }
 
 /** Its public half (of a private key) or the key itself (a public key, the HS256 secret), named by its thumbprint. */

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
+import { JWTPayload } from 'jose';
 import { DataSource, EntityManager } from 'typeorm';
 import { Audit } from '../common/decorators/audit.decorator';
 import { EventsService } from '../events/events.service';
@@ -102,7 +103,7 @@ export class TokensService {
     const expiresIn = Math.floor(this.auth.accessTokenTtlMs / 1000);
     const iat = Math.floor(Date.now() / 1000);
     // (iss and aud in the literal, not `{ ...claims, iss, aud }`: see toUser on object spreads and Node 20)
-    const claims: AccessTokenClaims & { iss: string; aud: string } = {
+    const claims: AccessTokenClaims & JWTPayload = {
       sub: user.id,
       role: user.role,
       verified: user.verified,
