@@ -82,7 +82,7 @@ describe('config namespaces: defaults with an empty environment', () => {
       migrateOnBoot: true,
       connectAttempts: 10,
       connectRetryDelayMs: 3000,
-      exactTotalLimit: 10_000,
+      exactTotalLimit: 1_000,
     });
   });
 
