@@ -24,11 +24,15 @@ import { NatsCluster, NatsServer, isolatedStream, readStream, storedMessages } f
 import { TestApp, startTestApp } from './support/test-app';
 
 const MIB = 1024 * 1024;
+/** The service's NATS user in the main tests: it may publish anywhere but under denied.> (NATS says which subject it refused). */
+const SERVICE = { user: 'users-service', pass: 'relay-password-for-tests' };
+const SERVICE_CONFIG = `authorization { users = [ { user: "${SERVICE.user}", password: "${SERVICE.pass}", permissions: { publish: { deny: ["denied.>"] } } } ] }`;
 
 /** The relay's private parts the tests reach: what it does on connecting, its configuration, its worker, its logger. */
 interface RelayInternals {
   ensureStream(manager: JetStreamManager): Promise<void>;
   connect(): Promise<unknown>;
+  jetstream?: unknown;
   events: EventsConfig;
   worker: PollingWorker;
   logger: Logger;
@@ -92,11 +96,13 @@ describe('the events relay', () => {
       (error: unknown) => error,
     );
     monitorPort = await freePort();
-    server = await new NatsServer({ args: ['-m', String(monitorPort)] }).start();
+    server = await new NatsServer({ config: SERVICE_CONFIG, probe: SERVICE, args: ['-m', String(monitorPort)] }).start();
     // A stream that keeps events 5 minutes: shorter than the de-duplication window of 10. A poll of
     // 60 s: every event below is published because a commit woke the relay, never by a poll.
-    t = await startTestApp({ env: { ...env(server.url), USERS_ES_MAX_AGE: '5m', USERS_ES_MAX_BYTES: String(64 * MIB), USERS_ES_RELAY_POLL_INTERVAL: '60s' } });
-    nc = await connect({ servers: server.url });
+    t = await startTestApp({
+      env: { ...env(server.url), USERS_ES_USER: SERVICE.user, USERS_ES_PASSWORD: SERVICE.pass, USERS_ES_MAX_AGE: '5m', USERS_ES_MAX_BYTES: String(64 * MIB), USERS_ES_RELAY_POLL_INTERVAL: '60s' },
+    });
+    nc = await connect({ servers: server.url, ...SERVICE });
     jsm = await nc.jetstreamManager();
     relay = relayOf(t);
     relay.afterClaimForTests = noteClaims;
@@ -199,6 +205,22 @@ describe('the events relay', () => {
       await t.db.query(`DROP TABLE relay_delays`);
       await jsm.streams.update(stream, { ...(await jsm.streams.info(stream)).config, max_msg_size: -1 } as Partial<StreamConfig>);
     }
+  });
+
+  it('keeps the first 1,000 characters of an error in last_error (a refusal naming a long subject)', async () => {
+    const longPrefix = `denied.${'x'.repeat(1100)}`;
+    let id = '';
+    await withRelayConfig(t, { subjectPrefix: longPrefix }, async () => {
+      [id] = await record(randomUUID(), [{}]);
+      await expectEventually(async () => expect(await row(id)).toMatchObject({ sent: false, attempts: 1 }), BEFORE_ANY_POLL_MS);
+    });
+    const { last_error } = await row(id);
+    // NATS' own words, quoted: 'Permissions Violation for Publish to "<subject>"'.
+    expect(last_error).toBe(`'Permissions Violation for Publish to "${longPrefix}.user.update"'`.slice(0, 1000));
+    // Configured back, it goes out at its retry.
+    await t.db.query(`UPDATE outbox_events SET available_at = now() WHERE id = $1`, [id]);
+    await t.db.query(`SELECT pg_notify($1, '')`, [OUTBOX_CHANNEL]);
+    await expectEventually(async () => expect(await row(id)).toMatchObject({ sent: true }), BEFORE_ANY_POLL_MS);
   });
 
   it('looks at its stream once per connection: a change made to the stream since is not undone by publishing', async () => {
@@ -329,10 +351,27 @@ describe('the events relay', () => {
       await jsm.streams.add({ name: capture, subjects: [`${other.prefix}.>`], storage: StorageType.File });
     });
 
-    it('says why NATS refused to create it (the relay keeps the events in the outbox meanwhile: it claims nothing before it has its stream)', async () => {
-      await expect(asOther(() => relay.ensureStream(jsm))).rejects.toThrow(
-        `NATS refused to create the JetStream stream ${other.stream} with USERS_ES_REPLICAS=1: subjects overlap with an existing stream`,
-      );
+    it('keeps the events in the outbox and says why while NATS refuses to create its stream; once it may, the next commit has it connect', async () => {
+      const errors = jest.spyOn(relay.logger, 'error');
+      const failures = () => errors.mock.calls.map(([fields]) => (fields as { err?: Error } | undefined)?.err?.message);
+      let id = '';
+      try {
+        await asOther(async () => {
+          // As at its start (NATS reachable so far): it connects, and looks for its stream, at its next run.
+          relay.jetstream = undefined;
+          [id] = await record(randomUUID(), [{}]);
+          await expectEventually(
+            () => expect(failures()).toContain(`NATS refused to create the JetStream stream ${other.stream} with USERS_ES_REPLICAS=1: subjects overlap with an existing stream`),
+            BEFORE_ANY_POLL_MS,
+          );
+          expect(await row(id)).toEqual({ sent: false, attempts: 0, last_error: null });
+        });
+        // Its own configuration again (a stream NATS takes): the next commit's NOTIFY is enough, no poll.
+        const [next] = await record(randomUUID(), [{}]);
+        await expectEventually(async () => expect(await sentOf([id, next])).toBe(2), BEFORE_ANY_POLL_MS);
+      } finally {
+        errors.mockRestore();
+      }
     });
 
     it('publishes nothing into another stream when the stream of its name is someone else’s (a mirror: no subjects): each event is refused and put back', async () => {
