@@ -21,6 +21,7 @@ import { PgNotifications } from '../src/database/pg-notifications';
 import { freePort } from './support/built-app';
 import { expectEventually } from './support/eventually';
 import { NatsCluster, NatsServer, isolatedStream, readStream, storedMessages } from './support/nats';
+import { dropDatabase, withAdminClient } from './support/postgres';
 import { TestApp, startTestApp } from './support/test-app';
 
 const MIB = 1024 * 1024;
@@ -111,6 +112,11 @@ describe('the events relay', () => {
   });
   afterAll(async () => {
     if (!closed) await t.close();
+    else {
+      // Closed by the shutdown test (the app only): its database connection and database are left.
+      await t.db.end();
+      await withAdminClient((client) => dropDatabase(client, t.database));
+    }
     await nc.close();
     await server.destroy();
     await clusterStarted;
@@ -410,15 +416,30 @@ describe('the events relay', () => {
   });
 
   describe('at shutdown', () => {
-    it('closes its NATS connection', async () => {
+    it('finishes the batch in flight (its event marked sent), and closes its NATS connection', async () => {
       const clients = async () => {
         const { connections } = (await (await fetch(`http://127.0.0.1:${monitorPort}/connz`)).json()) as { connections?: { name?: string }[] };
         return (connections ?? []).filter((connection) => connection.name === 'users-service').length;
       };
       // The relay's and the NATS API's.
       expect(await clients()).toBe(2);
+      const held = randomUUID();
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      let holding = false;
+      relay.afterClaimForTests = async (batch) => {
+        if (batch.some((event) => event.userId === held)) {
+          holding = true;
+          await gate;
+        }
+      };
+      const [id] = await record(held, [{}]);
+      await expectEventually(() => expect(holding).toBe(true), BEFORE_ANY_POLL_MS);
       closed = true;
-      await t.close();
+      const closing = t.app.close();
+      release();
+      await closing;
+      expect(await row(id)).toMatchObject({ sent: true, attempts: 1 });
       await expectEventually(async () => expect(await clients()).toBe(0), 10_000);
     });
   });
