@@ -1,10 +1,14 @@
 /**
- * The events relay (EventsRelay) against a nats-server of this file's own: the stream it creates or
- * brings to the configured limits, what it publishes for an outbox row, the retry of a publish that
- * JetStream refused (the delays, the user's later events held back, other users going on), and a
- * start while NATS is down. Outbox rows are written here in SQL, as EventsService writes them. The
- * focused specs of the `events-relay` mutation module (docs/mutation-testing.md); the events of
- * each operation, the outage under load and two relays at once are in test/events.e2e-spec.ts.
+ * The events relay (EventsRelay) against nats-servers of this file's own: the stream it creates or
+ * brings to the configured limits and replicas (a single server, a 3-node cluster), a stream NATS
+ * refuses or that is not its own, what it publishes for an outbox row, the retry of a publish that
+ * JetStream refused (the delays, the error kept, the user's later events held back, other users going
+ * on), its wake-ups and rounds (with its poll lengthened to 60 s, every event here arrives because a
+ * commit woke it), shutdown, a start while NATS is down (one connection attempt per poll interval),
+ * and the relay off without USERS_ES_URL. Outbox rows are written here in SQL, as EventsService
+ * writes them. The focused specs of the `events-relay` mutation module (docs/mutation-testing.md);
+ * the events of each operation, the outage under load and two relays at once are in
+ * test/events.e2e-spec.ts.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
