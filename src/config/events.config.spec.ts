@@ -17,6 +17,14 @@ describe('eventsConfig: NATS credentials, TLS, API prefix and queue group (#8 fi
     expect(problemsWith({ USERS_ES_REPLICAS: 'three' })).toEqual(['USERS_ES_REPLICAS must be a whole number from 1 to 5 (got "three")']);
   });
 
+  it('takes the relay poll interval as a duration, 1 s by default, and refuses none or zero', () => {
+    expect(configWith({}).pollIntervalMs).toBe(1000);
+    expect(configWith({ USERS_ES_RELAY_POLL_INTERVAL: '60s' }).pollIntervalMs).toBe(60_000);
+    expect(configWith({ USERS_ES_RELAY_POLL_INTERVAL: '250ms' }).pollIntervalMs).toBe(250);
+    expect(problemsWith({ USERS_ES_RELAY_POLL_INTERVAL: '0s' })).toEqual(['USERS_ES_RELAY_POLL_INTERVAL must be more than zero (got "0s")']);
+    expect(problemsWith({ USERS_ES_RELAY_POLL_INTERVAL: '1000' })).toEqual([expect.stringContaining('USERS_ES_RELAY_POLL_INTERVAL must be a duration')]);
+  });
+
   it('takes credentials from the URL (which the NATS client would ignore) and strips them from the server list', () => {
     expect(configWith({ USERS_ES_URL: 'nats://svc:p%40ss@nats-1:4222,nats://nats-2:4222' })).toMatchObject({
       servers: ['nats://nats-1:4222', 'nats://nats-2:4222'],

@@ -77,6 +77,10 @@ class EventsEnv {
   @IsIntegerBetween(1, 5)
   USERS_ES_REPLICAS = 1;
 
+  /** How often the relay looks at the outbox when no commit woke it, and the pause after a failed run or a refused connection. */
+  @IsDuration()
+  USERS_ES_RELAY_POLL_INTERVAL = '1s';
+
   /** `private_metadata` is shown only to the user and admins: it goes into events only when this is true. */
   @Transform(toBoolean)
   @IsBoolean({ message: 'USERS_EVENTS_INCLUDE_PRIVATE must be true or false' })
@@ -147,6 +151,8 @@ export const eventsConfig = registerAs('events', () => {
     maxAgeMs: durationMs(env.USERS_ES_MAX_AGE),
     maxBytes: env.USERS_ES_MAX_BYTES,
     replicas: env.USERS_ES_REPLICAS,
+    /** The relay's latency when no NOTIFY wakes it, and at most one connection attempt per interval while NATS refuses. */
+    pollIntervalMs: durationMs(env.USERS_ES_RELAY_POLL_INTERVAL),
     apiPrefix: env.USERS_ES_API_PREFIX,
     /** The queue group of the NATS API, so that replicas share its requests. */
     queueGroup: env.USERS_ES_QUEUE_GROUP,

@@ -13,8 +13,6 @@ import { NATS_CLIENT, natsFailure } from './nats-client';
 import { retryDelayMs } from '../common/retry-delay';
 
 const BATCH_SIZE = 256;
-/** The latency when no NOTIFY can wake the relay, and the pause after a failed run. */
-const POLL_INTERVAL_MS = 1000;
 const PUBLISH_TIMEOUT_MS = 5000;
 const RETRY_BASE_MS = 500;
 const RETRY_MAX_MS = 30_000;
@@ -34,7 +32,8 @@ const json = JSONCodec();
 @Injectable()
 export class EventsRelay implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(EventsRelay.name);
-  private readonly worker = new PollingWorker(EventsRelay.name, POLL_INTERVAL_MS, () => this.publishBatch(), this.logger);
+  /** Polls every USERS_ES_RELAY_POLL_INTERVAL: the latency when no NOTIFY can wake it, and the pause after a failed run. */
+  private readonly worker: PollingWorker;
   private jetstream?: JetStreamClient;
   /** Set while NATS cannot be reached, so that an outage is logged once, not every second. */
   private unreachableSince?: number;
@@ -50,7 +49,9 @@ export class EventsRelay implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(NATS_CLIENT) private readonly client: ClientProxy,
     private readonly notifications: PgNotifications,
     @Inject(eventsConfig.KEY) private readonly events: ConfigType<typeof eventsConfig>,
-  ) {}
+  ) {
+    this.worker = new PollingWorker(EventsRelay.name, events.pollIntervalMs, () => this.publishBatch(), this.logger);
+  }
 
   get enabled(): boolean {
     return this.events.servers !== undefined;
@@ -80,7 +81,7 @@ export class EventsRelay implements OnApplicationBootstrap, OnModuleDestroy {
   private async connect(): Promise<JetStreamClient | undefined> {
     if (this.jetstream) return this.jetstream;
     // Commits wake the relay; while NATS is unreachable that must not mean a connection attempt each.
-    if (this.unreachableSince !== undefined && Date.now() - this.lastAttemptAt < POLL_INTERVAL_MS) return undefined;
+    if (this.unreachableSince !== undefined && Date.now() - this.lastAttemptAt < this.events.pollIntervalMs) return undefined;
     this.lastAttemptAt = Date.now();
     let connection: NatsConnection;
     try {
