@@ -3,7 +3,8 @@
  * `rate-limits` mutation module (test/mutation/modules.js), so every case here runs for every mutant.
  * Cheap argon2 (USERS_ARGON2_MEMORY_KIB / _ITERATIONS) and a 2-second lockout window (on A), through the
  * typed config, keep it to seconds. Three replicas on one database and one Redis of this test's own
- * (which it stops and starts): A and B with the limits on, C with them off (it also makes the users).
+ * (which it stops and starts): A and B with the limits on, C with them off (it also makes the users);
+ * and D, with the limits on and no Redis at all.
  * All three trust 127.0.0.1 as a proxy: each test is a client address of its own (X-Forwarded-For).
  * test/rate-limits.e2e-spec.ts (built processes) and test/brute-force.e2e-spec.ts (real argon2 costs,
  * 50 parallel guesses, a 10 s window) say the same at full size in npm test.
@@ -11,7 +12,8 @@
 import Redis from 'ioredis';
 import { freePort } from './support/built-app';
 import { expectEventually } from './support/eventually';
-import { privateRedis } from './support/redis';
+import { MACHINE_REDIS, privateRedis, uniqueKeyPrefix } from './support/redis';
+import { RateLimitStore } from '../src/rate-limit/rate-limit-store.service';
 import { ADMIN, TestApp, startTestApp } from './support/test-app';
 import { newUserBody } from './support/users';
 
@@ -74,6 +76,9 @@ describe('rate limit and login lockout rules (short windows, cheap hashes)', () 
   let b: Replica;
   /** The limits off: no limit, no lockout, no Redis; also how the tests make their users. */
   let c: Replica;
+  /** The limits on without USERS_REDIS_URL: counted in its memory. */
+  let d: Replica;
+  const dPrefix = uniqueKeyPrefix();
   let addresses = 0;
   /** A client address no other request of this file uses (B trusts X-Forwarded-For from 127.0.0.1). */
   const newClient = () => ({ 'x-forwarded-for': `198.51.100.${++addresses}` });
@@ -115,16 +120,19 @@ describe('rate limit and login lockout rules (short windows, cheap hashes)', () 
     redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
     redis.on('error', () => undefined);
     const limited = { ...LIMITS, USERS_RATE_LIMIT_ENABLED: 'true', USERS_REDIS_URL: server.url, USERS_REDIS_KEY_PREFIX: PREFIX, USERS_TRUSTED_PROXIES: '127.0.0.1, ::1' };
+    // C owns the database (its close drops it): the tests may close A and B.
+    c = await replica({ ...limited, USERS_RATE_LIMIT_ENABLED: 'false' });
     // A's lockout window is short: its test waits for the end of one.
-    a = await replica({ ...limited, USERS_LOGIN_LOCKOUT: `${LOCKOUT}/2s` });
-    b = await replica(limited, a.app.database);
-    c = await replica({ ...limited, USERS_RATE_LIMIT_ENABLED: 'false' }, a.app.database);
+    a = await replica({ ...limited, USERS_LOGIN_LOCKOUT: `${LOCKOUT}/2s` }, c.app.database);
+    b = await replica(limited, c.app.database);
+    d = await replica({ ...limited, USERS_REDIS_URL: '', USERS_REDIS_KEY_PREFIX: dPrefix }, c.app.database);
   }, 120_000);
 
   afterAll(async () => {
-    await c?.app.close();
+    await d?.app.close();
     await b?.app.close();
     await a?.app.close();
+    await c?.app.close();
     redis?.disconnect();
     await (await redisServer).stop();
   });
@@ -217,7 +225,8 @@ describe('rate limit and login lockout rules (short windows, cheap hashes)', () 
       expect(invited.status).toBe(201);
     }
     const own: Answer[] = [];
-    for (let i = 0; i < 3; i++) own.push(await post(b, '/users/send-verification', {}, { ...newClient(), ...bearer }));
+    // Without a body, as clients send it.
+    for (let i = 0; i < 3; i++) own.push(await call(b, 'POST', '/users/send-verification', undefined, { ...newClient(), ...bearer }));
     expect(own[2].code).toBe('RATE_LIMITED');
   });
 
@@ -269,6 +278,21 @@ describe('rate limit and login lockout rules (short windows, cheap hashes)', () 
     expect(await serviceConnections()).toBe(2);
   });
 
+  it('without USERS_REDIS_URL the limits count in the replica\'s memory, and nothing goes to any Redis', async () => {
+    const client = newClient();
+    const answers: Answer[] = [];
+    for (let i = 0; i < 4; i++) answers.push(await login(d, 'nobody@example.com', 'wrong', client));
+    expect(statuses(answers)).toEqual([401, 401, 401, 429]);
+    const machine = new Redis(MACHINE_REDIS, { maxRetriesPerRequest: 1 });
+    try {
+      expect(await machine.keys(`${dPrefix}*`)).toEqual([]);
+    } finally {
+      machine.disconnect();
+    }
+    expect(await metric(d, 'users_rate_limit_local_decisions_total')).toBe(0);
+    expect(await metric(d, 'users_rate_limit_store_up')).toBe(0);
+  });
+
   it('Redis stopped: each replica limits on its own (counted in its metrics); Redis back: shared again', async () => {
     const server = await redisServer;
     await server.stop();
@@ -302,5 +326,16 @@ describe('rate limit and login lockout rules (short windows, cheap hashes)', () 
     await b.app.close();
     b = undefined as unknown as Replica;
     await expectEventually(async () => expect(await serviceConnections()).toBe(1), 10_000);
+  });
+
+  it('a replica that shuts down while Redis is away stops trying to reach it', async () => {
+    // QUIT cannot be sent then: the client must be disconnected, or its reconnection timer keeps the process alive.
+    const client = (a.app.app.get(RateLimitStore) as unknown as { redis: Redis }).redis;
+    const disconnect = jest.spyOn(client, 'disconnect');
+    await (await redisServer).stop();
+    await expectEventually(async () => expect(await metric(a, 'users_rate_limit_store_up')).toBe(0), 10_000);
+    await a.app.close();
+    a = undefined as unknown as Replica;
+    expect(disconnect).toHaveBeenCalled();
   });
 });
