@@ -321,6 +321,12 @@ describe('rate limit and login lockout rules (short windows, cheap hashes)', () 
     expect(await redis.keys(`${PREFIX}*token*${again['x-forwarded-for']}`)).toHaveLength(1);
   });
 
+  it('reconnects to Redis for ever, at most a second apart (so that limits are shared again soon after a long outage)', () => {
+    const { retryStrategy } = (b.app.app.get(RateLimitStore) as unknown as { redis: Redis }).redis.options;
+    const delays = Array.from({ length: 1000 }, (_, i) => retryStrategy?.(i + 1));
+    expect(delays.filter((delay) => typeof delay !== 'number' || delay > 1000)).toEqual([]);
+  });
+
   it('a replica that shuts down closes its Redis connection', async () => {
     await expectEventually(async () => expect(await serviceConnections()).toBe(2), 10_000);
     await b.app.close();
