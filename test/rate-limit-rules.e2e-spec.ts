@@ -302,14 +302,18 @@ describe('rate limit and login lockout rules (short windows, cheap hashes)', () 
     expect(await metric(d, 'users_rate_limit_store_up')).toBe(0);
   });
 
+  /** Waits until A's and B's users_rate_limit_store_up is `value`. */
+  const storeUpOnBoth = (value: number) =>
+    expectEventually(async () => {
+      expect(await metric(a, 'users_rate_limit_store_up')).toBe(value);
+      expect(await metric(b, 'users_rate_limit_store_up')).toBe(value);
+    }, 30_000);
+
   it('Redis stopped: each replica limits on its own (counted in its metrics); Redis back: shared again', async () => {
     const server = await redisServer;
     const consoleError = jest.spyOn(console, 'error');
     await server.stop();
-    await expectEventually(async () => {
-      expect(await metric(a, 'users_rate_limit_store_up')).toBe(0);
-      expect(await metric(b, 'users_rate_limit_store_up')).toBe(0);
-    }, 10_000);
+    await storeUpOnBoth(0);
 
     const client = newClient();
     const onB: Answer[] = [];
@@ -324,10 +328,7 @@ describe('rate limit and login lockout rules (short windows, cheap hashes)', () 
     consoleError.mockRestore();
 
     await server.start();
-    await expectEventually(async () => {
-      expect(await metric(a, 'users_rate_limit_store_up')).toBe(1);
-      expect(await metric(b, 'users_rate_limit_store_up')).toBe(1);
-    }, 30_000);
+    await storeUpOnBoth(1);
     const again = newClient();
     const shared: Answer[] = [];
     for (const replica of [a, b, a, b]) shared.push(await login(replica, 'nobody@example.com', 'wrong', again));
