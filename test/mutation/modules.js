@@ -40,8 +40,12 @@ module.exports = {
   },
   'rate-limits': {
     mutate: ['src/rate-limit/rate-limit.guard.ts', 'src/rate-limit/rate-limit-store.service.ts', 'src/rate-limit/login-lockout.service.ts', 'src/rate-limit/rate-limit.module.ts'],
-    specs: ['test/rate-limits.e2e-spec.ts', 'test/brute-force.e2e-spec.ts'],
-    // Its two replicas booted from src in the test's process (in npm test they are built processes).
+    // The rules in seconds (short windows, cheap hashes). test/rate-limits.e2e-spec.ts and
+    // test/brute-force.e2e-spec.ts say the same at full size (about 35 s per mutant together on an idle machine):
+    // MUTATION_SPECS=test/rate-limits.e2e-spec.ts,test/brute-force.e2e-spec.ts runs them instead.
+    specs: ['test/rate-limit-rules.e2e-spec.ts'],
+    // With MUTATION_SPECS naming test/rate-limits.e2e-spec.ts: its two replicas booted from src in the
+    // test's process, where the mutants are (in npm test they are built processes).
     env: { RATE_LIMIT_REPLICAS: 'in-process' },
   },
 };
