@@ -13,6 +13,7 @@ import { Logger } from '@nestjs/common';
 import Redis from 'ioredis';
 import { freePort } from './support/built-app';
 import { expectEventually } from './support/eventually';
+import { metricValue } from './support/metrics';
 import { MACHINE_REDIS, privateRedis, uniqueKeyPrefix } from './support/redis';
 import { RateLimitStore } from '../src/rate-limit/rate-limit-store.service';
 import { ADMIN, TestApp, startTestApp } from './support/test-app';
@@ -58,14 +59,7 @@ async function call(replica: Replica, method: string, path: string, body?: unkno
 
 const post = (replica: Replica, path: string, body: unknown = {}, headers: Record<string, string> = {}) => call(replica, 'POST', path, body, headers);
 
-/** A metric's value (the sum of its series whose line contains `labels`), 0 when absent. */
-async function metric(replica: Replica, name: string, labels = ''): Promise<number> {
-  const text = await (await fetch(`${replica.url}/metrics`)).text();
-  return text
-    .split('\n')
-    .filter((line) => (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) && line.includes(labels))
-    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
-}
+const metric = (replica: Replica, name: string, labels = '') => metricValue(replica.url, name, labels);
 
 const statuses = (answers: Answer[]) => answers.map((answer) => answer.status);
 const codes = (answers: Answer[]) => answers.map((answer) => answer.code);

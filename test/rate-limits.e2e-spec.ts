@@ -9,6 +9,7 @@
  */
 import { freePort, startBuiltApp } from './support/built-app';
 import { expectEventually } from './support/eventually';
+import { metricValue } from './support/metrics';
 import { databaseEnv } from './support/postgres';
 import { privateRedis } from './support/redis';
 import { ADMIN, SECRET_KEY, createTestDatabase, startTestApp } from './support/test-app';
@@ -55,15 +56,7 @@ async function post(app: Replica, path: string, body: unknown = {}, headers: Rec
   return { status: response.status, code: json.code as string | undefined, retryAfter: retryAfter === null ? undefined : Number(retryAfter), body: json, headers: response.headers };
 }
 
-/** A metric's value (the sum of its series matching `labels`), 0 when absent. */
-async function metric(app: Replica, name: string, labels = ''): Promise<number> {
-  const text = await (await fetch(`${app.url}/metrics`)).text();
-  return text
-    .split('\n')
-    .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
-    .filter((line) => line.includes(labels))
-    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
-}
+const metric = (app: Replica, name: string, labels = '') => metricValue(app.url, name, labels);
 
 const statuses = (answers: Answer[]) => answers.map((answer) => answer.status);
 

@@ -163,12 +163,6 @@ export class NatsServer {
     }
   }
 
-  /** Rewrites its configuration file and has it reload it (SIGHUP), as an operator would: e.g. new credentials. */
-  reload(config: string): void {
-    writeFileSync(join(this.storeDir, 'nats.conf'), config);
-    this.child?.kill('SIGHUP');
-  }
-
   /** SIGTERM: a clean stop; SIGKILL: the node dies (a crash, a lost machine). */
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     const child = this.child;
