@@ -205,6 +205,47 @@ describe('GET /users and /users/search: cursors and total (e2e)', () => {
     }
   });
 
+  describe('a filter whose matches the planner can only guess: the order walked first, then the matches sorted', () => {
+    // Newer than every other user here: `dense` every third of the 2,000 newest (a walk of the order's
+    // first 2,000 entries finds its page, newest first), `late` two of them and the 50 oldest (newest
+    // first, the walk finds two: not a page, so the matches are then fetched and sorted).
+    beforeAll(async () => {
+      await t.db.query(
+        `INSERT INTO users (first_name, last_name, email, username, metadata, status, created_at)
+         SELECT (ARRAY['ann', 'bob', 'cy', 'dee'])[1 + i % 4], (ARRAY['lee', 'moe', 'ng'])[1 + i % 3], 'walk' || i || '@cursor.test',
+                CASE WHEN i % 5 = 0 THEN NULL ELSE 'walk' || i END,
+                CASE WHEN i > 2550 OR i IN (700, 1400) THEN '{"walk": "late"}' WHEN i % 3 = 0 AND i <= 2000 THEN '{"walk": "dense"}' ELSE '{}' END::jsonb,
+                CASE WHEN i % 10 = 9 THEN 'disabled' ELSE 'enabled' END,
+                timestamptz '2030-01-01 00:00:00+00' - make_interval(secs => i)
+         FROM generate_series(1, 2600) AS i`,
+      );
+      await t.db.query('ANALYZE users');
+    });
+
+    const expected = async (metadata: string, order: string, dir: string, offset: number, limit: number): Promise<string[]> => {
+      const { rows } = await t.db.query(`SELECT id FROM users WHERE metadata @> $1::jsonb AND status = 'enabled' ORDER BY ${order} ${dir}, id ${dir} OFFSET $2 LIMIT $3`, [metadata, offset, limit]);
+      return rows.map((row: { id: string }) => row.id);
+    };
+
+    it('the premise: the planner would sort the late matches (it expects few), so the app walks first', async () => {
+      const { rows } = await t.db.query(`EXPLAIN (FORMAT JSON) SELECT 1 FROM users u WHERE u.status = 'enabled' AND u.metadata @> '{"walk": "late"}' ORDER BY created_at DESC, id DESC LIMIT 11`);
+      expect(JSON.stringify(rows[0]['QUERY PLAN'])).toContain('"Node Type":"Sort"');
+    });
+
+    it.each(ORDERS.flatMap((order) => (['asc', 'desc'] as const).flatMap((dir) => ['dense', 'late'].map((value) => [value, order, dir] as const))))(
+      'metadata {"walk": "%s"}, order=%s dir=%s: the pages PostgreSQL gives, by offset and by cursor',
+      async (value, order, dir) => {
+        const metadata = JSON.stringify({ walk: value });
+        const first = (await get('/users', { metadata, order, dir, limit: 10 }).expect(200)).body;
+        expect(first.users.map((user: { id: string }) => user.id)).toEqual(await expected(metadata, order, dir, 0, 10));
+        const later = (await get('/users', { metadata, order, dir, offset: 15, limit: 10 }).expect(200)).body;
+        expect(later.users.map((user: { id: string }) => user.id)).toEqual(await expected(metadata, order, dir, 15, 10));
+        const next = (await get('/users', { metadata, order, dir, cursor: first.next_cursor, limit: 10 }).expect(200)).body;
+        expect(next.users.map((user: { id: string }) => user.id)).toEqual(await expected(metadata, order, dir, 10, 10));
+      },
+    );
+  });
+
   describe('a deep offset (from 1,000 on the page is found as ids first, then their rows)', () => {
     const DEEP = 1200;
 
