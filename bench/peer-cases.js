@@ -41,9 +41,9 @@ function pairs() {
   ].map(([name, ours, peer]) => ({ name, ours: `/users?${ours}`, peer: `/api/auth/admin/list-users?limit=10${peer && `&${peer}`}` }));
 }
 
-/** Start the peer, fill its user table from ours, and sign its admin in: {child, port, headers}. */
+/** Start the peer, fill its user table from ours (afresh in a reused database), and sign its admin in: {child, port, headers}. */
 async function startPeer({ db, logFile, log }) {
-  await lib.withClient(db, (client) => client.query(`CREATE SCHEMA ${SCHEMA}`));
+  await lib.withClient(db, (client) => client.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE; CREATE SCHEMA ${SCHEMA}`));
   const port = await lib.freePort();
   const env = { ...process.env, PORT: String(port), PG_SCHEMA: SCHEMA, PGHOST: lib.HOST, PGPORT: String(lib.PG.port), PGUSER: 'postgres', PGPASSWORD: '', PGDATABASE: db, BETTER_AUTH_SECRET: crypto.randomBytes(32).toString('hex') };
   const child = lib.spawnChild('peer-better-auth', process.execPath, [path.join(__dirname, 'peer-better-auth.js')], { env, logFile, ipc: true });
@@ -73,12 +73,13 @@ async function startPeer({ db, logFile, log }) {
   }
 }
 
-async function runPeerCases({ port, adminToken, db, duration, logFile, log }) {
+/** Each pair, or those whose names `only` matches (BENCH_LIST_CASES). */
+async function runPeerCases({ port, adminToken, db, duration, only, logFile, log }) {
   const peer = await startPeer({ db, logFile, log });
   const ours = { port, headers: { authorization: `Bearer ${adminToken}` } };
   const results = [];
   try {
-    for (const pair of pairs()) {
+    for (const pair of pairs().filter((p) => !only || only.test(p.name))) {
       const [ourFirst, peerFirst] = [await firstAnswer(port, pair.ours, ours.headers), await firstAnswer(peer.port, pair.peer, peer.headers)];
       // better-auth answers any failure of its query with 200 and no users.
       if (!peerFirst.users?.length && ourFirst.users.length) throw new Error(`better-auth ${pair.peer} answered no users: see ${logFile}`);

@@ -53,7 +53,7 @@
  *   BENCH_LIST_ONLY=1        only the list scenarios, the list cases (bench/list-cases.js) and the peers,
  *                            one algorithm, no baselines
  *   BENCH_LIST_DURATION=3    seconds per list case and connection count (and per peer case)
- *   BENCH_LIST_CASES=regex   only the list cases whose names match (case-insensitive), e.g. 'anna|offset'
+ *   BENCH_LIST_CASES=regex   only the list cases (and peer cases) whose names match (case-insensitive), e.g. 'anna|offset'
  *   BENCH_PEERS=better-auth  peers run beside the list cases; empty: none
  *   BENCH_APP_ENTRY          app entry file instead of dist/src/main.js (no build step then)
  *   BENCH_APP_NODE_ARGS      node options for the app, after the Dockerfile's NODE_OPTIONS (they win), e.g.
@@ -844,7 +844,7 @@ async function main() {
         if (cfg.peers.includes('better-auth')) {
           try {
             log('better-auth: its admin list-users beside ours (log in bench/results/peer-better-auth.log)');
-            const options = { port: app.port, adminToken: shared.adminToken, db: cfg.db, duration: cfg.listDuration, logFile: logFile('peer-better-auth'), log };
+            const options = { port: app.port, adminToken: shared.adminToken, db: cfg.db, duration: cfg.listDuration, only: cfg.listCases, logFile: logFile('peer-better-auth'), log };
             results.peerCases = await peerCases.runPeerCases(options);
           } catch (err) {
             results.errors.push(`better-auth peer: ${err.message}`);
