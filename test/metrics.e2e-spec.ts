@@ -38,6 +38,7 @@ describe('GET /metrics', () => {
     await t.http.get(`/users/${user.id}`).set('Authorization', `Bearer ${user.accessToken}`).expect(200);
     await t.http.post('/users/tokens/refresh').send({ refresh_token: user.refreshToken }).expect(201);
     await t.http.post('/users/tokens/refresh').send({ refresh_token: user.refreshToken }).expect(401);
+    await t.http.post('/users/tokens/refresh').send({ refresh_token: 5 }).expect(400);
     await login(t, user.email, user.password);
 
     await expectEventually(async () => expect((await scrape()).get('users_mails_total{kind="verification",result="sent"}')).toBeGreaterThanOrEqual(1));
@@ -46,6 +47,7 @@ describe('GET /metrics', () => {
     expect(metrics.get('users_logins_total{result="invalid_credentials"}')).toBe(1);
     expect(metrics.get('users_token_refreshes_total{result="success"}')).toBe(1);
     expect(metrics.get('users_token_refreshes_total{result="refresh_token_reused"}')).toBe(1);
+    expect(metrics.get('users_token_refreshes_total{result="validation_failed"}')).toBe(1);
 
     expect(metrics.get('users_http_request_duration_seconds_count{method="POST",route="/users/tokens/issue",status_code="201"}')).toBe(2);
     expect(metrics.get('users_http_request_duration_seconds_count{method="POST",route="/users/tokens/issue",status_code="401"}')).toBe(1);

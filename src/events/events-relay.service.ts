@@ -6,6 +6,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { eventsConfig } from '../config/events.config';
 import { PollingWorker } from '../common/polling-worker';
 import { PgNotifications } from '../database/pg-notifications';
+import { queryPreparedIn } from '../database/prepared';
 import { inPublishSpan } from '../tracing/trace-context';
 import { OutboxEvent } from './entities/outbox-event.entity';
 import { OUTBOX_CHANNEL, eventPayload } from './events.service';
@@ -173,18 +174,26 @@ export class EventsRelay implements OnApplicationBootstrap, OnModuleDestroy {
       for (const event of batch) byUser.set(event.userId, [...(byUser.get(event.userId) ?? []), event]);
       const sent: string[] = [];
       await Promise.all([...byUser.values()].map((events) => this.publishInOrder(manager, jetstream, events, sent)));
-      if (sent.length > 0) await manager.query(`UPDATE outbox_events SET sent_at = clock_timestamp(), attempts = attempts + 1 WHERE seq = ANY($1)`, [sent]);
+      if (sent.length > 0) {
+        await queryPreparedIn(manager, 'outbox_mark_sent', `UPDATE outbox_events SET sent_at = clock_timestamp(), attempts = attempts + 1 WHERE seq = ANY($1)`, [sent]);
+      }
       return batch.length === BATCH_SIZE;
     });
   }
 
-  /** The oldest unsent rows that no other relay holds and that no earlier unsent row of their user precedes. */
+  /**
+   * The oldest unsent rows that no other relay holds and that no earlier unsent row of their user
+   * precedes. Prepared, as the marking that follows: parsing and planning it cost PostgreSQL 0.5–1 ms
+   * per batch (45 µs to run), and at a login's pace a batch holds an event or two.
+   */
   private async claim(manager: EntityManager): Promise<OutboxEvent[]> {
-    const rows = await manager.query<Record<string, unknown>[]>(
+    const rows = await queryPreparedIn<Record<string, unknown>>(
+      manager,
+      'outbox_claim',
       `WITH candidates AS (
          SELECT seq, user_id FROM outbox_events
          WHERE sent_at IS NULL AND available_at <= now()
-         ORDER BY seq LIMIT $1
+         ORDER BY seq LIMIT ${BATCH_SIZE}
          FOR UPDATE SKIP LOCKED
        )
        SELECT e.seq, e.id, e.user_id, e.operation, e.actor_id, e.request_id, e.data, e.created_at, e.attempts, e.trace_context
@@ -195,7 +204,7 @@ export class EventsRelay implements OnApplicationBootstrap, OnModuleDestroy {
            AND earlier.seq NOT IN (SELECT seq FROM candidates)
        )
        ORDER BY e.seq`,
-      [BATCH_SIZE],
+      [],
     );
     return rows.map((row) =>
       Object.assign(new OutboxEvent(), {

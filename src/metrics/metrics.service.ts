@@ -1,11 +1,13 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { FastifyInstance } from 'fastify';
+import { FastifyInstance, FastifyReply } from 'fastify';
 import { Pool } from 'pg';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
+import { answeredErrorCode } from '../common/filters/all-exceptions.filter';
 import { Backlogs, BacklogsService } from './backlogs.service';
+import type { OutcomeCounter } from './count-outcomes';
 
 /** The result label of an operation that may fail: `success`, or the error code in lower case. */
 export type Outcome = 'success' | Lowercase<string>;
@@ -137,8 +139,21 @@ export class Metrics implements OnModuleInit {
       // The route template (`/users/:id`), never the raw URL: one series per route, not per user.
       const route = request.routeOptions.url ?? 'unmatched';
       this.httpDuration.observe({ method: request.method, route, status_code: reply.statusCode }, reply.elapsedTime / 1000);
+      const outcomes = request.routeOptions.config.outcomeCounter;
+      if (outcomes) this.countOutcome(outcomes, reply);
       done();
     });
+  }
+
+  /**
+   * An answer of a route with CountOutcomes: success, or the code of the error its input validation or
+   * handler raised. Refusals before them are not outcomes of the operation: rate limits have their own
+   * counter, and answers made by Fastify's hooks (e.g. SERVER_BUSY) carry no code here.
+   */
+  private countOutcome(counter: OutcomeCounter, reply: FastifyReply): void {
+    if (reply.statusCode < 400) return void this[counter].inc({ result: 'success' });
+    const code = answeredErrorCode(reply);
+    if (code && code !== 'RATE_LIMITED') this[counter].inc({ result: code.toLowerCase() });
   }
 
   private gauge(name: string, help: string, collect?: (this: Gauge) => void): Gauge {

@@ -1,4 +1,4 @@
-import { RouteConfig } from '@nestjs/platform-fastify';
+import { AddRouteConfig } from '../common/decorators/route-config.decorator';
 import { AppError } from '../common/errors/app-error';
 
 /** Retry-After of a SERVER_BUSY: a full queue drains in about this long. */
@@ -9,7 +9,7 @@ const BUSY_RETRY_AFTER_SECONDS = 1;
  * answered 503 SERVER_BUSY as soon as they arrive, before their body is even parsed (PasswordService's
  * onRequest hook), so that a flood costs the event loop as little as possible.
  */
-export const HashesPassword = () => RouteConfig({ hashesPassword: true });
+export const HashesPassword = () => AddRouteConfig({ hashesPassword: true });
 
 export interface HashingQueueStats {
   running: number;

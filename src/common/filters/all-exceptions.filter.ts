@@ -16,6 +16,14 @@ const CODE_BY_STATUS: Partial<Record<number, ErrorCode>> = {
   [HttpStatus.UNSUPPORTED_MEDIA_TYPE]: 'UNSUPPORTED_MEDIA_TYPE',
 };
 
+/** The error code each HTTP answer of this filter carried, for the metrics (see answeredErrorCode). */
+const answeredCodes = new WeakMap<FastifyReply, ErrorCode>();
+
+/** The code of the error this filter answered `reply` with; undefined for a success and for answers made elsewhere (Fastify's hooks). */
+export function answeredErrorCode(reply: FastifyReply): ErrorCode | undefined {
+  return answeredCodes.get(reply);
+}
+
 /** Retry-After of a 503 while PostgreSQL is down: about the time a restart or fail-over takes. */
 const DATABASE_RETRY_AFTER_SECONDS = 2;
 
@@ -61,6 +69,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const body = this.toBody(exception, requestId);
     const response = http.getResponse<FastifyReply>();
     if (exception instanceof AppError && exception.retryAfterSeconds) response.header('Retry-After', String(exception.retryAfterSeconds));
+    answeredCodes.set(response, body.code);
     this.adapterHost.httpAdapter.reply(response, httpErrorBody(body), body.statusCode);
   }
 
