@@ -56,7 +56,7 @@ export async function createApp({ preview = false } = {}): Promise<NestFastifyAp
   if (gotruePrefix !== undefined) acceptGoTrueTokenForms(adapter.getInstance(), gotruePrefix);
   if (!preview) allowUiOrigins(adapter.getInstance(), oauthConfig().allowedOrigins);
   adapter.getInstance().addHook('onRequest', (request, reply, done) => {
-    reply.headers(ANSWER_HEADERS).header('X-Request-Id', request.id);
+    reply.headers(ANSWER_HEADERS).header('x-request-id', request.id);
     if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
       return void reply.code(400).send(httpErrorBody({ statusCode: 400, code: 'BAD_REQUEST', message: 'the Host header is required' }));
     }
@@ -98,6 +98,8 @@ function logStart(logger: ReturnType<typeof rootLogger>, { mode, warnings, effec
 /**
  * Helmet's headers for every answer. Our helmet configuration is static, so they are computed once, by
  * running helmet against a recording response, instead of running its middleware chain per request.
+ * Their names are kept in lower case, as Fastify stores them: it lower-cases every name it is given,
+ * which makes a new string per header and request unless the name already is.
  */
 const SECURITY_HEADERS = recordHeaders(
   helmet({
@@ -117,13 +119,13 @@ const SECURITY_HEADERS = recordHeaders(
  * Every answer: helmet's headers, and no caching unless a route says otherwise (the JWKS): answers carry
  * tokens (login, refresh, OAuth sessions) and personal data, which no browser or proxy may keep.
  */
-const ANSWER_HEADERS = { ...SECURITY_HEADERS, 'Cache-Control': 'no-store' };
+const ANSWER_HEADERS = { ...SECURITY_HEADERS, 'cache-control': 'no-store' };
 
 function recordHeaders(middleware: ReturnType<typeof helmet>): Record<string, string> {
   const headers: Record<string, string> = {};
   const response = {
-    setHeader: (name: string, value: string) => void (headers[name] = value),
-    removeHeader: (name: string) => void delete headers[name],
+    setHeader: (name: string, value: string) => void (headers[name.toLowerCase()] = value),
+    removeHeader: (name: string) => void delete headers[name.toLowerCase()],
   };
   middleware({} as IncomingMessage, response as unknown as ServerResponse, () => undefined);
   return headers;

@@ -67,5 +67,5 @@ export interface AccessTokenClaims {
 /** The authenticated request's token, as the auth guard leaves it on the request. */
 export const ACCESS_TOKEN_CLAIMS = 'accessTokenClaims';
 
-/** The DI token of the passport authenticator of access tokens (accessTokenAuthenticator). */
-export const ACCESS_TOKEN_AUTHENTICATOR = 'ACCESS_TOKEN_AUTHENTICATOR';
+/** The DI token of the passport-jwt strategy of access tokens (accessTokenStrategy). */
+export const ACCESS_TOKEN_STRATEGY = 'ACCESS_TOKEN_STRATEGY';

@@ -16,8 +16,8 @@ import { PasswordResetService } from './password-reset.service';
 import { AuthGuard } from './guards/auth.guard';
 import { RefreshTokensRepository } from './refresh-tokens.repository';
 import { SigningKeys } from './signing-keys';
-import { accessTokenAuthenticator } from './strategies/access-token.strategy';
-import { ACCESS_TOKEN_AUTHENTICATOR } from './access-token';
+import { accessTokenStrategy } from './strategies/access-token.strategy';
+import { ACCESS_TOKEN_STRATEGY } from './access-token';
 import { TokensService } from './tokens.service';
 
 @Module({
@@ -30,7 +30,7 @@ import { TokensService } from './tokens.service';
     PasswordResetService,
     TokensService,
     RefreshTokensRepository,
-    { provide: ACCESS_TOKEN_AUTHENTICATOR, inject: [AccessTokenVerifier], useFactory: accessTokenAuthenticator },
+    { provide: ACCESS_TOKEN_STRATEGY, inject: [AccessTokenVerifier], useFactory: accessTokenStrategy },
     {
       provide: SigningKeys,
       inject: [JwtService, authConfig.KEY],

@@ -1,7 +1,7 @@
 import { KeyObject, createPublicKey } from 'node:crypto';
 import { JwtService, TokenExpiredError } from '@nestjs/jwt';
 import { JWK, JWTPayload, SignJWT, calculateJwkThumbprint, decodeProtectedHeader, errors, exportJWK, jwtVerify } from 'jose';
-import { AppError } from '../common/errors/app-error';
+import { AppError, withoutStackTraces } from '../common/errors/app-error';
 import { JwtAlgorithm, JwtKey } from '../config/auth.config';
 
 /** A key tokens may name, by its id (the RFC 7638 thumbprint of its public JWK), with what verifies it: the public key, or the HS256 secret. */
@@ -60,8 +60,10 @@ export class SigningKeys {
     try {
       const { alg, key } = this.keyNamedBy(token);
       if (alg === 'EdDSA') return (await jwtVerify<Claims>(token, key, { algorithms: [alg], ...expected })).payload;
-      // (jsonwebtoken takes the KeyObject as it is; @nestjs/jwt's types name only PEM strings and buffers)
-      return await this.jwt.verifyAsync<Claims>(token, { algorithms: [alg], publicKey: key as unknown as Buffer, ...expected });
+      // Synchronous (jsonwebtoken's verification is), and without the two stack traces that its error for a
+      // refused token would capture. (jsonwebtoken takes the KeyObject as it is; @nestjs/jwt's types name only
+      // PEM strings and buffers.)
+      return withoutStackTraces(() => this.jwt.verify<Claims>(token, { algorithms: [alg], publicKey: key as unknown as Buffer, ...expected }));
     } catch (error) {
       if (error instanceof AppError) throw error;
       throw new AppError(error instanceof TokenExpiredError || error instanceof errors.JWTExpired ? 'TOKEN_EXPIRED' : 'TOKEN_INVALID');

@@ -4,12 +4,11 @@ import { FastifyRequest } from 'fastify';
 import type passport from 'passport';
 import { ALLOW_AAL1, ALLOW_UNVERIFIED, IS_PUBLIC, OPTIONAL_AUTH, ROLES, Role, SENSITIVE } from '../../common/decorators/auth.decorators';
 import { AppError } from '../../common/errors/app-error';
-import { runPassport } from '../../common/passport/passport-runner';
+import { runStrategy } from '../../common/passport/passport-runner';
 import { User } from '../../users/entities/user.entity';
 import { UsersService } from '../../users/users.service';
 import { MfaPolicy } from '../../mfa/mfa-policy.service';
-import { ACCESS_TOKEN_AUTHENTICATOR, ACCESS_TOKEN_CLAIMS, AccessTokenClaims, assuranceOf } from '../access-token';
-import { ACCESS_TOKEN_STRATEGY } from '../strategies/access-token.strategy';
+import { ACCESS_TOKEN_CLAIMS, ACCESS_TOKEN_STRATEGY, AccessTokenClaims, assuranceOf } from '../access-token';
 
 /** A route's auth metadata, read once per handler (the reflector's lookups cost every request otherwise). */
 interface RouteAuth {
@@ -23,7 +22,7 @@ interface RouteAuth {
 
 /**
  * The global guard (APP_GUARD): every HTTP route needs a valid access token (the passport-jwt strategy
- * of accessTokenAuthenticator) unless it is @Public() or @OptionalAuth() without one; then @Roles(), the e-mail verification rule
+ * of accessTokenStrategy) unless it is @Public() or @OptionalAuth() without one; then @Roles(), the e-mail verification rule
  * (UsersService.mustVerifyFirst: USERS_ALLOW_UNVERIFIED_USER) and the assurance rules of MfaPolicy (#16): on
  * admin routes, on an admin's changes to another user's account and on @SensitiveOperation() routes a recent
  * aal2, and for a user with a verified factor an aal2 session on anything but reading their own resources
@@ -36,7 +35,7 @@ export class AuthGuard implements CanActivate {
 
   constructor(
     private readonly reflector: Reflector,
-    @Inject(ACCESS_TOKEN_AUTHENTICATOR) private readonly authenticator: passport.Authenticator,
+    @Inject(ACCESS_TOKEN_STRATEGY) private readonly strategy: passport.Strategy,
     private readonly users: UsersService,
     private readonly mfa: MfaPolicy,
   ) {}
@@ -96,7 +95,7 @@ export class AuthGuard implements CanActivate {
 
   /** The user of the request's access token, or why not: the verifier's refusal, or no token at all. */
   private async authenticate(request: FastifyRequest): Promise<User> {
-    const outcome = await runPassport(ACCESS_TOKEN_STRATEGY, request, {}, this.authenticator);
+    const outcome = await runStrategy(this.strategy, request);
     if (outcome.kind === 'success') return outcome.user as User;
     const refusal = outcome.kind === 'fail' ? outcome.info : outcome.kind === 'error' ? outcome.error : undefined;
     if (refusal instanceof AppError || outcome.kind === 'error') throw refusal;

@@ -1,12 +1,9 @@
 import { FastifyRequest } from 'fastify';
-import passport from 'passport';
 import { Strategy } from 'passport-jwt';
 import { ACCESS_COOKIE, readCookie } from '../../common/session-cookies';
 import { ACCESS_TOKEN_CLAIMS, AccessTokenClaims } from '../access-token';
 import { AccessTokenVerifier } from '../access-token-verifier.service';
 import { bearerToken } from '../bearer-token';
-
-export const ACCESS_TOKEN_STRATEGY = 'access-token';
 
 /**
  * The access token of a request: the bearer token, else the `access_token` cookie of an OAuth sign-in
@@ -39,13 +36,13 @@ strategyStatics.JwtVerifier = (token, key, options, done) => {
 };
 
 /**
- * A passport authenticator of access tokens, of one app (strategies registered on passport's global
- * authenticator would be shared by every app in the process): the passport-jwt strategy takes the
- * token of the request, AccessTokenVerifier checks its signature and claims, then its user and
- * session; the user is the strategy's outcome, the claims go to `request[ACCESS_TOKEN_CLAIMS]`.
+ * The passport-jwt strategy of access tokens, of one app (a strategy registered on passport's global
+ * authenticator would be shared by every app in the process; the guard runs it itself, runStrategy):
+ * it takes the token of the request, AccessTokenVerifier checks its signature and claims, then its
+ * user and session; the user is the strategy's outcome, the claims go to `request[ACCESS_TOKEN_CLAIMS]`.
  */
-export function accessTokenAuthenticator(verifier: AccessTokenVerifier): passport.Authenticator {
-  const strategy = new Strategy(
+export function accessTokenStrategy(verifier: AccessTokenVerifier): Strategy {
+  return new Strategy(
     {
       jwtFromRequest: accessTokenOf,
       secretOrKey: verifier as unknown as Buffer, // (for JwtStrategy.JwtVerifier above; typed as jsonwebtoken's keys)
@@ -61,5 +58,4 @@ export function accessTokenAuthenticator(verifier: AccessTokenVerifier): passpor
       );
     },
   );
-  return new passport.Authenticator().use(ACCESS_TOKEN_STRATEGY, strategy);
 }

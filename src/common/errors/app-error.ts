@@ -35,3 +35,17 @@ export class AppError extends Error {
     this.status = ERRORS[code].status;
   }
 }
+
+/**
+ * `run()`, with no stack captured for the errors made meanwhile: for libraries whose errors are answers
+ * to a caller (a refused token), not faults, where the capture costs more than the rest of the answer.
+ */
+export function withoutStackTraces<T>(run: () => T): T {
+  const stackTraceLimit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return run();
+  } finally {
+    Error.stackTraceLimit = stackTraceLimit;
+  }
+}

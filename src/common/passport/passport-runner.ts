@@ -34,3 +34,25 @@ export function runPassport(
     authenticator.authenticate(strategy, { session: false, ...options }, callback)(request, response, (error: unknown) => resolve({ kind: 'error', error }));
   });
 }
+
+/**
+ * runPassport for a strategy instance, without passport's middleware around it: the strategy is called
+ * as the middleware calls it (on a copy of its own, given the five ways it may end), minus the
+ * middleware's per-request set-up (req.login and its kin, the strategy chain and its closures), which
+ * serves sessions: for a stateless strategy that runs on every request (the access token).
+ */
+export function runStrategy(strategy: passport.Strategy, request: object): Promise<PassportOutcome> {
+  return new Promise((resolve) => {
+    const ends: passport.StrategyCreatedStatic = {
+      success: (user, info) => resolve({ kind: 'success', user, info }),
+      // (passport takes a number as the status, not a challenge)
+      fail: (challenge) => resolve({ kind: 'fail', info: typeof challenge === 'number' ? undefined : challenge }),
+      redirect: (url) => resolve({ kind: 'redirect', url }),
+      // (passport's middleware passes to the next one: an error without error, as runPassport answers)
+      pass: () => resolve({ kind: 'error', error: undefined }),
+      error: (error) => resolve({ kind: 'error', error }),
+    };
+    const attempt: passport.StrategyCreated<passport.Strategy> = Object.assign(Object.create(strategy) as passport.Strategy, ends);
+    attempt.authenticate(request as Parameters<passport.Strategy['authenticate']>[0], {});
+  });
+}
