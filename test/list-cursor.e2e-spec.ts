@@ -219,6 +219,9 @@ describe('GET /users and /users/search: cursors and total (e2e)', () => {
                 timestamptz '2030-01-01 00:00:00+00' - make_interval(secs => i)
          FROM generate_series(1, 2600) AS i`,
       );
+      // Without statistics of the column the planner guesses a containment's matches (1 % of the rows),
+      // as it does with them for values that its sample lacks.
+      await t.db.query('ALTER TABLE users ALTER COLUMN metadata SET STATISTICS 0');
       await t.db.query('ANALYZE users');
     });
 
@@ -244,6 +247,35 @@ describe('GET /users and /users/search: cursors and total (e2e)', () => {
         expect(next.users.map((user: { id: string }) => user.id)).toEqual(await expected(metadata, order, dir, 10, 10));
       },
     );
+
+    describe('total, counted to 100', () => {
+      let guessing: TestApp;
+      let guessingAdmin: string;
+      const countOf = async (metadata: string) => Number((await t.db.query(`SELECT count(*) FROM users WHERE metadata @> $1::jsonb AND status = 'enabled'`, [metadata])).rows[0].count);
+
+      beforeAll(async () => {
+        guessing = await startTestApp({ database: t.database, env: { USERS_DB_EXACT_TOTAL_LIMIT: '100' } });
+        guessingAdmin = await loginAdmin(guessing);
+      });
+      afterAll(() => guessing.close());
+
+      it('the premise: the planner expects at most 100 matches of either value, and would sort them', async () => {
+        for (const value of ['dense', 'late']) {
+          const { rows } = await t.db.query(`EXPLAIN (FORMAT JSON) SELECT 1 FROM users u WHERE u.status = 'enabled' AND u.metadata @> $1::jsonb ORDER BY created_at DESC, id DESC LIMIT 11`, [JSON.stringify({ walk: value })]);
+          const [{ Plan: limited }] = rows[0]['QUERY PLAN'];
+          expect(limited.Plans[0]['Plan Rows']).toBeLessThanOrEqual(100);
+          expect(JSON.stringify(limited)).toContain('"Node Type":"Sort"');
+        }
+      });
+
+      it('a page that the newest users hold belies the estimate: the total is a sample (here the whole table), flagged; otherwise counted', async () => {
+        const list = async (metadata: string) => (await guessing.http.get(`/users?metadata=${encodeURIComponent(metadata)}`).set(bearer(guessingAdmin)).expect(200)).body;
+        const dense = JSON.stringify({ walk: 'dense' });
+        expect(await list(dense)).toMatchObject({ total: await countOf(dense), total_exact: false });
+        const late = JSON.stringify({ walk: 'late' });
+        expect(await list(late)).toMatchObject({ total: await countOf(late), total_exact: true });
+      });
+    });
   });
 
   describe('a deep offset (from 1,000 on the page is found as ids first, then their rows)', () => {
