@@ -11,21 +11,21 @@ const lib = require('./lib');
 
 /** The app's defaults: USERS_DB_EXACT_TOTAL_LIMIT, and UsersRepository's SORTED_MATCHES_LIMIT, WALK_FIRST_ROWS and SAMPLED_PAGES. */
 const EXACT_TOTAL_LIMIT = 1000;
-const SORTED_MATCHES_LIMIT = 20000;
-const WALK_FIRST_ROWS = 2000;
+const SORTED_MATCHES_LIMIT = 15000;
+const WALK_FIRST_ROWS = 1000;
 const SAMPLED_PAGES = 200;
 
 /**
  * How the app finds the first page (UsersRepository.rows()), from the planner's plan of it: under a name
  * filter in a name's order, when the planner expects at most SORTED_MATCHES_LIMIT matches, ordered by the
  * key as an expression no index provides (the matches sorted); and where the matches are to be sorted and
- * a filter's selectivity is a guess (a substring, JSON containment), the order's first WALK_FIRST_ROWS
+ * a filter's selectivity is a guess (a substring of username or e-mail, JSON containment), the order's first WALK_FIRST_ROWS
  * entries walked first.
  */
 function appPlan(c, estimate, sortsMatches) {
   const names = /\b(first_name|last_name|username|email) I?LIKE/.test(c.where) && /^(first_name|last_name|username|email) /.test(c.order);
   const sortMatches = names && estimate <= SORTED_MATCHES_LIMIT;
-  const guessed = /\bI?LIKE\b|metadata @>/.test(c.where);
+  const guessed = /\b(username|email) I?LIKE\b|metadata @>/.test(c.where);
   return {
     order: sortMatches ? c.order.replace(/^(\w+) /, "($1 || '') ") : c.order,
     walkFirst: guessed && (sortMatches || sortsMatches) && (c.offset ?? 0) < 1000,

@@ -207,8 +207,8 @@ describe('GET /users and /users/search: cursors and total (e2e)', () => {
 
   describe('a filter whose matches the planner can only guess: the order walked first, then the matches sorted', () => {
     // Newer than every other user here: `dense` every third of the 2,000 newest (a walk of the order's
-    // first 2,000 entries finds its page, newest first), `late` two of them and the 50 oldest (newest
-    // first, the walk finds two: not a page, so the matches are then fetched and sorted).
+    // first 1,000 entries finds its page, newest first), `late` two of them and the 50 oldest (newest
+    // first, the walk finds one: not a page, so the matches are then fetched and sorted).
     beforeAll(async () => {
       await t.db.query(
         `INSERT INTO users (first_name, last_name, email, username, metadata, status, created_at)

@@ -44,19 +44,17 @@ const NAME_ORDERS = new Set<UserOrder>(['first_name', 'last_name', 'username', '
 
 /**
  * Up to this many expected matches, a page in a name's order under a name filter is found by sorting
- * the matches (see rows()), after the walk of the order's first entries: at most this many table rows
- * read, 10–30 ms at 1M users, where a walk of a name's index can read every row before the matches'
- * place in it. (The walk first finds the page of a broader filter whose matches are spread along
- * the order; at 10,000 the Annas' estimate, 9,900–10,100 depending on ANALYZE's sample, fell on
- * either side of the limit.)
+ * the matches (see rows()): at most this many table rows read, 10–45 ms at 1M users, where a walk of a
+ * name's index can read every row before the matches' place in it. (At 10,000, the Annas' estimate,
+ * 9,900–10,100 depending on ANALYZE's sample, fell on either side of the limit.)
  */
-const SORTED_MATCHES_LIMIT = 20_000;
+const SORTED_MATCHES_LIMIT = 15_000;
 
 /**
- * How many entries of the order a page whose matches are to be sorted walks first (see rows()):
- * 1 ms at 1M users; it finds the page when at least one row in two hundred matches.
+ * How many entries of the order a page whose matches are to be sorted walks first (see walk()):
+ * 0.5–1 ms at 1M users; it finds the page when at least one row in a hundred matches.
  */
-const WALK_FIRST_ROWS = 2000;
+const WALK_FIRST_ROWS = 1000;
 
 /** How many of the table's pages a sampled total reads (see sampledTotal()): some 4,400 users, 1–2 ms. */
 const SAMPLED_PAGES = 200;
@@ -81,8 +79,10 @@ interface PageRequest {
   /** Whether a substring filter on a name (first, last, username, e-mail) applies. */
   namesFiltered: boolean;
   /**
-   * Whether a filter's selectivity is one the planner can only guess (a substring, JSON containment, an
-   * id prefix: no statistics describe them), so that its estimate may be off a hundredfold either way.
+   * Whether a filter's selectivity is one the planner can only guess, so that its estimate may be off a
+   * hundredfold: a substring of a value that each user has their own of (username, e-mail address, id)
+   * or a JSON containment. The planner tries such a pattern on the hundred or so values of its
+   * histogram, as there are no common values to count (a name's are: its estimates hold).
    */
   selectivityGuessed: boolean;
 }
@@ -296,7 +296,7 @@ export class UsersRepository {
     if (query.mfa !== undefined) qb.andWhere('u.mfa_enabled = :mfa', { mfa: query.mfa === 'true' });
     if (query.created_from !== undefined) qb.andWhere('u.created_at >= :from', { from: query.created_from });
     if (query.created_to !== undefined) qb.andWhere('u.created_at <= :to', { to: query.created_to });
-    const selectivityGuessed = namesFiltered || query.metadata !== undefined;
+    const selectivityGuessed = [query.username, query.email, query.metadata].some((value) => value !== undefined);
     return this.page(qb, { order: query.order, dir: query.dir, offset: query.offset, limit: query.limit, after, onlyTotal: query.only_total, namesFiltered, selectivityGuessed });
   }
 
@@ -308,7 +308,7 @@ export class UsersRepository {
     this.whereContains(qb, 'last_name', query.last_name);
     if (query.id !== undefined) qb.andWhere('u.id::text LIKE :id', { id: `${query.id.toLowerCase()}%` });
     const namesFiltered = [query.username, query.first_name, query.last_name].some((value) => value !== undefined);
-    const selectivityGuessed = namesFiltered || query.id !== undefined;
+    const selectivityGuessed = query.username !== undefined || query.id !== undefined;
     return this.page(qb, { order: 'username', dir: 'asc', offset: query.offset, limit: query.limit, after, onlyTotal: false, namesFiltered, selectivityGuessed });
   }
 

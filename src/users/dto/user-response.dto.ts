@@ -50,8 +50,9 @@ export class PageFieldsDto {
   /**
    * The number of matches (offset and cursor alike). When PostgreSQL's planner expects more than
    * USERS_DB_EXACT_TOTAL_LIMIT (default 1,000) matches, its estimate, not counted; otherwise counted up to
-   * the limit + 1: exact at or below the limit, else the limit + 1. `total_exact` says which: a total over
-   * the limit is never exact.
+   * the limit + 1: exact at or below the limit, else the limit + 1; or, when a username, e-mail or
+   * metadata filter matches far more than the planner expected, a sample of the table's pages scaled to
+   * the whole. `total_exact` says which: a total over the limit is never exact.
    * @example 1
    */
   total: number;
