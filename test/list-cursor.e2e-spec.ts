@@ -208,13 +208,13 @@ describe('GET /users and /users/search: cursors and total (e2e)', () => {
   describe('a filter whose matches the planner can only guess: the order walked first, then the matches sorted', () => {
     // Newer than every other user here: `dense` every third of the 2,000 newest (a walk of the order's
     // first 1,000 entries finds its page, newest first), `late` two of them and the 50 oldest (newest
-    // first, the walk finds one: not a page, so the matches are then fetched and sorted).
+    // first, the walk finds one: not a page, so the matches are then fetched and sorted); `three` three.
     beforeAll(async () => {
       await t.db.query(
         `INSERT INTO users (first_name, last_name, email, username, metadata, status, created_at)
          SELECT (ARRAY['ann', 'bob', 'cy', 'dee'])[1 + i % 4], (ARRAY['lee', 'moe', 'ng'])[1 + i % 3], 'walk' || i || '@cursor.test',
                 CASE WHEN i % 5 = 0 THEN NULL ELSE 'walk' || i END,
-                CASE WHEN i > 2550 OR i IN (700, 1400) THEN '{"walk": "late"}' WHEN i % 3 = 0 AND i <= 2000 THEN '{"walk": "dense"}' ELSE '{}' END::jsonb,
+                CASE WHEN i > 2550 OR i IN (700, 1400) THEN '{"walk": "late"}' WHEN i IN (10, 20, 40) THEN '{"walk": "three"}' WHEN i % 3 = 0 AND i <= 2000 THEN '{"walk": "dense"}' ELSE '{}' END::jsonb,
                 CASE WHEN i % 10 = 9 THEN 'disabled' ELSE 'enabled' END,
                 timestamptz '2030-01-01 00:00:00+00' - make_interval(secs => i)
          FROM generate_series(1, 2600) AS i`,
@@ -266,6 +266,15 @@ describe('GET /users and /users/search: cursors and total (e2e)', () => {
           expect(limited.Plans[0]['Plan Rows']).toBeLessThanOrEqual(100);
           expect(JSON.stringify(limited)).toContain('"Node Type":"Sort"');
         }
+      });
+
+      it('a page that is not full is its own total, exact, whatever the planner expected', async () => {
+        const three = JSON.stringify({ walk: 'three' });
+        const { rows } = await t.db.query(`EXPLAIN (FORMAT JSON) SELECT 1 FROM users u WHERE u.status = 'enabled' AND u.metadata @> $1::jsonb`, [three]);
+        expect(rows[0]['QUERY PLAN'][0].Plan['Plan Rows']).toBeGreaterThan(EXACT_TOTAL_LIMIT);
+        const page = (await get('/users', { metadata: three }).expect(200)).body;
+        expect(page).toMatchObject({ total: 3, total_exact: true, next_cursor: null });
+        expect(page.users).toHaveLength(3);
       });
 
       it('a page that the newest users hold belies the estimate: the total is a sample (here the whole table), flagged; otherwise counted', async () => {

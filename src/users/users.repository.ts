@@ -317,17 +317,17 @@ export class UsersRepository {
   }
 
   /**
-   * The page and the total, after the planner's plan of the page (one EXPLAIN, nothing executed), which
-   * decides how they are found (see walk(), rows() and total()); the two run side by side on the pool.
+   * The page, then the total, after the planner's plan of the page (one EXPLAIN, nothing executed), which
+   * decides how they are found (see walk(), rows() and total()). A page by offset that is not full tells
+   * the total by itself, exact (then nothing is counted): the selective filters' pages are.
    */
   private async page(qb: SelectQueryBuilder<User>, request: PageRequest): Promise<Page<User>> {
     const plan = await this.plan(qb, request);
     const { sortMatches, walkFirst } = pageStrategy(request, plan);
     const walked = walkFirst && !request.onlyTotal ? await this.walk(qb, request) : undefined;
-    const [total, rows] = await Promise.all([
-      this.total(qb, plan.estimate, walked !== undefined),
-      walked ?? (request.onlyTotal ? [] : this.rows(qb, request, sortMatches)),
-    ]);
+    const rows = walked ?? (request.onlyTotal ? [] : await this.rows(qb, request, sortMatches));
+    const told = request.onlyTotal ? undefined : totalOfPage(request, rows);
+    const total = told !== undefined && told <= this.database.exactTotalLimit ? { total: told, totalExact: true } : await this.total(qb, plan.estimate, walked !== undefined);
     const more = rows.length > request.limit;
     const items = rows.slice(0, request.limit);
     const last = items.at(-1);
@@ -495,6 +495,15 @@ async function fetchRows(q: SelectQueryBuilder<User>, take: number): Promise<Pag
 /** The rows past `cursor` in the page's order: a row comparison that the (key, id) B-tree answers by a range scan. */
 function pastCursor(q: SelectQueryBuilder<User>, { order, dir }: PageRequest, cursor: CursorPosition): SelectQueryBuilder<User> {
   return q.andWhere(`(u.${order}, u.id) ${dir === 'asc' ? '>' : '<'} (:cursorKey::${ORDER_TYPES[order]}, :cursorId::uuid)`, { cursorKey: cursor.key, cursorId: cursor.id });
+}
+
+/**
+ * The number of matches a page by offset shows when it is not full (no row past it): the offset's, if
+ * the page holds any (else the matches may end before the offset), and its own. Undefined after a cursor.
+ */
+function totalOfPage({ offset, limit, after }: PageRequest, rows: PageRow[]): number | undefined {
+  if (after !== undefined || rows.length > limit || (rows.length === 0 && offset > 0)) return undefined;
+  return offset + rows.length;
 }
 
 /** Whether a plan sorts its rows anywhere (`Sort`, `Incremental Sort`). */
