@@ -1984,7 +1984,8 @@ export interface components {
             /** @example 0 */
             offset: number;
             /**
-             * @description The number of matches (offset and cursor alike). When PostgreSQL's planner expects more than
+             * @description The number of matches (offset and cursor alike). A page by offset that is not full holds the last
+             *     matches: then its offset plus its rows, exact. Otherwise, when PostgreSQL's planner expects more than
              *     USERS_DB_EXACT_TOTAL_LIMIT (default 1,000) matches, its estimate, not counted; otherwise counted up to
              *     the limit + 1: exact at or below the limit, else the limit + 1; or, when a username, e-mail or
              *     metadata filter matches far more than the planner expected, a sample of the table's pages scaled to
@@ -2228,7 +2229,8 @@ export interface components {
             /** @example 0 */
             offset: number;
             /**
-             * @description The number of matches (offset and cursor alike). When PostgreSQL's planner expects more than
+             * @description The number of matches (offset and cursor alike). A page by offset that is not full holds the last
+             *     matches: then its offset plus its rows, exact. Otherwise, when PostgreSQL's planner expects more than
              *     USERS_DB_EXACT_TOTAL_LIMIT (default 1,000) matches, its estimate, not counted; otherwise counted up to
              *     the limit + 1: exact at or below the limit, else the limit + 1; or, when a username, e-mail or
              *     metadata filter matches far more than the planner expected, a sample of the table's pages scaled to
