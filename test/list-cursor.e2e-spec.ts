@@ -207,18 +207,21 @@ describe('GET /users and /users/search: cursors and total (e2e)', () => {
 
   describe('a filter whose matches the planner can only guess: the order walked first, then the matches sorted', () => {
     // Newer than every other user here: `dense` every third of the 2,000 newest (a walk of the order's
-    // first 2,000 entries finds its page, newest first), `late` two of them and the 50 oldest (newest
-    // first, the walk finds two: not a page, so the matches are then fetched and sorted).
+    // first 1,000 entries finds its page, newest first), `late` two of them and the 50 oldest (newest
+    // first, the walk finds one: not a page, so the matches are then fetched and sorted); `three` three.
     beforeAll(async () => {
       await t.db.query(
         `INSERT INTO users (first_name, last_name, email, username, metadata, status, created_at)
          SELECT (ARRAY['ann', 'bob', 'cy', 'dee'])[1 + i % 4], (ARRAY['lee', 'moe', 'ng'])[1 + i % 3], 'walk' || i || '@cursor.test',
                 CASE WHEN i % 5 = 0 THEN NULL ELSE 'walk' || i END,
-                CASE WHEN i > 2550 OR i IN (700, 1400) THEN '{"walk": "late"}' WHEN i % 3 = 0 AND i <= 2000 THEN '{"walk": "dense"}' ELSE '{}' END::jsonb,
+                CASE WHEN i > 2550 OR i IN (700, 1400) THEN '{"walk": "late"}' WHEN i IN (10, 20, 40) THEN '{"walk": "three"}' WHEN i % 3 = 0 AND i <= 2000 THEN '{"walk": "dense"}' ELSE '{}' END::jsonb,
                 CASE WHEN i % 10 = 9 THEN 'disabled' ELSE 'enabled' END,
                 timestamptz '2030-01-01 00:00:00+00' - make_interval(secs => i)
          FROM generate_series(1, 2600) AS i`,
       );
+      // Without statistics of the column the planner guesses a containment's matches (1 % of the rows),
+      // as it does with them for values that its sample lacks.
+      await t.db.query('ALTER TABLE users ALTER COLUMN metadata SET STATISTICS 0');
       await t.db.query('ANALYZE users');
     });
 
@@ -244,6 +247,44 @@ describe('GET /users and /users/search: cursors and total (e2e)', () => {
         expect(next.users.map((user: { id: string }) => user.id)).toEqual(await expected(metadata, order, dir, 10, 10));
       },
     );
+
+    describe('total, counted to 100', () => {
+      let guessing: TestApp;
+      let guessingAdmin: string;
+      const countOf = async (metadata: string) => Number((await t.db.query(`SELECT count(*) FROM users WHERE metadata @> $1::jsonb AND status = 'enabled'`, [metadata])).rows[0].count);
+
+      beforeAll(async () => {
+        guessing = await startTestApp({ database: t.database, env: { USERS_DB_EXACT_TOTAL_LIMIT: '100' } });
+        guessingAdmin = await loginAdmin(guessing);
+      });
+      afterAll(() => guessing.close());
+
+      it('the premise: the planner expects at most 100 matches of either value, and would sort them', async () => {
+        for (const value of ['dense', 'late']) {
+          const { rows } = await t.db.query(`EXPLAIN (FORMAT JSON) SELECT 1 FROM users u WHERE u.status = 'enabled' AND u.metadata @> $1::jsonb ORDER BY created_at DESC, id DESC LIMIT 11`, [JSON.stringify({ walk: value })]);
+          const [{ Plan: limited }] = rows[0]['QUERY PLAN'];
+          expect(limited.Plans[0]['Plan Rows']).toBeLessThanOrEqual(100);
+          expect(JSON.stringify(limited)).toContain('"Node Type":"Sort"');
+        }
+      });
+
+      it('a page that is not full is its own total, exact, whatever the planner expected', async () => {
+        const three = JSON.stringify({ walk: 'three' });
+        const { rows } = await t.db.query(`EXPLAIN (FORMAT JSON) SELECT 1 FROM users u WHERE u.status = 'enabled' AND u.metadata @> $1::jsonb`, [three]);
+        expect(rows[0]['QUERY PLAN'][0].Plan['Plan Rows']).toBeGreaterThan(EXACT_TOTAL_LIMIT);
+        const page = (await get('/users', { metadata: three }).expect(200)).body;
+        expect(page).toMatchObject({ total: 3, total_exact: true, next_cursor: null });
+        expect(page.users).toHaveLength(3);
+      });
+
+      it('a page that the newest users hold belies the estimate: the total is a sample (here the whole table), flagged; otherwise counted', async () => {
+        const list = async (metadata: string) => (await guessing.http.get(`/users?metadata=${encodeURIComponent(metadata)}`).set(bearer(guessingAdmin)).expect(200)).body;
+        const dense = JSON.stringify({ walk: 'dense' });
+        expect(await list(dense)).toMatchObject({ total: await countOf(dense), total_exact: false });
+        const late = JSON.stringify({ walk: 'late' });
+        expect(await list(late)).toMatchObject({ total: await countOf(late), total_exact: true });
+      });
+    });
   });
 
   describe('a deep offset (from 1,000 on the page is found as ids first, then their rows)', () => {

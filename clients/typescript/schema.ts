@@ -585,8 +585,8 @@ export interface paths {
          *     paginated by `offset`/`limit`, or by keyset: send a page's `next_cursor` as `cursor` (same
          *     `order`/`dir`, offset 0) for the page after it, which costs the same at any depth; `next_cursor` is
          *     null on the last page. `total` counts all matches exactly up to USERS_DB_EXACT_TOTAL_LIMIT (default
-         *     1,000); past that, or when PostgreSQL's planner expects more, it is the planner's estimate and
-         *     `total_exact` is false. A cursor that this service did not issue, or issued for another order or
+         *     1,000); past that, or when PostgreSQL's planner expects more, it is the planner's estimate (or a
+         *     sample's, where the planner's proved far too low) and `total_exact` is false. A cursor that this service did not issue, or issued for another order or
          *     listing, is a 400.
          */
         get: operations["listUsers"];
@@ -1984,10 +1984,12 @@ export interface components {
             /** @example 0 */
             offset: number;
             /**
-             * @description The number of matches (offset and cursor alike). When PostgreSQL's planner expects more than
+             * @description The number of matches (offset and cursor alike). A page by offset that is not full holds the last
+             *     matches: then its offset plus its rows, exact. Otherwise, when PostgreSQL's planner expects more than
              *     USERS_DB_EXACT_TOTAL_LIMIT (default 1,000) matches, its estimate, not counted; otherwise counted up to
-             *     the limit + 1: exact at or below the limit, else the limit + 1. `total_exact` says which: a total over
-             *     the limit is never exact.
+             *     the limit + 1: exact at or below the limit, else the limit + 1; or, when a username, e-mail or
+             *     metadata filter matches far more than the planner expected, a sample of the table's pages scaled to
+             *     the whole. `total_exact` says which: a total over the limit is never exact.
              * @example 1
              */
             total: number;
@@ -2227,10 +2229,12 @@ export interface components {
             /** @example 0 */
             offset: number;
             /**
-             * @description The number of matches (offset and cursor alike). When PostgreSQL's planner expects more than
+             * @description The number of matches (offset and cursor alike). A page by offset that is not full holds the last
+             *     matches: then its offset plus its rows, exact. Otherwise, when PostgreSQL's planner expects more than
              *     USERS_DB_EXACT_TOTAL_LIMIT (default 1,000) matches, its estimate, not counted; otherwise counted up to
-             *     the limit + 1: exact at or below the limit, else the limit + 1. `total_exact` says which: a total over
-             *     the limit is never exact.
+             *     the limit + 1: exact at or below the limit, else the limit + 1; or, when a username, e-mail or
+             *     metadata filter matches far more than the planner expected, a sample of the table's pages scaled to
+             *     the whole. `total_exact` says which: a total over the limit is never exact.
              * @example 1
              */
             total: number;

@@ -114,8 +114,8 @@ export class UsersController {
    * paginated by `offset`/`limit`, or by keyset: send a page's `next_cursor` as `cursor` (same
    * `order`/`dir`, offset 0) for the page after it, which costs the same at any depth; `next_cursor` is
    * null on the last page. `total` counts all matches exactly up to USERS_DB_EXACT_TOTAL_LIMIT (default
-   * 1,000); past that, or when PostgreSQL's planner expects more, it is the planner's estimate and
-   * `total_exact` is false. A cursor that this service did not issue, or issued for another order or
+   * 1,000); past that, or when PostgreSQL's planner expects more, it is the planner's estimate (or a
+   * sample's, where the planner's proved far too low) and `total_exact` is false. A cursor that this service did not issue, or issued for another order or
    * listing, is a 400.
    */
   @Get()

@@ -44,19 +44,20 @@ const NAME_ORDERS = new Set<UserOrder>(['first_name', 'last_name', 'username', '
 
 /**
  * Up to this many expected matches, a page in a name's order under a name filter is found by sorting
- * the matches (see rows()), after the walk of the order's first entries: at most this many table rows
- * read, 10–30 ms at 1M users, where a walk of a name's index can read every row before the matches'
- * place in it. (The walk first finds the page of a broader filter whose matches are spread along
- * the order; at 10,000 the Annas' estimate, 9,900–10,100 depending on ANALYZE's sample, fell on
- * either side of the limit.)
+ * the matches (see rows()): at most this many table rows read, 10–45 ms at 1M users, where a walk of a
+ * name's index can read every row before the matches' place in it. (At 10,000, the Annas' estimate,
+ * 9,900–10,100 depending on ANALYZE's sample, fell on either side of the limit.)
  */
-const SORTED_MATCHES_LIMIT = 20_000;
+const SORTED_MATCHES_LIMIT = 15_000;
 
 /**
- * How many entries of the order a page whose matches are to be sorted walks first (see rows()):
- * 1 ms at 1M users; it finds the page when at least one row in two hundred matches.
+ * How many entries of the order a page whose matches are to be sorted walks first (see walk()):
+ * 0.5–1 ms at 1M users; it finds the page when at least one row in a hundred matches.
  */
-const WALK_FIRST_ROWS = 2000;
+const WALK_FIRST_ROWS = 1000;
+
+/** How many of the table's pages a sampled total reads (see sampledTotal()): some 4,400 users, 1–2 ms. */
+const SAMPLED_PAGES = 200;
 
 export interface Page<T> {
   total: number;
@@ -78,8 +79,10 @@ interface PageRequest {
   /** Whether a substring filter on a name (first, last, username, e-mail) applies. */
   namesFiltered: boolean;
   /**
-   * Whether a filter's selectivity is one the planner can only guess (a substring, JSON containment, an
-   * id prefix: no statistics describe them), so that its estimate may be off a hundredfold either way.
+   * Whether a filter's selectivity is one the planner can only guess, so that its estimate may be off a
+   * hundredfold: a substring of a value that each user has their own of (username, e-mail address, id)
+   * or a JSON containment. The planner tries such a pattern on the hundred or so values of its
+   * histogram, as there are no common values to count (a name's are: its estimates hold).
    */
   selectivityGuessed: boolean;
 }
@@ -96,7 +99,7 @@ interface PagePlan {
 interface PageStrategy {
   /** The matches fetched by their filters' indexes and sorted, whatever the planner would do. */
   sortMatches: boolean;
-  /** The first WALK_FIRST_ROWS entries of the order looked through first. */
+  /** The first WALK_FIRST_ROWS entries of the order looked through first (see walk()). */
   walkFirst: boolean;
 }
 
@@ -293,7 +296,7 @@ export class UsersRepository {
     if (query.mfa !== undefined) qb.andWhere('u.mfa_enabled = :mfa', { mfa: query.mfa === 'true' });
     if (query.created_from !== undefined) qb.andWhere('u.created_at >= :from', { from: query.created_from });
     if (query.created_to !== undefined) qb.andWhere('u.created_at <= :to', { to: query.created_to });
-    const selectivityGuessed = namesFiltered || query.metadata !== undefined;
+    const selectivityGuessed = [query.username, query.email, query.metadata].some((value) => value !== undefined);
     return this.page(qb, { order: query.order, dir: query.dir, offset: query.offset, limit: query.limit, after, onlyTotal: query.only_total, namesFiltered, selectivityGuessed });
   }
 
@@ -305,7 +308,7 @@ export class UsersRepository {
     this.whereContains(qb, 'last_name', query.last_name);
     if (query.id !== undefined) qb.andWhere('u.id::text LIKE :id', { id: `${query.id.toLowerCase()}%` });
     const namesFiltered = [query.username, query.first_name, query.last_name].some((value) => value !== undefined);
-    const selectivityGuessed = namesFiltered || query.id !== undefined;
+    const selectivityGuessed = query.username !== undefined || query.id !== undefined;
     return this.page(qb, { order: 'username', dir: 'asc', offset: query.offset, limit: query.limit, after, onlyTotal: false, namesFiltered, selectivityGuessed });
   }
 
@@ -314,16 +317,17 @@ export class UsersRepository {
   }
 
   /**
-   * The page and the total, as queries run side by side on the pool, after the planner's plan of the
-   * page (one EXPLAIN, nothing executed), which decides how they are found (see total() and rows()).
+   * The page, then the total, after the planner's plan of the page (one EXPLAIN, nothing executed), which
+   * decides how they are found (see walk(), rows() and total()). A page by offset that is not full tells
+   * the total by itself, exact (then nothing is counted): the selective filters' pages are.
    */
   private async page(qb: SelectQueryBuilder<User>, request: PageRequest): Promise<Page<User>> {
-    const [sql, parameters] = qb.clone().orderBy().select('1').getQueryAndParameters();
-    const planned = this.plan(qb, request);
-    const [total, rows] = await Promise.all([
-      planned.then(({ estimate }) => this.total(sql, parameters, estimate)),
-      request.onlyTotal ? Promise.resolve([]) : planned.then((plan) => this.rows(qb, request, pageStrategy(request, plan))),
-    ]);
+    const plan = await this.plan(qb, request);
+    const { sortMatches, walkFirst } = pageStrategy(request, plan);
+    const walked = walkFirst && !request.onlyTotal ? await this.walk(qb, request) : undefined;
+    const rows = walked ?? (request.onlyTotal ? [] : await this.rows(qb, request, sortMatches));
+    const told = request.onlyTotal ? undefined : totalOfPage(request, rows);
+    const total = told !== undefined && told <= this.database.exactTotalLimit ? { total: told, totalExact: true } : await this.total(qb, plan.estimate, walked !== undefined);
     const more = rows.length > request.limit;
     const items = rows.slice(0, request.limit);
     const last = items.at(-1);
@@ -351,14 +355,64 @@ export class UsersRepository {
    * them reads 10,000 pages, 7–12 ms, where the page takes one). Otherwise the matches are counted up to
    * the limit + 1 (`count(*)` over a `LIMIT`ed subquery stops reading there): exact at or below the
    * limit, else the limit + 1 at least, flagged.
+   *
+   * `estimateBelied`: the order's first entries held the page (walk()) although the planner expected
+   * few matches. Counting even a thousand of them would first read every match's entry in the filter's
+   * index (a GIN bitmap is built whole: 200,000 entries for region r6 at 10M users, 196 ms), so a
+   * sample is taken first, and past twice the limit its figure is the total, flagged; nearer the
+   * limit, the count (reading at most the limit + 1) settles it.
    */
-  private async total(sql: string, parameters: unknown[], estimate: number): Promise<{ total: number; totalExact: boolean }> {
+  private async total(qb: SelectQueryBuilder<User>, estimate: number, estimateBelied: boolean): Promise<{ total: number; totalExact: boolean }> {
     const limit = this.database.exactTotalLimit;
+    if (estimate <= limit && estimateBelied) {
+      const sampled = await this.sampledTotal(qb);
+      if (sampled > 2 * limit) return { total: sampled, totalExact: false };
+    }
     if (estimate <= limit) {
+      const [sql, parameters] = qb.clone().orderBy().select('1').getQueryAndParameters();
       const [{ n }] = (await this.users.query(`SELECT count(*)::int AS n FROM (${sql} LIMIT ${limit + 1}) AS matches`, parameters)) as { n: number }[];
       if (n <= limit) return { total: n, totalExact: true };
     }
     return { total: Math.max(limit + 1, estimate), totalExact: false };
+  }
+
+  /**
+   * The matches among SAMPLED_PAGES of the table's pages (TABLESAMPLE SYSTEM: whole pages, the same ones
+   * each time while the table is unchanged; every page of a smaller table), scaled to the whole table:
+   * 1–2 ms at any size, as ANALYZE samples, but of this filter. (A CTE named as the table again.)
+   */
+  private async sampledTotal(qb: SelectQueryBuilder<User>): Promise<number> {
+    const sampled = await qb
+      .clone()
+      .orderBy()
+      .select('count(*) / (SELECT share FROM sample)', 'n')
+      .addCommonTableExpression(`SELECT least(1, ${SAMPLED_PAGES} / greatest(1, pg_relation_size('users') / current_setting('block_size')::float)) AS share`, 'sample')
+      .addCommonTableExpression(`SELECT * FROM users TABLESAMPLE SYSTEM ((SELECT 100 * share FROM sample)) REPEATABLE (0)`, 'users')
+      .getRawOne<{ n: number }>();
+    return Math.round(Number(sampled?.n ?? 0));
+  }
+
+  /**
+   * The page, if the first WALK_FIRST_ROWS entries of the order (after the cursor) hold it; else
+   * undefined. For a page whose matches would be fetched and sorted (rows()): the planner sorts them
+   * when it expects few, and for a substring or JSON containment it can only guess: at 1M users it
+   * expected 100 users in region r7 where there are 20,000, and fetched and sorted them all (99 ms) for
+   * a page that the newest 550 users hold. The entries are a CTE named as the table (the query's `users`
+   * is then that prefix of the order, a range of its index): at most WALK_FIRST_ROWS rows read,
+   * whatever the estimate, about 1 ms when they do not hold the page.
+   */
+  private async walk(qb: SelectQueryBuilder<User>, request: PageRequest): Promise<PageRow[] | undefined> {
+    const { order, dir, after } = request;
+    const direction = dir === 'asc' ? 'ASC' : 'DESC';
+    const column = `u.${ORDER_PROPERTIES[order]}`;
+    const prefix = this.users.createQueryBuilder('u').select('*').orderBy(column, direction).addOrderBy('u.id', direction).limit(WALK_FIRST_ROWS);
+    const page = orderedRows(qb.clone(), request, column);
+    if (after !== undefined) {
+      pastCursor(prefix, request, after);
+      pastCursor(page, request, after);
+    }
+    const rows = await fetchRows(page.addCommonTableExpression(prefix, 'users').offset(request.offset), request.limit + 1);
+    return rows.length > request.limit ? rows : undefined;
   }
 
   /**
@@ -377,62 +431,40 @@ export class UsersRepository {
    * sort key is ordered as an expression (`key || ''`: the same values, the same order, the same NULLs)
    * that no index provides, and the planner fetches the matches (a bitmap of the trigram index) and
    * sorts them: a cost bounded by the matches, wherever they sit.
-   *
-   * `walkFirst`: before the matches are fetched and sorted, the first WALK_FIRST_ROWS entries of the
-   * order are looked through, and their matches are the page if they fill it. The planner sorts the
-   * matches when it expects few of them, and for a substring or JSON containment it can only guess:
-   * at 1M users it expected 100 users in region r7 where there are 20,000, and fetched and sorted them
-   * all (99 ms) for a page that the first 550 users of the order hold. The walk is a CTE named as the
-   * table (the query's `users` is then that ordered prefix, a range of the order's index): at most
-   * WALK_FIRST_ROWS rows read whatever the estimate, about 0.5 ms when it does not fill the page.
    */
-  private async rows(qb: SelectQueryBuilder<User>, request: PageRequest, { sortMatches, walkFirst }: PageStrategy): Promise<{ user: User; key: string | null }[]> {
+  private async rows(qb: SelectQueryBuilder<User>, request: PageRequest, sortMatches: boolean): Promise<PageRow[]> {
     const { order, dir, limit, after } = request;
     const direction = dir === 'asc' ? 'ASC' : 'DESC';
     const column = `u.${ORDER_PROPERTIES[order]}`;
-    const comparison = dir === 'asc' ? '>' : '<';
-    const pastCursor = (q: SelectQueryBuilder<User>, cursor: CursorPosition) =>
-      q.andWhere(`(u.${order}, u.id) ${comparison} (:cursorKey::${ORDER_TYPES[order]}, :cursorId::uuid)`, { cursorKey: cursor.key, cursorId: cursor.id });
-    const ordered = (where?: (q: SelectQueryBuilder<User>) => void, key = sortMatches ? `(${column} || '')` : column) => {
-      const q = qb.clone().addSelect(`u.${order}::text`, 'cursor_key');
+    const key = sortMatches ? `(${column} || '')` : column;
+    const ordered = (where?: (q: SelectQueryBuilder<User>) => void) => {
+      const q = qb.clone();
       where?.(q);
-      return q.orderBy(key, direction).addOrderBy('u.id', direction);
+      return orderedRows(q, request, key);
     };
-    const fetch = async (q: SelectQueryBuilder<User>, take: number) => {
-      const { raw, entities } = await q.limit(take).getRawAndEntities<{ cursor_key: string | null }>();
-      return entities.map((user, i) => ({ user, key: raw[i].cursor_key }));
-    };
-    // (After a cursor in a nullable order the page may span two runs: not walked.)
-    if (walkFirst && request.offset < DEFERRED_OFFSET && !(after !== undefined && NULLABLE_ORDERS.has(order))) {
-      const prefix = this.users.createQueryBuilder('u').select('*').orderBy(column, direction).addOrderBy('u.id', direction).limit(WALK_FIRST_ROWS);
-      if (after !== undefined) pastCursor(prefix, after);
-      const walked = await fetch(ordered((q) => {
-        if (after !== undefined) pastCursor(q, after);
-      }, column).addCommonTableExpression(prefix, 'users').offset(request.offset), limit + 1);
-      if (walked.length > limit) return walked;
-    }
-    if (after === undefined && request.offset < DEFERRED_OFFSET) return fetch(ordered().offset(request.offset), limit + 1);
+    if (after === undefined && request.offset < DEFERRED_OFFSET) return fetchRows(ordered().offset(request.offset), limit + 1);
     if (after === undefined) {
       // A deep offset: the ids of the page first, skipping the offset's rows by the sort key's index
       // alone where it covers the filters (created_at's carries status: no table row is read for a
       // skipped user), then only those rows.
-      const ids = (await qb.clone().select('u.id', 'id').orderBy(sortMatches ? `(${column} || '')` : column, direction).addOrderBy('u.id', direction).offset(request.offset).limit(limit + 1).getRawMany<{ id: string }>()).map((row) => row.id);
-      return ids.length === 0 ? [] : fetch(ordered((q) => q.andWhere('u.id IN (:...pageIds)', { pageIds: ids })), limit + 1);
+      const ids = (await qb.clone().select('u.id', 'id').orderBy(key, direction).addOrderBy('u.id', direction).offset(request.offset).limit(limit + 1).getRawMany<{ id: string }>()).map((row) => row.id);
+      return ids.length === 0 ? [] : fetchRows(ordered((q) => q.andWhere('u.id IN (:...pageIds)', { pageIds: ids })), limit + 1);
     }
 
-    if (!NULLABLE_ORDERS.has(order)) return fetch(ordered((q) => pastCursor(q, after)), limit + 1);
+    if (!NULLABLE_ORDERS.has(order)) return fetchRows(ordered((q) => pastCursor(q, request, after)), limit + 1);
     // The runs in this direction's order, from the cursor's run on.
     const runs: ('keys' | 'nulls')[] = dir === 'asc' ? ['keys', 'nulls'] : ['nulls', 'keys'];
-    const rows: { user: User; key: string | null }[] = [];
+    const comparison = dir === 'asc' ? '>' : '<';
+    const rows: PageRow[] = [];
     for (const [i, run] of runs.slice(runs.indexOf(after.key === null ? 'nulls' : 'keys')).entries()) {
       const first = i === 0;
       const q = ordered((q) => {
         if (run === 'nulls') q.andWhere(`u.${order} IS NULL`);
         if (run === 'nulls' && first) q.andWhere(`u.id ${comparison} :cursorId::uuid`, { cursorId: after.id });
-        if (run === 'keys' && first) pastCursor(q, after);
+        if (run === 'keys' && first) pastCursor(q, request, after);
         if (run === 'keys' && !first) q.andWhere(`u.${order} IS NOT NULL`);
       });
-      rows.push(...(await fetch(q, limit + 1 - rows.length)));
+      rows.push(...(await fetchRows(q, limit + 1 - rows.length)));
       if (rows.length > limit) break;
     }
     return rows;
@@ -444,6 +476,34 @@ interface PlanNode {
   'Node Type': string;
   'Plan Rows': number;
   Plans?: PlanNode[];
+}
+
+/** A row of a page, with its sort key as PostgreSQL's text (for the next cursor). */
+type PageRow = { user: User; key: string | null };
+
+/** `q`'s rows in the page's order by `key` (the sort key, or an expression of it), with their keys. */
+function orderedRows(q: SelectQueryBuilder<User>, { order, dir }: PageRequest, key: string): SelectQueryBuilder<User> {
+  const direction = dir === 'asc' ? 'ASC' : 'DESC';
+  return q.addSelect(`u.${order}::text`, 'cursor_key').orderBy(key, direction).addOrderBy('u.id', direction);
+}
+
+async function fetchRows(q: SelectQueryBuilder<User>, take: number): Promise<PageRow[]> {
+  const { raw, entities } = await q.limit(take).getRawAndEntities<{ cursor_key: string | null }>();
+  return entities.map((user, i) => ({ user, key: raw[i].cursor_key }));
+}
+
+/** The rows past `cursor` in the page's order: a row comparison that the (key, id) B-tree answers by a range scan. */
+function pastCursor(q: SelectQueryBuilder<User>, { order, dir }: PageRequest, cursor: CursorPosition): SelectQueryBuilder<User> {
+  return q.andWhere(`(u.${order}, u.id) ${dir === 'asc' ? '>' : '<'} (:cursorKey::${ORDER_TYPES[order]}, :cursorId::uuid)`, { cursorKey: cursor.key, cursorId: cursor.id });
+}
+
+/**
+ * The number of matches a page by offset shows when it is not full (no row past it): the offset's, if
+ * the page holds any (else the matches may end before the offset), and its own. Undefined after a cursor.
+ */
+function totalOfPage({ offset, limit, after }: PageRequest, rows: PageRow[]): number | undefined {
+  if (after !== undefined || rows.length > limit || (rows.length === 0 && offset > 0)) return undefined;
+  return offset + rows.length;
 }
 
 /** Whether a plan sorts its rows anywhere (`Sort`, `Incremental Sort`). */
@@ -458,7 +518,9 @@ function containsSort(node: PlanNode): boolean {
  */
 function pageStrategy(request: PageRequest, plan: PagePlan): PageStrategy {
   const sortMatches = request.namesFiltered && NAME_ORDERS.has(request.order) && plan.estimate <= SORTED_MATCHES_LIMIT;
-  return { sortMatches, walkFirst: request.selectivityGuessed && (sortMatches || plan.sortsMatches) };
+  // (Not from a deep offset, nor after a cursor in a nullable order, whose page may span two runs.)
+  const walkable = request.offset < DEFERRED_OFFSET && !(request.after !== undefined && NULLABLE_ORDERS.has(request.order));
+  return { sortMatches, walkFirst: walkable && request.selectivityGuessed && (sortMatches || plan.sortsMatches) };
 }
 
 /** Unique violations become 409s; checking first would race with a concurrent writer. */

@@ -48,10 +48,12 @@ export class UserDto extends PublicUserDto {
 /** The paging fields of GET /users and GET /users/search. */
 export class PageFieldsDto {
   /**
-   * The number of matches (offset and cursor alike). When PostgreSQL's planner expects more than
+   * The number of matches (offset and cursor alike). A page by offset that is not full holds the last
+   * matches: then its offset plus its rows, exact. Otherwise, when PostgreSQL's planner expects more than
    * USERS_DB_EXACT_TOTAL_LIMIT (default 1,000) matches, its estimate, not counted; otherwise counted up to
-   * the limit + 1: exact at or below the limit, else the limit + 1. `total_exact` says which: a total over
-   * the limit is never exact.
+   * the limit + 1: exact at or below the limit, else the limit + 1; or, when a username, e-mail or
+   * metadata filter matches far more than the planner expected, a sample of the table's pages scaled to
+   * the whole. `total_exact` says which: a total over the limit is never exact.
    * @example 1
    */
   total: number;
