@@ -18,9 +18,9 @@ const SAMPLED_PAGES = 200;
 /**
  * How the app finds the first page (UsersRepository.rows()), from the planner's plan of it: under a name
  * filter in a name's order, when the planner expects at most SORTED_MATCHES_LIMIT matches, ordered by the
- * key as an expression no index provides (the matches sorted); and where the matches are to be sorted and
- * a filter's selectivity is a guess (a substring of username or e-mail, JSON containment), the order's first WALK_FIRST_ROWS
- * entries walked first.
+ * key as an expression no index provides (the matches sorted); and in the order of creation, where the
+ * planner would sort the matches of a filter whose selectivity is a guess (a substring of username or
+ * e-mail, JSON containment), the order's first WALK_FIRST_ROWS entries walked first.
  */
 function appPlan(c, estimate, sortsMatches) {
   const names = /\b(first_name|last_name|username|email) I?LIKE/.test(c.where) && /^(first_name|last_name|username|email) /.test(c.order);
@@ -28,7 +28,7 @@ function appPlan(c, estimate, sortsMatches) {
   const guessed = /\b(username|email) I?LIKE\b|metadata @>/.test(c.where);
   return {
     order: sortMatches ? c.order.replace(/^(\w+) /, "($1 || '') ") : c.order,
-    walkFirst: guessed && (sortMatches || sortsMatches) && (c.offset ?? 0) < 1000,
+    walkFirst: guessed && sortsMatches && /^created_at /.test(c.order) && (c.offset ?? 0) < 1000,
   };
 }
 
