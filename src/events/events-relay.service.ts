@@ -173,7 +173,10 @@ export class EventsRelay implements OnApplicationBootstrap, OnModuleDestroy {
       const byUser = new Map<string, OutboxEvent[]>();
       for (const event of batch) byUser.set(event.userId, [...(byUser.get(event.userId) ?? []), event]);
       const sent: string[] = [];
-      await Promise.all([...byUser.values()].map((events) => this.publishInOrder(manager, jetstream, events, sent)));
+      const failed: { event: OutboxEvent; error: unknown }[] = [];
+      await Promise.all([...byUser.values()].map((events) => this.publishInOrder(jetstream, events, sent, failed)));
+      // One statement at a time on the transaction's connection (pg refuses overlapping queries on a client).
+      for (const { event, error } of failed) await this.putBack(manager, event, error);
       if (sent.length > 0) {
         await queryPreparedIn(manager, 'outbox_mark_sent', `UPDATE outbox_events SET sent_at = clock_timestamp(), attempts = attempts + 1 WHERE seq = ANY($1)`, [sent]);
       }
@@ -222,8 +225,8 @@ export class EventsRelay implements OnApplicationBootstrap, OnModuleDestroy {
     );
   }
 
-  /** One user's events, one after the other; the first failure puts it back for a retry and stops the rest. */
-  private async publishInOrder(manager: EntityManager, jetstream: JetStreamClient, events: OutboxEvent[], sent: string[]): Promise<void> {
+  /** One user's events, one after the other; the first failure (to be put back for a retry) stops the rest. */
+  private async publishInOrder(jetstream: JetStreamClient, events: OutboxEvent[], sent: string[], failed: { event: OutboxEvent; error: unknown }[]): Promise<void> {
     for (const event of events) {
       try {
         const subject = `${this.events.subjectPrefix}.${event.operation}`;
@@ -233,14 +236,19 @@ export class EventsRelay implements OnApplicationBootstrap, OnModuleDestroy {
         );
         sent.push(event.seq);
       } catch (error) {
-        const delayMs = retryDelayMs(event.attempts, RETRY_BASE_MS, RETRY_MAX_MS);
-        await manager.query(
-          `UPDATE outbox_events SET attempts = attempts + 1, available_at = now() + $2 * interval '1 millisecond', last_error = $3 WHERE seq = $1`,
-          [event.seq, delayMs, String((error as Error).message ?? error).slice(0, 1000)],
-        );
-        this.logger.warn({ eventId: event.id, operation: event.operation, attempt: event.attempts + 1, retryInMs: delayMs, err: error }, 'event not published; will retry');
+        failed.push({ event, error });
         return;
       }
     }
+  }
+
+  /** An event that was not published, back in the outbox for a retry after a growing delay. */
+  private async putBack(manager: EntityManager, event: OutboxEvent, error: unknown): Promise<void> {
+    const delayMs = retryDelayMs(event.attempts, RETRY_BASE_MS, RETRY_MAX_MS);
+    await manager.query(
+      `UPDATE outbox_events SET attempts = attempts + 1, available_at = now() + $2 * interval '1 millisecond', last_error = $3 WHERE seq = $1`,
+      [event.seq, delayMs, String((error as Error).message ?? error).slice(0, 1000)],
+    );
+    this.logger.warn({ eventId: event.id, operation: event.operation, attempt: event.attempts + 1, retryInMs: delayMs, err: error }, 'event not published; will retry');
   }
 }
