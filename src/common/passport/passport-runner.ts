@@ -8,17 +8,12 @@ export type PassportOutcome =
   | { kind: 'error'; error: unknown };
 
 /**
- * Runs a passport strategy registered on `authenticator` (by default passport's global one) with
- * authenticate and a custom callback, and answers how it ended. A strategy that redirects (to the provider's authorization page) writes the redirect
+ * Runs a passport strategy registered on passport's global authenticator with authenticate and a
+ * custom callback, and answers how it ended. A strategy that redirects (to the provider's authorization page) writes the redirect
  * on the response passport is given; here that is a recorder, so the outcome comes back as a value
  * and the controller answers with Fastify (passport's Express-style writes would not work on it).
  */
-export function runPassport(
-  strategy: string,
-  request: object,
-  options: Record<string, unknown> = {},
-  authenticator: passport.Authenticator = passport,
-): Promise<PassportOutcome> {
+export function runPassport(strategy: string, request: object): Promise<PassportOutcome> {
   return new Promise((resolve) => {
     const headers = new Map<string, string>();
     const response = {
@@ -31,7 +26,7 @@ export function runPassport(
       else if (user) resolve({ kind: 'success', user, info });
       else resolve({ kind: 'fail', info });
     };
-    authenticator.authenticate(strategy, { session: false, ...options }, callback)(request, response, (error: unknown) => resolve({ kind: 'error', error }));
+    passport.authenticate(strategy, { session: false }, callback)(request, response, (error: unknown) => resolve({ kind: 'error', error }));
   });
 }
 
